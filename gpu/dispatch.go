@@ -1,0 +1,205 @@
+package gpu
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// Dispatch is one recorded kernel launch: a pipeline, its bound buffers and
+// its workgroup counts. Dispatches are built once and replayed by Run.
+type Dispatch struct {
+	Label    string
+	Pipeline *Pipeline
+	Groups   Groups
+	bind     *wgpu.BindGroup
+	params   *Buffer
+}
+
+// ParamBytes encodes a kernel's parameter struct (fixed-size fields only,
+// explicit padding, field order as in the WGSL struct) in little-endian order,
+// padded to a multiple of 16 bytes as uniform buffers require.
+func ParamBytes(params any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.LittleEndian, params); err != nil {
+		return nil, fmt.Errorf("gpu: parameters %T: %v", params, err)
+	}
+	for buf.Len()%16 != 0 || buf.Len() == 0 {
+		buf.WriteByte(0)
+	}
+	return buf.Bytes(), nil
+}
+
+// NewDispatch records a launch of p over groups with params bound as a
+// uniform buffer at binding 0 and bufs as storage buffers at bindings 1, 2, ….
+func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Groups, bufs ...*Buffer) (*Dispatch, error) {
+	if err := groups.Check(d.Limits.MaxWorkgroupsPerDimension); err != nil {
+		return nil, fmt.Errorf("%s (%s): %v", label, p.Key, err)
+	}
+	data, err := ParamBytes(params)
+	if err != nil {
+		return nil, err
+	}
+	ub, err := d.newBuffer(label+".params", uint64(len(data)), wgpu.BufferUsage_Uniform|wgpu.BufferUsage_CopyDst)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Write(ub, 0, data); err != nil {
+		ub.Release()
+		return nil, err
+	}
+	entries := []wgpu.BindGroupEntry{{Binding: 0, Buffer: ub.b, Size: ub.Size}}
+	for i, b := range bufs {
+		if b == nil || b.b == nil {
+			ub.Release()
+			return nil, fmt.Errorf("%s (%s): binding %d has no buffer", label, p.Key, i+1)
+		}
+		entries = append(entries, wgpu.BindGroupEntry{Binding: uint32(i + 1), Buffer: b.b, Size: b.Size})
+	}
+	var bg *wgpu.BindGroup
+	err = d.scoped(fmt.Sprintf("gpu: %s (kernel %s): bind group", label, p.Key), func() (err error) {
+		bg, err = d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: label, Layout: p.layout, Entries: entries})
+		return err
+	})
+	if err != nil {
+		ub.Release()
+		return nil, err
+	}
+	return &Dispatch{Label: label, Pipeline: p, Groups: groups, bind: bg, params: ub}, nil
+}
+
+// Release frees the dispatch's bind group and parameter buffer.
+func (ds *Dispatch) Release() {
+	if ds.bind != nil {
+		ds.bind.Release()
+		ds.bind = nil
+	}
+	ds.params.Release()
+}
+
+// Timing is what Run measured.
+type Timing struct {
+	Wall  time.Duration   // from encoding to the end of read-back
+	Spans []time.Duration // GPU time of each dispatch (profiled runs on adapters with timestamps)
+}
+
+// Run encodes ds in order into one command buffer (one compute pass, or one
+// pass per dispatch with timestamps between them when profile is set and the
+// adapter has timestamps), appends the read-backs, submits once and waits.
+func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, error) {
+	start := time.Now()
+	var t Timing
+	profile = profile && d.HasTimestamps && len(ds) > 0
+	enc, err := d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return t, fmt.Errorf("gpu: command encoder: %v", err)
+	}
+	defer enc.Release()
+	var qs *wgpu.QuerySet
+	var resolve *Buffer
+	if profile {
+		qs, err = d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timestamps", Type: wgpu.QueryType_Timestamp, Count: uint32(len(ds) + 1)})
+		if err != nil {
+			return t, fmt.Errorf("gpu: timestamp query set: %v", err)
+		}
+		defer qs.Release()
+		resolve, err = d.newBuffer("timestamps", uint64(8*(len(ds)+1)), wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc)
+		if err != nil {
+			return t, err
+		}
+		defer resolve.Release()
+		if err := enc.WriteTimestamp(qs, 0); err != nil {
+			return t, fmt.Errorf("gpu: timestamp: %v", err)
+		}
+	}
+	if err := d.encode(enc, ds, qs); err != nil {
+		return t, err
+	}
+	var stamps []byte
+	if profile {
+		if err := enc.ResolveQuerySet(qs, 0, uint32(len(ds)+1), resolve.b, 0); err != nil {
+			return t, fmt.Errorf("gpu: resolve timestamps: %v", err)
+		}
+		stamps = make([]byte, 8*(len(ds)+1))
+		reads = append(reads[:len(reads):len(reads)], ReadBack{Buf: resolve, Dst: stamps})
+	}
+	var staging *Buffer
+	var offs []uint64
+	if len(reads) > 0 {
+		staging, offs, err = d.encodeReads(enc, reads)
+		if err != nil {
+			return t, err
+		}
+		defer staging.Release()
+	}
+	if err := d.submit("forward pass", enc); err != nil {
+		return t, err
+	}
+	if staging != nil {
+		if err := d.mapOut(staging, offs, reads); err != nil {
+			return t, err
+		}
+	}
+	t.Wall = time.Since(start)
+	if profile {
+		prev := binary.LittleEndian.Uint64(stamps)
+		for i := range ds {
+			cur := binary.LittleEndian.Uint64(stamps[8*(i+1):])
+			t.Spans = append(t.Spans, time.Duration(cur-prev)) // wgpu reports nanoseconds on Vulkan
+			prev = cur
+		}
+	}
+	return t, nil
+}
+
+// encode records ds; with a query set, each dispatch gets its own pass
+// followed by a timestamp.
+func (d *Device) encode(enc *wgpu.CommandEncoder, ds []*Dispatch, qs *wgpu.QuerySet) error {
+	var pass *wgpu.ComputePassEncoder
+	end := func(label string) error {
+		err := pass.End()
+		pass.Release()
+		pass = nil
+		if err != nil {
+			return fmt.Errorf("gpu: %s: %v", label, oneLine(err.Error()))
+		}
+		return nil
+	}
+	for i, ds := range ds {
+		if pass == nil {
+			pass = enc.BeginComputePass(nil)
+		}
+		pass.SetPipeline(ds.Pipeline.p)
+		pass.SetBindGroup(0, ds.bind, nil)
+		pass.DispatchWorkgroups(ds.Groups[0], ds.Groups[1], ds.Groups[2])
+		if qs != nil {
+			if err := end(fmt.Sprintf("%s (kernel %s)", ds.Label, ds.Pipeline.Key)); err != nil {
+				return err
+			}
+			if err := enc.WriteTimestamp(qs, uint32(i+1)); err != nil {
+				return fmt.Errorf("gpu: timestamp: %v", err)
+			}
+		}
+	}
+	if pass != nil {
+		return end("compute pass")
+	}
+	return nil
+}
+
+// submit finishes enc, submits it and waits for the queue to drain.
+func (d *Device) submit(what string, enc *wgpu.CommandEncoder) error {
+	cb, err := enc.Finish(nil)
+	if err != nil {
+		return fmt.Errorf("gpu: %s: %v", what, oneLine(err.Error()))
+	}
+	defer cb.Release()
+	return d.scoped("gpu: "+what, func() error {
+		d.queue.Submit(cb)
+		d.dev.Poll(true, nil)
+		return nil
+	})
+}

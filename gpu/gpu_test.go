@@ -1,0 +1,103 @@
+package gpu_test
+
+import (
+	"encoding/binary"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+)
+
+const fillSrc = `
+struct Params { n: u32, value: f32, _pad0: u32, _pad1: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+	let i = (wg.x + wg.y * nw.x) * 64u + li;
+	if (i < p.n) { out[i] = p.value + f32(i); }
+}`
+
+type fillParams struct {
+	N     uint32
+	Value float32
+	_     [2]uint32
+}
+
+func TestDispatchAndReadBack(t *testing.T) {
+	d := gputest.Device(t)
+	t.Logf("adapter: %s", d.Info)
+	const n = 1000
+	buf, err := d.NewBuffer("out", 4*(n+16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Release()
+	poison := make([]byte, buf.Size)
+	for i := 0; i < len(poison); i += 4 {
+		binary.LittleEndian.PutUint32(poison[i:], 0x7fc00bad)
+	}
+	if err := d.Write(buf, 0, poison); err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Pipeline(gpu.Key{Kernel: "test-fill"}, func() string { return fillSrc })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := gpu.Split1D(n, 64, d.Limits.MaxWorkgroupsPerDimension)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := d.NewDispatch("fill", p, &fillParams{N: n, Value: 0.5}, g, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Release()
+	out := make([]byte, buf.Size)
+	if _, err := d.Run([]*gpu.Dispatch{ds}, []gpu.ReadBack{{Buf: buf, Dst: out}}, true); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n+16; i++ {
+		bits := binary.LittleEndian.Uint32(out[4*i:])
+		if i < n {
+			if got := math.Float32frombits(bits); got != 0.5+float32(i) {
+				t.Fatalf("out[%d] = %v, want %v", i, got, 0.5+float32(i))
+			}
+		} else if bits != 0x7fc00bad {
+			t.Fatalf("guard element %d overwritten: %#x", i, bits)
+		}
+	}
+}
+
+func TestShaderErrorNamesKernel(t *testing.T) {
+	d := gputest.Device(t)
+	_, err := d.Pipeline(gpu.Key{Kernel: "broken-kernel"}, func() string { return "fn main( {" })
+	if err == nil || !strings.Contains(err.Error(), "broken-kernel") {
+		t.Fatalf("got %v, want an error naming broken-kernel", err)
+	}
+	// The device stays usable.
+	if _, err := d.NewBuffer("after", 16); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBindingMismatchIsError(t *testing.T) {
+	d := gputest.Device(t)
+	p, err := d.Pipeline(gpu.Key{Kernel: "test-fill"}, func() string { return fillSrc })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Missing the storage binding.
+	if _, err := d.NewDispatch("fill-unbound", p, &fillParams{}, gpu.Groups{1, 1, 1}); err == nil {
+		t.Fatal("a dispatch with a missing binding was accepted")
+	}
+}
+
+func TestHugeBufferIsError(t *testing.T) {
+	d := gputest.Device(t)
+	if _, err := d.NewBuffer("huge", 1<<50); err == nil || !strings.Contains(err.Error(), "huge") {
+		t.Fatalf("got %v, want an error naming the buffer", err)
+	}
+}

@@ -1,0 +1,91 @@
+package gpu
+
+import (
+	"fmt"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// Key identifies a compiled kernel: its family, its variant and the
+// compile-time constants substituted into its source. Two equal keys must
+// denote the same WGSL source.
+type Key struct {
+	Kernel  string    // kernel family, e.g. "conv2d"
+	Variant string    // e.g. "tiled", "gemm1x1"
+	Consts  [8]uint32 // compile-time constants (tile sizes, flags)
+}
+
+func (k Key) String() string {
+	if k.Variant == "" {
+		return k.Kernel
+	}
+	return k.Kernel + "/" + k.Variant
+}
+
+// Pipeline is a compiled compute pipeline with its bind group layout.
+type Pipeline struct {
+	Key    Key
+	p      *wgpu.ComputePipeline
+	layout *wgpu.BindGroupLayout
+}
+
+func (p *Pipeline) release() {
+	if p.layout != nil {
+		p.layout.Release()
+	}
+	if p.p != nil {
+		p.p.Release()
+	}
+}
+
+// Pipeline returns the cached pipeline for k, compiling source (WGSL, entry
+// point "main") on the first request. Compilation and validation errors name
+// the kernel.
+func (d *Device) Pipeline(k Key, source func() string) (*Pipeline, error) {
+	if p, ok := d.pipelines[k]; ok {
+		return p, nil
+	}
+	what := fmt.Sprintf("gpu: kernel %s", k)
+	var mod *wgpu.ShaderModule
+	err := d.scoped(what+": shader", func() (err error) {
+		mod, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
+			Label:          k.String(),
+			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: source()},
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer mod.Release()
+	var cp *wgpu.ComputePipeline
+	err = d.scoped(what+": pipeline", func() (err error) {
+		cp, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{
+			Label:   k.String(),
+			Compute: wgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: "main"},
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	layout, err := bindGroupLayout(cp)
+	if err != nil {
+		cp.Release()
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	p := &Pipeline{Key: k, p: cp, layout: layout}
+	d.pipelines[k] = p
+	return p, nil
+}
+
+// bindGroupLayout returns the pipeline's group 0 layout; the binding panics
+// when the pipeline is invalid.
+func bindGroupLayout(cp *wgpu.ComputePipeline) (l *wgpu.BindGroupLayout, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("no bind group layout: %v", r)
+		}
+	}()
+	return cp.GetBindGroupLayout(0), nil
+}

@@ -133,21 +133,24 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 
 // mapOut maps staging and copies each region into its destination.
 func (d *Device) mapOut(staging *Buffer, offs []uint64, rs []ReadBack) error {
-	var status wgpu.BufferMapAsyncStatus = wgpu.BufferMapAsyncStatus_Unknown
+	var status wgpu.BufferMapAsyncStatus
 	done := false
 	err := d.scoped("gpu: map staging buffer", func() error {
-		return staging.b.MapAsync(wgpu.MapMode_Read, 0, staging.Size, func(s wgpu.BufferMapAsyncStatus) {
-			status, done = s, true
-		})
+		poll, free := mapRead(staging.b, staging.Size)
+		for i := 0; i < 100; i++ {
+			if done, status = poll(); done {
+				free() // else leaked: the callback may still write to it
+				break
+			}
+			d.dev.Poll(true, nil)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for i := 0; !done && i < 100; i++ {
-		d.dev.Poll(true, nil)
-	}
 	if !done {
-		return fmt.Errorf("gpu: read back: the mapping never completed: %v", d.errs.take())
+		return fmt.Errorf("gpu: read back: the mapping never completed")
 	}
 	if status != wgpu.BufferMapAsyncStatus_Success {
 		if e := d.errs.take(); e != nil {

@@ -1,0 +1,343 @@
+// Package gpuexec is the GPU executor: it plans a graph's memory, uploads
+// its parameters, compiles its kernels and records every dispatch once;
+// each Run writes the inputs, replays the whole forward pass in one command
+// buffer and one submission, and reads back only the graph's outputs.
+package gpuexec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// Poison is the bit pattern (a NaN) written over activation buffers before
+// a checked run: an element a kernel fails to write reads back as NaN.
+const Poison uint32 = 0x7fc0dead
+
+// Options tune an Executor.
+type Options struct {
+	// Guard adds this many float32 elements after every activation buffer;
+	// they are poisoned before each run and checked after it, so an
+	// out-of-bounds write fails the run. Guard > 0 also poisons the
+	// activations themselves before each run.
+	Guard int
+	// ConvVariant picks the convolution kernel for a node; nil uses Choose.
+	ConvVariant func(n *graph.Node) string
+}
+
+// Executor runs graphs on a GPU device.
+type Executor struct {
+	Dev *gpu.Device
+	Opt Options
+}
+
+// New returns an executor on dev.
+func New(dev *gpu.Device, opt Options) *Executor { return &Executor{Dev: dev, Opt: opt} }
+
+// Name implements graph.Executor.
+func (e *Executor) Name() string {
+	return fmt.Sprintf("gpu: %s (%s)", e.Dev.Info.Name, e.Dev.Info.Backend)
+}
+
+// Step is one recorded dispatch with the node it computes.
+type Step struct {
+	Node     *graph.Node // nil for helper dispatches
+	Dispatch *gpu.Dispatch
+	Variant  string
+}
+
+// Program is a compiled graph on the GPU.
+type Program struct {
+	e       *Executor
+	g       *graph.Graph
+	Plan    *graph.Plan
+	Steps   []Step
+	slots   []*gpu.Buffer
+	weights []*gpu.Buffer
+	dummy   *gpu.Buffer
+}
+
+// Compile implements graph.Executor.
+func (e *Executor) Compile(g *graph.Graph) (graph.Program, error) { return e.CompileGPU(g) }
+
+// CompileGPU is Compile returning the concrete program.
+func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
+	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+	for i, elems := range p.Plan.SlotElems {
+		b, err := e.Dev.NewBuffer(fmt.Sprintf("activation%d", i), uint64(4*(elems+e.Opt.Guard)))
+		if err != nil {
+			return nil, err
+		}
+		p.slots = append(p.slots, b)
+	}
+	var err error
+	if p.dummy, err = e.Dev.NewBuffer("unused", 16); err != nil {
+		return nil, err
+	}
+	for _, n := range g.Nodes {
+		if err := p.record(n); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, err)
+		}
+	}
+	ok = true
+	return p, nil
+}
+
+func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
+
+// upload copies float32 values into a new buffer.
+func (p *Program) upload(label string, vals []float32) (*gpu.Buffer, error) {
+	b, err := p.e.Dev.NewBuffer(label, uint64(4*len(vals)))
+	if err != nil {
+		return nil, err
+	}
+	p.weights = append(p.weights, b)
+	return b, p.e.Dev.Write(b, 0, f32bytes(vals))
+}
+
+func f32bytes(v []float32) []byte {
+	out := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(x))
+	}
+	return out
+}
+
+func fill(n int, v float32) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// record compiles and records the dispatch of node n.
+func (p *Program) record(n *graph.Node) error {
+	d := p.e.Dev
+	max := d.Limits.MaxWorkgroupsPerDimension
+	in := n.Inputs[0].Shape
+	var l shaders.Launch
+	var bufs []*gpu.Buffer
+	var err error
+	variant := ""
+	switch op := n.Op.(type) {
+	case *graph.Conv2D:
+		variant = p.convVariant(n)
+		if l, err = shaders.Conv2D(op, in, variant, max); err != nil {
+			return err
+		}
+		scale, bias := op.Scale, op.Bias
+		if scale == nil {
+			scale = fill(op.Cout, 1)
+		}
+		if bias == nil {
+			bias = fill(op.Cout, 0)
+		}
+		w, err := p.upload(n.Name+".weight", op.Weight)
+		if err != nil {
+			return err
+		}
+		sb, err := p.upload(n.Name+".scale", scale)
+		if err != nil {
+			return err
+		}
+		bb, err := p.upload(n.Name+".bias", bias)
+		if err != nil {
+			return err
+		}
+		res := p.dummy
+		if op.Residual {
+			res = p.slot(n.Inputs[1])
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), w, sb, bb, res, p.slot(n.Out)}
+	case graph.MaxPool:
+		if l, err = shaders.MaxPool(op, in, max); err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+	case graph.GlobalAvgPool:
+		if l, err = shaders.GlobalAvgPool(in, max); err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+	case *graph.Linear:
+		if l, err = shaders.Linear(op, in, max); err != nil {
+			return err
+		}
+		bias := op.Bias
+		if bias == nil {
+			bias = fill(op.Out, 0)
+		}
+		w, err := p.upload(n.Name+".weight", op.Weight)
+		if err != nil {
+			return err
+		}
+		bb, err := p.upload(n.Name+".bias", bias)
+		if err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), w, bb, p.slot(n.Out)}
+	case graph.Softmax:
+		if l, err = shaders.Softmax(in, max); err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+	case graph.ReLU:
+		if l, err = shaders.Elementwise(shaders.ModeReLU, true, in, max); err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.dummy, p.slot(n.Out)}
+	case graph.Add:
+		if l, err = shaders.Elementwise(shaders.ModeAdd, op.ReLU, in, max); err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Inputs[1]), p.slot(n.Out)}
+	case *graph.BatchNorm:
+		if l, err = shaders.Elementwise(shaders.ModeAffine, false, in, max); err != nil {
+			return err
+		}
+		st := make([]float32, 2*in[1])
+		for c := 0; c < in[1]; c++ {
+			s := float64(op.Gamma[c]) / math.Sqrt(float64(op.Var[c])+op.Eps)
+			st[c] = float32(s)
+			st[in[1]+c] = float32(float64(op.Beta[c]) - float64(float64(op.Mean[c])*s))
+		}
+		b, err := p.upload(n.Name+".affine", st)
+		if err != nil {
+			return err
+		}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), b, p.slot(n.Out)}
+	default:
+		return fmt.Errorf("gpuexec: unsupported op %s", n.Op.Kind())
+	}
+	pl, err := d.Pipeline(l.Key, l.Source)
+	if err != nil {
+		return err
+	}
+	ds, err := d.NewDispatch(n.Name, pl, l.Params, l.Groups, bufs...)
+	if err != nil {
+		return err
+	}
+	p.Steps = append(p.Steps, Step{Node: n, Dispatch: ds, Variant: variant})
+	return nil
+}
+
+func (p *Program) convVariant(n *graph.Node) string {
+	if p.e.Opt.ConvVariant != nil {
+		if v := p.e.Opt.ConvVariant(n); v != "" {
+			return v
+		}
+	}
+	return Choose(n)
+}
+
+// Choose is the default convolution kernel for a node.
+func Choose(n *graph.Node) string { return shaders.ConvTiled }
+
+// Close implements graph.Program.
+func (p *Program) Close() {
+	for _, s := range p.Steps {
+		s.Dispatch.Release()
+	}
+	for _, b := range p.slots {
+		b.Release()
+	}
+	for _, b := range p.weights {
+		b.Release()
+	}
+	p.dummy.Release()
+	p.Steps, p.slots, p.weights = nil, nil, nil
+}
+
+// Run implements graph.Program.
+func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
+	out, _, err := p.run(false, inputs)
+	return out, err
+}
+
+// RunProfiled is Run with per-dispatch GPU times (on adapters with
+// timestamps; Timing.Spans is empty otherwise), in the order of Steps.
+func (p *Program) RunProfiled(inputs ...[]float32) ([][]float32, gpu.Timing, error) {
+	return p.run(true, inputs)
+}
+
+func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing, error) {
+	d := p.e.Dev
+	g := p.g
+	if len(inputs) != len(g.Inputs) {
+		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: %d inputs, want %d", len(inputs), len(g.Inputs))
+	}
+	guard := p.e.Opt.Guard
+	if guard > 0 {
+		for i, b := range p.slots {
+			if err := d.Write(b, 0, poison(int(b.Size/4))); err != nil {
+				return nil, gpu.Timing{}, fmt.Errorf("gpuexec: poisoning slot %d: %w", i, err)
+			}
+		}
+	}
+	for i, v := range g.Inputs {
+		if len(inputs[i]) != v.Shape.Numel() {
+			return nil, gpu.Timing{}, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
+		}
+		if err := d.Write(p.slot(v), 0, f32bytes(inputs[i])); err != nil {
+			return nil, gpu.Timing{}, err
+		}
+	}
+	reads := make([]gpu.ReadBack, len(g.Outputs))
+	for i, v := range g.Outputs {
+		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: make([]byte, 4*(v.Shape.Numel()+guard))}
+	}
+	ds := make([]*gpu.Dispatch, len(p.Steps))
+	for i, s := range p.Steps {
+		ds[i] = s.Dispatch
+	}
+	t, err := d.Run(ds, reads, profile)
+	if err != nil {
+		return nil, t, err
+	}
+	out := make([][]float32, len(g.Outputs))
+	for i, v := range g.Outputs {
+		n := v.Shape.Numel()
+		raw := reads[i].Dst
+		for k := n; k < n+guard; k++ {
+			if bits := binary.LittleEndian.Uint32(raw[4*k:]); bits != Poison {
+				return nil, t, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k-n, bits)
+			}
+		}
+		out[i] = make([]float32, n)
+		for k := range out[i] {
+			out[i][k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
+		}
+	}
+	return out, t, nil
+}
+
+func poison(n int) []byte {
+	out := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(out[4*i:], Poison)
+	}
+	return out
+}
+
+// Time runs the program's dispatches without input or output transfers and
+// returns the wall time, waiting for the GPU; for benchmarks.
+func (p *Program) Time() (time.Duration, error) {
+	ds := make([]*gpu.Dispatch, len(p.Steps))
+	for i, s := range p.Steps {
+		ds[i] = s.Dispatch
+	}
+	t, err := p.e.Dev.Run(ds, nil, false)
+	return t.Wall, err
+}

@@ -1,0 +1,178 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Value is a tensor flowing through the graph.
+type Value struct {
+	ID    int
+	Name  string
+	Shape Shape
+	// Producer is the node computing the value, nil for graph inputs.
+	Producer *Node
+}
+
+// Node applies Op to Inputs, producing Out.
+type Node struct {
+	ID     int
+	Name   string // e.g. "layer1.0.conv1"
+	Op     Op
+	Inputs []*Value
+	Out    *Value
+}
+
+// String names the node's op and input shape, e.g.
+// conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu).
+func (n *Node) String() string { return Name(n.Op, n.Inputs[0].Shape) }
+
+// Graph is a topologically ordered list of nodes with designated inputs and
+// outputs.
+type Graph struct {
+	Inputs  []*Value
+	Outputs []*Value
+	Nodes   []*Node
+	nextID  int
+}
+
+// Builder builds a Graph. Like bufio.Writer it remembers the first error:
+// later calls do nothing and Graph returns that error.
+type Builder struct {
+	g   Graph
+	err error
+}
+
+// Input declares a graph input.
+func (b *Builder) Input(name string, s Shape) *Value {
+	v := b.value(name, s)
+	b.g.Inputs = append(b.g.Inputs, v)
+	return v
+}
+
+func (b *Builder) value(name string, s Shape) *Value {
+	v := &Value{ID: b.g.nextID, Name: name, Shape: s}
+	b.g.nextID++
+	return v
+}
+
+// Apply adds a node computing op on in and returns its output.
+func (b *Builder) Apply(name string, op Op, in ...*Value) *Value {
+	if b.err != nil {
+		return &Value{Name: name}
+	}
+	if len(in) != op.Arity() {
+		b.err = fmt.Errorf("graph: %s: %s takes %d inputs, got %d", name, op.Kind(), op.Arity(), len(in))
+		return &Value{Name: name}
+	}
+	shapes := make([]Shape, len(in))
+	for i, v := range in {
+		if v == nil || v.Shape.Numel() <= 0 {
+			b.err = fmt.Errorf("graph: %s: input %d is empty", name, i)
+			return &Value{Name: name}
+		}
+		shapes[i] = v.Shape
+	}
+	s, err := op.OutShape(shapes)
+	if err != nil {
+		b.err = fmt.Errorf("graph: %s: %w", name, err)
+		return &Value{Name: name}
+	}
+	out := b.value(name, s)
+	n := &Node{ID: len(b.g.Nodes), Name: name, Op: op, Inputs: in, Out: out}
+	out.Producer = n
+	b.g.Nodes = append(b.g.Nodes, n)
+	return out
+}
+
+// Output marks v as a graph output, in order.
+func (b *Builder) Output(v *Value) { b.g.Outputs = append(b.g.Outputs, v) }
+
+// Graph returns the built graph or the first error.
+func (b *Builder) Graph() (*Graph, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(b.g.Outputs) == 0 {
+		return nil, errors.New("graph: no outputs")
+	}
+	g := b.g
+	return &g, nil
+}
+
+// Consumers returns, for each value ID, the nodes that read it.
+func (g *Graph) Consumers() map[int][]*Node {
+	c := map[int][]*Node{}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			c[v.ID] = append(c[v.ID], n)
+		}
+	}
+	return c
+}
+
+func (g *Graph) isOutput(v *Value) bool {
+	for _, o := range g.Outputs {
+		if o == v {
+			return true
+		}
+	}
+	return false
+}
+
+// renumber restores node IDs after a pass removed nodes.
+func (g *Graph) renumber() {
+	for i, n := range g.Nodes {
+		n.ID = i
+	}
+}
+
+// WeightBytes is the number of bytes of parameters (weights, scales,
+// biases, batch-norm statistics) the graph's ops hold, as float32.
+func (g *Graph) WeightBytes() int64 {
+	var n int
+	for _, nd := range g.Nodes {
+		switch op := nd.Op.(type) {
+		case *Conv2D:
+			n += len(op.Weight) + len(op.Scale) + len(op.Bias)
+		case *BatchNorm:
+			n += 4 * len(op.Gamma)
+		case *Linear:
+			n += len(op.Weight) + len(op.Bias)
+		}
+	}
+	return 4 * int64(n)
+}
+
+// FLOPs is the number of floating-point operations of one forward pass
+// (a multiply-add counts as two).
+func (n *Node) FLOPs() int64 {
+	out := int64(n.Out.Shape.Numel())
+	switch op := n.Op.(type) {
+	case *Conv2D:
+		return 2 * out * int64(op.Cin*op.KH*op.KW)
+	case *Linear:
+		return 2 * out * int64(op.In)
+	case MaxPool:
+		return out * int64(op.K*op.K)
+	case GlobalAvgPool:
+		return int64(n.Inputs[0].Shape.Numel())
+	}
+	return out
+}
+
+// Bytes is the minimum memory traffic of the node: inputs, parameters and
+// output read or written once, as float32.
+func (n *Node) Bytes() int64 {
+	b := int64(n.Out.Shape.Numel())
+	for _, v := range n.Inputs {
+		b += int64(v.Shape.Numel())
+	}
+	switch op := n.Op.(type) {
+	case *Conv2D:
+		b += int64(len(op.Weight) + 2*op.Cout)
+	case *Linear:
+		b += int64(len(op.Weight) + len(op.Bias))
+	}
+	return 4 * b
+}

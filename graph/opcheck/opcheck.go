@@ -1,0 +1,171 @@
+// Package opcheck is the op checker, the heart of the test suite (like
+// ggml's test-backend-ops): a table of cases, each a single op on a given
+// input shape with a readable name, run on any graph.Executor and on the
+// CPU reference over seeded random inputs and parameters (never zeros), and
+// compared by normalised mean squared error against a per-op threshold.
+// NaN or Inf fail; executors that poison their outputs and guard them (the
+// GPU executor with Guard > 0) turn unwritten elements and out-of-bounds
+// writes into failures.
+package opcheck
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+)
+
+// Case is one op on one input shape.
+type Case struct {
+	Op graph.Op    // attributes; parameters are replaced by seeded random values
+	In graph.Shape // the first input's shape
+}
+
+// String names the case, e.g. conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu).
+func (c Case) String() string { return graph.Name(c.Op, c.In) }
+
+// Threshold is the largest NMSE the case may show. fp32 kernels summing
+// thousands of products land near 1e-13..1e-11; the thresholds leave room
+// for the summation order only, not for a wrong element.
+func (c Case) Threshold() float64 {
+	switch c.Op.(type) {
+	case *graph.Conv2D, *graph.Linear:
+		return 1e-9
+	}
+	return 1e-10
+}
+
+// Result is the outcome of one case.
+type Result struct {
+	Case   Case
+	NMSE   float64 // Σ(got-want)² / Σ want²
+	MaxAbs float64 // max |got-want|
+	Err    error   // execution error, NaN/Inf, or nil
+}
+
+// Pass reports whether the case met its threshold without error.
+func (r Result) Pass() bool { return r.Err == nil && r.NMSE <= r.Case.Threshold() }
+
+func (r Result) String() string {
+	status := "ok"
+	if !r.Pass() {
+		status = "FAIL"
+	}
+	s := fmt.Sprintf("%-4s %-70s nmse=%.3e max|Δ|=%.3e", status, r.Case, r.NMSE, r.MaxAbs)
+	if r.Err != nil {
+		s += "  " + r.Err.Error()
+	}
+	return s
+}
+
+// instantiate returns the case's graph with parameters and inputs drawn
+// from a generator seeded with seed.
+func (c Case) instantiate(seed uint64) (*graph.Graph, [][]float32, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x6f70636865636b))
+	uni := func(n int, lo, hi float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(lo + (hi-lo)*rng.Float64())
+		}
+		return v
+	}
+	var op graph.Op
+	shapes := []graph.Shape{c.In}
+	switch o := c.Op.(type) {
+	case *graph.Conv2D:
+		cc := *o
+		fan := float64(cc.Cin * cc.KH * cc.KW)
+		b := math.Sqrt(3 / fan)
+		cc.Weight = uni(cc.Cout*cc.Cin*cc.KH*cc.KW, -b, b)
+		cc.Scale = uni(cc.Cout, 0.5, 1.5)
+		cc.Bias = uni(cc.Cout, -0.5, 0.5)
+		if cc.Residual {
+			shapes = append(shapes, cc.Out(c.In))
+		}
+		op = &cc
+	case *graph.Linear:
+		l := *o
+		b := math.Sqrt(3 / float64(l.In))
+		l.Weight = uni(l.In*l.Out, -b, b)
+		l.Bias = uni(l.Out, -0.5, 0.5)
+		op = &l
+	case *graph.BatchNorm:
+		ch := c.In[1]
+		op = &graph.BatchNorm{Gamma: uni(ch, 0.5, 1.5), Beta: uni(ch, -0.5, 0.5), Mean: uni(ch, -0.5, 0.5), Var: uni(ch, 0.5, 1.5), Eps: 1e-5}
+	case graph.Add:
+		op = o
+		shapes = append(shapes, c.In)
+	default:
+		op = o
+	}
+	var b graph.Builder
+	var ins []*graph.Value
+	var data [][]float32
+	for i, s := range shapes {
+		ins = append(ins, b.Input(fmt.Sprintf("in%d", i), s))
+		data = append(data, uni(s.Numel(), -1, 1))
+	}
+	b.Output(b.Apply(c.Op.Kind(), op, ins...))
+	g, err := b.Graph()
+	return g, data, err
+}
+
+// Run runs case c with seed on ex and on the CPU reference and compares.
+func Run(c Case, ex graph.Executor, seed uint64) Result {
+	r := Result{Case: c}
+	g, in, err := c.instantiate(seed)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	want, err := runOn(ref.Executor{}, g, in)
+	if err != nil {
+		r.Err = fmt.Errorf("reference: %w", err)
+		return r
+	}
+	got, err := runOn(ex, g, in)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.NMSE, r.MaxAbs, r.Err = Compare(got, want)
+	return r
+}
+
+func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, error) {
+	p, err := ex.Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	out, err := p.Run(in...)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// Compare returns the NMSE Σ(got-want)²/Σwant² and max |got-want|, and an
+// error for a length mismatch or a NaN/Inf in got (naming the first).
+func Compare(got, want []float32) (nmse, maxAbs float64, err error) {
+	if len(got) != len(want) {
+		return math.Inf(1), math.Inf(1), fmt.Errorf("%d elements, want %d", len(got), len(want))
+	}
+	var num, den float64
+	for i := range got {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			return math.Inf(1), math.Inf(1), fmt.Errorf("element %d is %v (unwritten or overflow), want %v", i, g, w)
+		}
+		d := g - w
+		num += d * d
+		den += w * w
+		maxAbs = math.Max(maxAbs, math.Abs(d))
+	}
+	if den == 0 {
+		den = 1
+	}
+	return num / den, maxAbs, nil
+}

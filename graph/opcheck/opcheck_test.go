@@ -1,0 +1,99 @@
+package opcheck_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+)
+
+// allCases is every distinct layer of ResNet-18…152 at 224², batch 1 and 2,
+// plus the awkward shapes.
+func allCases(t *testing.T) []opcheck.Case {
+	gs, err := resnet.LayerGraphs(1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := append(opcheck.FromGraphs(gs...), opcheck.Awkward()...)
+	opcheck.SortByCost(cs)
+	return cs
+}
+
+func TestGPUOps(t *testing.T) {
+	dev := gputest.Device(t)
+	ex := gpuexec.New(dev, gpuexec.Options{Guard: 64})
+	cs := allCases(t)
+	if testing.Short() {
+		cs = cs[:len(cs)/2]
+	}
+	worst := 0.0
+	for _, c := range cs {
+		if testing.Verbose() {
+			println("case", c.String())
+		}
+		r := opcheck.Run(c, ex, 1)
+		if !r.Pass() {
+			t.Errorf("%v", r)
+		}
+		worst = math.Max(worst, r.NMSE)
+	}
+	t.Logf("%d cases on %s, worst NMSE %.3e", len(cs), ex.Name(), worst)
+}
+
+// The case table covers the layers it promises.
+func TestCasesCoverResNet(t *testing.T) {
+	cs := allCases(t)
+	want := []string{
+		"conv2d(n=1,c=3,h=224,w=224,o=64,k=7x7,s=2,p=3,relu)",
+		"conv2d(n=2,c=1024,h=14,w=14,o=512,k=1x1,s=1,p=0,relu)",
+		"conv2d(n=1,c=512,h=7,w=7,o=2048,k=1x1,s=1,p=0,relu,residual)",
+		"conv2d(n=2,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu,residual)",
+		"maxpool(n=2,c=64,h=112,w=112,k=3,s=2,p=1)",
+		"linear(n=1,c=2048,h=1,w=1,in=2048,out=1000)",
+		"avgpool(n=2,c=512,h=7,w=7,global)",
+	}
+	have := map[string]bool{}
+	for _, c := range cs {
+		have[c.String()] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			t.Errorf("missing case %s", w)
+		}
+	}
+	t.Logf("%d cases", len(cs))
+}
+
+// broken wraps an executor and damages one output element, as a kernel
+// with an off-by-one would.
+type broken struct{ graph.Executor }
+
+type brokenProgram struct{ graph.Program }
+
+func (b broken) Compile(g *graph.Graph) (graph.Program, error) {
+	p, err := b.Executor.Compile(g)
+	return brokenProgram{p}, err
+}
+
+func (b brokenProgram) Run(in ...[]float32) ([][]float32, error) {
+	out, err := b.Program.Run(in...)
+	if err == nil {
+		out[0][len(out[0])-1] = float32(math.NaN())
+	}
+	return out, err
+}
+
+func TestCheckerCatchesUnwritten(t *testing.T) {
+	c := opcheck.Awkward()[0]
+	if r := opcheck.Run(c, ref.Executor{}, 1); !r.Pass() {
+		t.Fatalf("reference against itself: %v", r)
+	}
+	if r := opcheck.Run(c, broken{ref.Executor{}}, 1); r.Pass() {
+		t.Fatalf("an unwritten element passed: %v", r)
+	}
+}

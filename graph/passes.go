@@ -1,0 +1,145 @@
+package graph
+
+import "math"
+
+// FoldBatchNorm folds every batch-norm that directly follows a convolution
+// (and is that convolution's only reader) into the convolution's weights and
+// bias, computed in float64 and rounded once:
+//
+//	s = gamma / sqrt(var + eps);  w' = w * s;  b' = (b - mean) * s + beta.
+//
+// A convolution's existing scale is folded into its weights first.
+func FoldBatchNorm(g *Graph) {
+	cons := g.Consumers()
+	var kept []*Node
+	for _, n := range g.Nodes {
+		bn, ok := n.Op.(*BatchNorm)
+		if !ok {
+			kept = append(kept, n)
+			continue
+		}
+		src := n.Inputs[0]
+		conv, ok := opOf[*Conv2D](src)
+		if !ok || conv.Residual || conv.ReLU || len(cons[src.ID]) != 1 || g.isOutput(src) {
+			kept = append(kept, n)
+			continue
+		}
+		per := conv.Cin * conv.KH * conv.KW
+		w := make([]float32, len(conv.Weight))
+		bias := make([]float32, conv.Cout)
+		for o := 0; o < conv.Cout; o++ {
+			s := float64(bn.Gamma[o]) / math.Sqrt(float64(bn.Var[o])+bn.Eps)
+			cs, cb := 1.0, 0.0
+			if conv.Scale != nil {
+				cs = float64(conv.Scale[o])
+			}
+			if conv.Bias != nil {
+				cb = float64(conv.Bias[o])
+			}
+			for i := o * per; i < (o+1)*per; i++ {
+				w[i] = float32(float64(conv.Weight[i]) * float64(cs*s))
+			}
+			bias[o] = float32(float64((cb-float64(bn.Mean[o]))*s) + float64(bn.Beta[o]))
+		}
+		folded := *conv
+		folded.Weight, folded.Scale, folded.Bias = w, nil, bias
+		src.Producer.Op = &folded
+		replace(g, n.Out, src)
+	}
+	g.Nodes = kept
+	g.renumber()
+}
+
+// Fuse merges into each convolution's epilogue the residual addition and the
+// ReLU that follow it when the convolution's output has no other reader:
+// conv → add(·, r) → relu becomes one conv with Residual and ReLU set.
+func Fuse(g *Graph) {
+	for changed := true; changed; {
+		changed = false
+		cons := g.Consumers()
+		var kept []*Node
+		for _, n := range g.Nodes {
+			if fuseInto(g, n, cons) {
+				changed = true
+				continue
+			}
+			kept = append(kept, n)
+		}
+		g.Nodes = kept
+		g.renumber()
+		if changed {
+			continue
+		}
+	}
+}
+
+// fuseInto tries to absorb node n into the convolution producing its input.
+func fuseInto(g *Graph, n *Node, cons map[int][]*Node) bool {
+	single := func(v *Value) bool { return len(cons[v.ID]) == 1 && !g.isOutput(v) }
+	switch op := n.Op.(type) {
+	case ReLU:
+		src := n.Inputs[0]
+		conv, ok := opOf[*Conv2D](src)
+		if !ok || !single(src) {
+			return false
+		}
+		c := *conv
+		c.ReLU = true
+		src.Producer.Op = &c
+		replace(g, n.Out, src)
+		return true
+	case Add:
+		for i, src := range n.Inputs {
+			other := n.Inputs[1-i]
+			conv, ok := opOf[*Conv2D](src)
+			if !ok || conv.Residual || conv.ReLU || !single(src) || other == src {
+				continue
+			}
+			// The residual must be computed before the convolution reads it.
+			if other.Producer != nil && other.Producer.ID > src.Producer.ID {
+				continue
+			}
+			c := *conv
+			c.Residual, c.ReLU = true, op.ReLU
+			src.Producer.Op = &c
+			src.Producer.Inputs = append(src.Producer.Inputs[:1:1], other)
+			replace(g, n.Out, src)
+			return true
+		}
+	}
+	return false
+}
+
+// opOf returns v's producing op as T.
+func opOf[T Op](v *Value) (T, bool) {
+	var zero T
+	if v.Producer == nil {
+		return zero, false
+	}
+	t, ok := v.Producer.Op.(T)
+	return t, ok
+}
+
+// replace makes every reader of old (and the output list) read new instead;
+// new keeps old's name.
+func replace(g *Graph, old, new *Value) {
+	for _, n := range g.Nodes {
+		for i, v := range n.Inputs {
+			if v == old {
+				n.Inputs[i] = new
+			}
+		}
+	}
+	for i, v := range g.Outputs {
+		if v == old {
+			g.Outputs[i] = new
+		}
+	}
+	new.Name = old.Name
+}
+
+// Optimize applies FoldBatchNorm then Fuse.
+func Optimize(g *Graph) {
+	FoldBatchNorm(g)
+	Fuse(g)
+}

@@ -34,13 +34,13 @@ func (a AdapterInfo) String() string {
 
 // Limits are the adapter limits that the kernels rely on.
 type Limits struct {
-	MaxWorkgroupsPerDimension uint32
+	MaxWorkgroupsPerDimension  uint32
 	MaxInvocationsPerWorkgroup uint32
-	MaxWorkgroupStorageSize   uint32
-	MaxStorageBufferBinding   uint64
-	MaxBufferSize             uint64
-	MaxStorageBuffersPerStage uint32
-	MinStorageOffsetAlignment uint32
+	MaxWorkgroupStorageSize    uint32
+	MaxStorageBufferBinding    uint64
+	MaxBufferSize              uint64
+	MaxStorageBuffersPerStage  uint32
+	MinStorageOffsetAlignment  uint32
 }
 
 // Device is an open WebGPU device with its queue and pipeline cache.

@@ -1,0 +1,234 @@
+package hub
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// ErrHashMismatch is wrapped by the error of a Fetch whose file's SHA-256
+// does not start with the expected prefix.
+var ErrHashMismatch = errors.New("sha256 mismatch")
+
+// Options adjusts Fetch. The zero value is ready to use.
+type Options struct {
+	// Dir is the cache folder; "" means CacheDir().
+	Dir string
+	// Base is the download base the file name is appended to: an http(s)
+	// URL, a file:// URL or a directory path; "" means BaseURL().
+	Base string
+	// Progress receives a progress bar (bytes, speed, time left) while a
+	// file is downloaded or copied; nil means quiet.
+	Progress io.Writer
+	// Client sends the download requests; nil means a client that limits
+	// the time to connect and to receive headers, but not the whole body.
+	Client *http.Client
+}
+
+// Fetch returns the path of w's file in the cache, downloading it first from
+// the base when it is not there.
+//
+// A file already in the cache (non-empty) is returned as it is, without
+// hashing. Otherwise the file is streamed into a fresh temporary file in the
+// cache folder while its SHA-256 is computed; its length is checked against
+// the Content-Length and its hash against w.Hash, it is synced to disk and
+// then renamed into place. On any error, including the cancellation of ctx,
+// the temporary file is removed and nothing usable is left in the cache.
+// Concurrent Fetches of one file, in one process or several, are safe: each
+// writes its own temporary file, and the atomic renames all put identical,
+// verified bytes in place.
+func Fetch(ctx context.Context, w Weights, opt Options) (path string, err error) {
+	if err := checkWeights(w); err != nil {
+		return "", err
+	}
+	dir := opt.Dir
+	if dir == "" {
+		if dir, err = CacheDir(); err != nil {
+			return "", err
+		}
+	}
+	dst := filepath.Join(dir, w.File)
+	ok, err := cached(dst)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return dst, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("hub: fetch of %s canceled: %w", w.File, context.Cause(ctx))
+	}
+	base := opt.Base
+	if base == "" {
+		base = BaseURL()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("hub: cache folder: %w", err)
+	}
+	src, err := open(ctx, withSlash(base), w.File, opt.Client)
+	if err != nil {
+		return "", err
+	}
+	defer src.body.Close()
+	if err := save(ctx, src, dst, w, opt.Progress); err != nil {
+		return "", err
+	}
+	return dst, nil
+}
+
+// checkWeights rejects a Weights value that Fetch cannot use safely.
+func checkWeights(w Weights) error {
+	if w.File == "" || w.File != filepath.Base(w.File) || strings.ContainsAny(w.File, `/\`) ||
+		w.File == "." || w.File == ".." {
+		return fmt.Errorf("hub: bad weight file name %q", w.File)
+	}
+	if w.Hash == "" || !hashRE.MatchString(w.Hash) {
+		return fmt.Errorf("hub: %s: bad sha256 prefix %q", w.File, w.Hash)
+	}
+	return nil
+}
+
+// cached reports whether a usable file is at path.
+func cached(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("hub: %w", err)
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("hub: %s is in the way: not a regular file", path)
+	}
+	return fi.Size() > 0, nil
+}
+
+// save copies src into dst through a verified temporary file.
+func save(ctx context.Context, src *source, dst string, w Weights, progress io.Writer) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(dst), w.File+".*.partial")
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	h := sha256.New()
+	out := io.MultiWriter(f, h)
+	bar := newBar(progress, src.size, w.File)
+	if bar != nil {
+		out = io.MultiWriter(f, h, barWriter{bar})
+		defer func() {
+			if err != nil && !bar.IsFinished() {
+				bar.Exit()
+			}
+		}()
+	}
+	n, err := io.CopyBuffer(out, src.body, make([]byte, 256<<10))
+	if err != nil {
+		if isWriteErr(err, f) {
+			return fmt.Errorf("hub: writing %s: %w", tmp, err)
+		}
+		return src.readErr(ctx, err)
+	}
+	if src.size >= 0 && n != src.size {
+		return src.readErr(ctx, fmt.Errorf("got %d bytes, want %d", n, src.size))
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if !strings.HasPrefix(sum, w.Hash) {
+		return fmt.Errorf("hub: %s: %w: got %s…, want %s", w.File, ErrHashMismatch, sum[:min(len(w.Hash), len(sum))], w.Hash)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		// Where rename cannot replace a file (Windows), another writer may
+		// have put the same verified bytes in place first.
+		if ok, _ := cached(dst); ok {
+			os.Remove(tmp)
+			return nil
+		}
+		return fmt.Errorf("hub: %w", err)
+	}
+	syncDir(filepath.Dir(dst))
+	return nil
+}
+
+// isWriteErr reports whether a copy error came from writing the temporary
+// file rather than from reading the source.
+func isWriteErr(err error, f *os.File) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) && pe.Path == f.Name()
+}
+
+// syncDir makes a rename in dir durable where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // best effort: some systems cannot sync a folder
+		d.Close()
+	}
+}
+
+// newBar returns a byte-counting progress bar writing to w, or nil when w
+// is nil. size -1 gives a spinner.
+func newBar(w io.Writer, size int64, file string) *progressbar.ProgressBar {
+	if w == nil {
+		return nil
+	}
+	if size <= 0 {
+		size = -1
+	}
+	return progressbar.NewOptions64(size,
+		progressbar.OptionSetDescription(file),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionSetWidth(10),
+		progressbar.OptionThrottle(65*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprint(w, "\n") }),
+		progressbar.OptionSpinnerType(14),
+		// No spinner goroutine: the bar writes only from Fetch's goroutine.
+		progressbar.OptionSetSpinnerChangeInterval(0),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+}
+
+// barWriter advances a progress bar by the bytes written to it. A failure
+// to draw the bar does not fail the download.
+type barWriter struct{ bar *progressbar.ProgressBar }
+
+// Write adds len(p) to the bar.
+func (b barWriter) Write(p []byte) (int, error) {
+	b.bar.Add(len(p))
+	return len(p), nil
+}
+
+// IsTerminal reports whether f is a terminal, so that a caller can pass
+// os.Stderr as Options.Progress only when someone watches it.
+func IsTerminal(f *os.File) bool {
+	return f != nil && term.IsTerminal(int(f.Fd()))
+}

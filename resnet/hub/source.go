@@ -1,0 +1,210 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// hint ends every error about an unreachable or unusable source.
+const hint = "(use --weights FILE.pth, or --weights synthetic:0, or set " + BaseEnv + " to a mirror)"
+
+// Timeouts of a download. None bounds the whole body, which may take minutes.
+var (
+	// headerTimeout bounds the wait for the response headers once the
+	// request is sent; connecting has the default transport's 30 s.
+	headerTimeout = 60 * time.Second
+	// stallTimeout aborts a download that receives no bytes for this long.
+	stallTimeout = 60 * time.Second
+)
+
+// defaultClient is the client used when Options.Client is nil.
+var defaultClient = newClient()
+
+// newClient returns an HTTP client with connection and header timeouts but
+// no limit on the time to read the body.
+func newClient() *http.Client {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return &http.Client{}
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = headerTimeout
+	return &http.Client{Transport: t}
+}
+
+// source is an open weight file at the download base.
+type source struct {
+	body  io.ReadCloser
+	size  int64  // bytes expected, or -1 when unknown
+	where string // URL or path, for messages
+	local bool   // copied from disk rather than downloaded
+	// ctx is the context reads run under; for a download it is cancelled
+	// with a cause when the stall watchdog fires.
+	ctx context.Context
+}
+
+// verb names what is done to the source, for messages.
+func (s *source) verb() string {
+	if s.local {
+		return "copy"
+	}
+	return "download"
+}
+
+// failed returns the one-line error for a source that cannot be read.
+func (s *source) failed(err error) error {
+	return fmt.Errorf("hub: cannot %s %s: %w %s", s.verb(), s.where, err, hint)
+}
+
+// readErr returns the error for a failed or short read of the body.
+func (s *source) readErr(parent context.Context, err error) error {
+	if parent.Err() != nil {
+		return s.canceled(parent)
+	}
+	if cause := context.Cause(s.ctx); cause != nil {
+		err = cause
+	}
+	return s.failed(err)
+}
+
+// open opens file at base, which is an http(s) URL, a file:// URL or a
+// directory path ending in a slash.
+func open(ctx context.Context, base, file string, client *http.Client) (*source, error) {
+	lower := strings.ToLower(base)
+	switch {
+	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
+		return openHTTP(ctx, base+file, client)
+	case strings.HasPrefix(lower, "file://"):
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("hub: bad weights base %q: %w", base, err)
+		}
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("hub: bad weights base %q: file URL names host %q", base, u.Host)
+		}
+		return openLocal(ctx, filepath.Join(filepath.FromSlash(u.Path), file))
+	case strings.Contains(base, "://"):
+		return nil, fmt.Errorf("hub: bad weights base %q: want an http(s) or file URL, or a directory", base)
+	}
+	return openLocal(ctx, filepath.Join(base, file))
+}
+
+// openLocal opens a file on disk.
+func openLocal(ctx context.Context, path string) (*source, error) {
+	s := &source{where: path, local: true, size: -1, ctx: ctx}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, s.failed(pathErr(err))
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	if err != nil {
+		f.Close()
+		return nil, s.failed(pathErr(err))
+	}
+	s.size = fi.Size()
+	s.body = struct {
+		io.Reader
+		io.Closer
+	}{ctxReader{ctx, f}, f}
+	return s, nil
+}
+
+// openHTTP sends a GET request for u and checks the response status.
+func openHTTP(parent context.Context, u string, client *http.Client) (*source, error) {
+	if client == nil {
+		client = defaultClient
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	s := &source{where: u, size: -1, ctx: ctx}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		cancel(nil)
+		return nil, fmt.Errorf("hub: bad weights URL %q: %w", u, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		cancel(nil)
+		if parent.Err() != nil {
+			return nil, s.canceled(parent)
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, s.failed(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		cancel(nil)
+		return nil, s.failed(errors.New(resp.Status))
+	}
+	s.size = resp.ContentLength
+	errStalled := fmt.Errorf("no data received for %v", stallTimeout)
+	timer := time.AfterFunc(stallTimeout, func() { cancel(errStalled) })
+	s.body = &stallReader{r: resp.Body, timer: timer, cancel: cancel}
+	return s, nil
+}
+
+// canceled returns the error for a download stopped by its context.
+func (s *source) canceled(ctx context.Context) error {
+	return fmt.Errorf("hub: %s of %s canceled: %w", s.verb(), s.where, context.Cause(ctx))
+}
+
+// pathErr drops the path from err, which the message names already.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ctxReader fails reads once its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+// Read reads from the underlying reader unless the context is done.
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// stallReader pushes back a watchdog timer each time bytes arrive.
+type stallReader struct {
+	r      io.ReadCloser
+	timer  *time.Timer
+	cancel context.CancelCauseFunc
+}
+
+// Read reads from the response body and resets the stall timer.
+func (s *stallReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.timer.Reset(stallTimeout)
+	}
+	return n, err
+}
+
+// Close stops the timer and closes the response body.
+func (s *stallReader) Close() error {
+	s.timer.Stop()
+	err := s.r.Close()
+	s.cancel(nil)
+	return err
+}

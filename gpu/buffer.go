@@ -55,7 +55,12 @@ func (b *Buffer) Release() {
 	}
 }
 
-// Write copies data into b at offset (both multiples of 4).
+// Write copies data into b at offset (both multiples of 4) and waits.
+//
+// It stages the bytes in a buffer mapped at creation and copies them with a
+// command of its own instead of calling queue.WriteBuffer: on Mesa's
+// lavapipe (22.3), wgpu's pending-writes command buffer submitted after
+// earlier work crashes the driver's queue thread.
 func (d *Device) Write(b *Buffer, offset uint64, data []byte) error {
 	if offset%4 != 0 || len(data)%4 != 0 {
 		return fmt.Errorf("gpu: write to %s: offset %d and length %d must be multiples of 4", b.Label, offset, len(data))
@@ -66,9 +71,41 @@ func (d *Device) Write(b *Buffer, offset uint64, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	return d.scoped("gpu: write to "+b.Label, func() error {
-		return d.queue.WriteBuffer(b.b, offset, data)
+	up, err := d.upload(b.Label, data)
+	if err != nil {
+		return err
+	}
+	defer up.Release()
+	enc, err := d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return fmt.Errorf("gpu: write to %s: %v", b.Label, err)
+	}
+	defer enc.Release()
+	if err := enc.CopyBufferToBuffer(up.b, 0, b.b, offset, uint64(len(data))); err != nil {
+		return fmt.Errorf("gpu: write to %s: %v", b.Label, oneLine(err.Error()))
+	}
+	return d.submit("write to "+b.Label, enc)
+}
+
+// upload returns a copy-source buffer holding data, mapped at creation.
+func (d *Device) upload(label string, data []byte) (*Buffer, error) {
+	size := uint64(len(data)+3) &^ 3
+	var b *wgpu.Buffer
+	err := d.scoped("gpu: upload to "+label, func() (err error) {
+		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: label + ".upload", Size: size, Usage: wgpu.BufferUsage_MapWrite | wgpu.BufferUsage_CopySrc, MappedAtCreation: true})
+		if err != nil {
+			return err
+		}
+		copy(b.GetMappedRange(0, uint(size)), data)
+		return b.Unmap()
 	})
+	if err != nil {
+		if b != nil {
+			b.Release()
+		}
+		return nil, err
+	}
+	return &Buffer{Label: label + ".upload", Size: size, b: b}, nil
 }
 
 // Read copies size bytes at offset out of b, waiting for all submitted work.
@@ -115,7 +152,7 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 		offs[i] = total
 		total += n
 	}
-	staging, err := d.newBuffer("staging", total, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst)
+	staging, err := d.staging(total)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,6 +168,28 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 	return staging, offs, nil
 }
 
+// staging returns a read-back buffer. It is created mapped and unmapped at
+// once so that wgpu counts it as initialised and never schedules a clear of
+// it through its pending-writes command buffer (see Write).
+func (d *Device) staging(size uint64) (*Buffer, error) {
+	size = (size + 3) &^ 3
+	var b *wgpu.Buffer
+	err := d.scoped("gpu: staging buffer", func() (err error) {
+		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "staging", Size: size, Usage: wgpu.BufferUsage_MapRead | wgpu.BufferUsage_CopyDst, MappedAtCreation: true})
+		if err != nil {
+			return err
+		}
+		return b.Unmap()
+	})
+	if err != nil {
+		if b != nil {
+			b.Release()
+		}
+		return nil, err
+	}
+	return &Buffer{Label: "staging", Size: size, b: b}, nil
+}
+
 // mapOut maps staging and copies each region into its destination.
 func (d *Device) mapOut(staging *Buffer, offs []uint64, rs []ReadBack) error {
 	var status wgpu.BufferMapAsyncStatus
@@ -142,7 +201,7 @@ func (d *Device) mapOut(staging *Buffer, offs []uint64, rs []ReadBack) error {
 				free() // else leaked: the callback may still write to it
 				break
 			}
-			d.dev.Poll(true, nil)
+			d.wait()
 		}
 		return nil
 	})

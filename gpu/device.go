@@ -83,7 +83,10 @@ func newInstance() (inst *wgpu.Instance, err error) {
 			err = fmt.Errorf("gpu: cannot create a WebGPU instance: %v", r)
 		}
 	}()
-	return wgpu.CreateInstance(nil), nil
+	// Vulkan, Metal and D3D12 only: the OpenGL backend would load a second
+	// Mesa driver (and a second LLVM) into the process beside lavapipe, which
+	// crashes it under load.
+	return wgpu.CreateInstance(&wgpu.InstanceDescriptor{Backends: wgpu.InstanceBackend_Primary}), nil
 }
 
 func describe(i int, a *wgpu.Adapter) AdapterInfo {
@@ -145,7 +148,7 @@ func Open(opt Options) (*Device, error) {
 	dev, err := adapter.RequestDevice(&wgpu.DeviceDescriptor{
 		Label:            "resnet-gpu",
 		RequiredFeatures: feats,
-		RequiredLimits:   &wgpu.RequiredLimits{Limits: sup},
+		RequiredLimits:   &wgpu.RequiredLimits{Limits: pickLimits(sup)},
 		// No DeviceLostCallback: the binding passes it to C in a way cgo's
 		// pointer checks reject; device loss reaches the uncaptured-error sink.
 	})
@@ -250,3 +253,20 @@ func (d *Device) Close() {
 // Err returns and clears any error the device reported asynchronously
 // (uncaptured validation errors, out-of-memory, device loss).
 func (d *Device) Err() error { return d.errs.take() }
+
+// pickLimits asks for the adapter's own limits where the kernels need more
+// than WebGPU's defaults (buffer sizes, workgroup counts and sizes,
+// workgroup memory, storage bindings) and the defaults elsewhere.
+func pickLimits(sup wgpu.Limits) wgpu.Limits {
+	l := wgpu.DefaultLimits()
+	l.MaxStorageBufferBindingSize = sup.MaxStorageBufferBindingSize
+	l.MaxBufferSize = sup.MaxBufferSize
+	l.MaxComputeWorkgroupsPerDimension = sup.MaxComputeWorkgroupsPerDimension
+	l.MaxComputeInvocationsPerWorkgroup = sup.MaxComputeInvocationsPerWorkgroup
+	l.MaxComputeWorkgroupSizeX = sup.MaxComputeWorkgroupSizeX
+	l.MaxComputeWorkgroupSizeY = sup.MaxComputeWorkgroupSizeY
+	l.MaxComputeWorkgroupSizeZ = sup.MaxComputeWorkgroupSizeZ
+	l.MaxComputeWorkgroupStorageSize = sup.MaxComputeWorkgroupStorageSize
+	l.MaxStorageBuffersPerShaderStage = sup.MaxStorageBuffersPerShaderStage
+	return l
+}

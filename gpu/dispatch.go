@@ -199,7 +199,20 @@ func (d *Device) submit(what string, enc *wgpu.CommandEncoder) error {
 	defer cb.Release()
 	return d.scoped("gpu: "+what, func() error {
 		d.queue.Submit(cb)
-		d.dev.Poll(true, nil)
+		d.wait()
 		return nil
 	})
+}
+
+// wait polls the device until its queue is empty. It does not ask wgpu to
+// block (Poll(true)): blocking waits in Mesa's lavapipe return before the
+// queue thread has finished, and wgpu then recycles command buffers that
+// are still executing.
+func (d *Device) wait() {
+	for delay := time.Microsecond; !d.dev.Poll(false, nil); {
+		time.Sleep(delay)
+		if delay < time.Millisecond {
+			delay *= 2
+		}
+	}
 }

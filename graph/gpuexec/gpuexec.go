@@ -156,7 +156,7 @@ func (p *Program) record(n *graph.Node) error {
 		if err != nil {
 			return err
 		}
-		res := p.dummy
+		res := p.slot(n.Inputs[0]) // unread without Residual
 		if op.Residual {
 			res = p.slot(n.Inputs[1])
 		}
@@ -340,4 +340,25 @@ func (p *Program) Time() (time.Duration, error) {
 	}
 	t, err := p.e.Dev.Run(ds, nil, false)
 	return t.Wall, err
+}
+
+// CheckGuards reads back the guard region after every activation buffer
+// (Options.Guard > 0) and reports the first one a kernel overwrote.
+func (p *Program) CheckGuards() error {
+	guard := p.e.Opt.Guard
+	if guard == 0 {
+		return nil
+	}
+	for i, b := range p.slots {
+		raw, err := p.e.Dev.Read(b, b.Size-uint64(4*guard), uint64(4*guard))
+		if err != nil {
+			return err
+		}
+		for k := 0; k < guard; k++ {
+			if bits := binary.LittleEndian.Uint32(raw[4*k:]); bits != Poison {
+				return fmt.Errorf("gpuexec: guard element %d after activation buffer %d overwritten (%#x)", k, i, bits)
+			}
+		}
+	}
+	return nil
 }

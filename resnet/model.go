@@ -1,0 +1,185 @@
+package resnet
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+)
+
+// Options choose where and how a Model runs.
+type Options struct {
+	Device   string    // "gpu" (default) or "cpu" (the reference path)
+	Adapter  string    // GPU adapter index or name substring (see gpu.Options)
+	Progress io.Writer // weight download progress; nil = quiet
+	// Exec, if set, is used instead of opening a device per Device/Adapter.
+	Exec graph.Executor
+}
+
+// Model is a ResNet with its weights on an executor, ready to classify.
+type Model struct {
+	Arch    Arch
+	Weights *Weights
+	Exec    graph.Executor
+	dev     *gpu.Device // opened by Load, closed by Close
+	progs   map[int]graph.Program
+}
+
+// Load loads arch ("resnet50") with weights ("pretrained", "synthetic:0",
+// "FILE.pth"; see LoadWeights) on the device opt names.
+func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model, error) {
+	a, err := Lookup(arch)
+	if err != nil {
+		return nil, err
+	}
+	w, err := LoadWeights(ctx, a, weightsSource, WeightsOptions{Progress: opt.Progress})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Arch: a, Weights: w, Exec: opt.Exec, progs: map[int]graph.Program{}}
+	if m.Exec == nil {
+		switch opt.Device {
+		case "", "gpu":
+			dev, err := gpu.Open(gpu.Options{Adapter: opt.Adapter})
+			if err != nil {
+				return nil, err
+			}
+			m.dev = dev
+			m.Exec = gpuexec.New(dev, gpuexec.Options{})
+		case "cpu":
+			m.Exec = ref.Executor{}
+		default:
+			return nil, fmt.Errorf("resnet: unknown device %q (want gpu or cpu)", opt.Device)
+		}
+	}
+	return m, nil
+}
+
+// Close releases the model's programs and device.
+func (m *Model) Close() {
+	for _, p := range m.progs {
+		p.Close()
+	}
+	m.progs = nil
+	if m.dev != nil {
+		m.dev.Close()
+		m.dev = nil
+	}
+}
+
+// Program returns the compiled optimised graph for a batch size; it is built
+// on first use and kept. Its outputs are the logits then the probabilities.
+func (m *Model) Program(batch int) (graph.Program, error) {
+	if p, ok := m.progs[batch]; ok {
+		return p, nil
+	}
+	g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: batch, Softmax: true})
+	if err != nil {
+		return nil, err
+	}
+	graph.Optimize(g)
+	p, err := m.Exec.Compile(g)
+	if err != nil {
+		return nil, err
+	}
+	m.progs[batch] = p
+	return p, nil
+}
+
+// InputSize is the number of float32 values of one preprocessed image.
+const InputSize = 3 * 224 * 224
+
+// Forward runs a batch of preprocessed 3×224×224 CHW tensors and returns
+// each item's logits and softmax probabilities.
+func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error) {
+	if len(batch) == 0 {
+		return nil, nil, nil
+	}
+	in := make([]float32, 0, len(batch)*InputSize)
+	for i, x := range batch {
+		if len(x) != InputSize {
+			return nil, nil, fmt.Errorf("resnet: input %d has %d values, want 3x224x224 = %d", i, len(x), InputSize)
+		}
+		in = append(in, x...)
+	}
+	p, err := m.Program(len(batch))
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := p.Run(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range batch {
+		logits = append(logits, out[0][i*1000:(i+1)*1000])
+		probs = append(probs, out[1][i*1000:(i+1)*1000])
+	}
+	return logits, probs, nil
+}
+
+// Prediction is one class of a top-k list.
+type Prediction struct {
+	Index int     `json:"index"`
+	Label string  `json:"label"`
+	WNID  string  `json:"wnid"`
+	Prob  float64 `json:"prob"`
+}
+
+// TopK returns the k most probable classes, by probability then index.
+func TopK(probs []float32, k int) []Prediction {
+	idx := make([]int, len(probs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
+	if k > len(idx) {
+		k = len(idx)
+	}
+	out := make([]Prediction, k)
+	for r := 0; r < k; r++ {
+		i := idx[r]
+		out[r] = Prediction{Index: i, Label: imagenet.Label(i), WNID: imagenet.WNID(i), Prob: float64(probs[i])}
+	}
+	return out
+}
+
+// Preprocess applies the weights' torchvision transform to img.
+func (m *Model) Preprocess(img image.Image) []float32 { return m.Weights.Transform.Apply(img) }
+
+// Classify returns the top k predictions for each image.
+func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {
+	batch := make([][]float32, len(imgs))
+	for i, img := range imgs {
+		batch[i] = m.Preprocess(img)
+	}
+	_, probs, err := m.Forward(batch)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Prediction, len(probs))
+	for i, p := range probs {
+		out[i] = TopK(p, k)
+	}
+	return out, nil
+}
+
+// RelErr is max|a-b| / max|b|, the measure the PyTorch comparisons use.
+func RelErr(a []float32, b []float64) float64 {
+	var num, den float64
+	for i := range b {
+		num = math.Max(num, math.Abs(float64(a[i])-b[i]))
+		den = math.Max(den, math.Abs(b[i]))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}

@@ -1,0 +1,215 @@
+package resnet_test
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
+)
+
+// reference is testdata/reference.json: PyTorch's float64 outputs for the
+// synthetic-v1 weights (seed 0).
+type reference struct {
+	Images []string `json:"images"`
+	Models map[string]struct {
+		Keys            [][]any               `json:"keys"`
+		SyntheticLogits [][]float64           `json:"synthetic_logits"`
+		SyntheticStages map[string]stageStats `json:"synthetic_stages"`
+		ImageLogits     [][]float64           `json:"image_logits"`
+		ImageStages     map[string]stageStats `json:"image_stages"`
+		ImageTop5       [][]int               `json:"image_top5"`
+	} `json:"models"`
+}
+
+type stageStats struct {
+	Shape []int     `json:"shape"`
+	Mean  float64   `json:"mean"`
+	Std   float64   `json:"std"`
+	First []float64 `json:"first"`
+}
+
+func loadReference(t testing.TB) *reference {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r reference
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+func readF32(t testing.TB, path string) []float32 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// The architectures' state_dict entries are torchvision's, in its order.
+func TestSpecsMatchTorchvision(t *testing.T) {
+	r := loadReference(t)
+	for _, name := range resnet.ArchNames() {
+		specs := resnet.Archs[name].Specs()
+		keys := r.Models[name].Keys
+		if len(specs) != len(keys) {
+			t.Fatalf("%s: %d entries, torchvision has %d", name, len(specs), len(keys))
+		}
+		for i, k := range keys {
+			shape := fmt.Sprint(k[1])
+			if specs[i].Name != k[0].(string) || fmt.Sprint(specs[i].Shape) != shape {
+				t.Fatalf("%s entry %d: %s %v, torchvision has %s %s", name, i, specs[i].Name, specs[i].Shape, k[0], shape)
+			}
+		}
+	}
+}
+
+// topK returns the indices of the k largest values.
+func topK[T float32 | float64](v []T, k int) []int {
+	idx := make([]int, len(v))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
+	return idx[:k]
+}
+
+// stageErr compares a stage's activations with PyTorch's statistics:
+// the largest of the relative errors of mean, std and first 8 values.
+func stageErr(got []float32, want stageStats) float64 {
+	var sum, sq float64
+	for _, v := range got {
+		sum += float64(v)
+	}
+	mean := sum / float64(len(got))
+	for _, v := range got {
+		sq += (float64(v) - mean) * (float64(v) - mean)
+	}
+	std := math.Sqrt(sq / float64(len(got)-1))
+	scale := math.Abs(want.Mean) + want.Std
+	e := math.Max(math.Abs(mean-want.Mean), math.Abs(std-want.Std)) / scale
+	for i, f := range want.First {
+		e = math.Max(e, math.Abs(float64(got[i])-f)/scale)
+	}
+	return e
+}
+
+// Tolerance for max|Δ|/max|ref| of the logits (the goal is 1e-5).
+const logitTol = 1e-4
+
+func runReference(t *testing.T, ex graph.Executor, arch string) {
+	r := loadReference(t)
+	m := r.Models[arch]
+	a := resnet.Archs[arch]
+	sd := weights.Synthetic(a.Specs(), 0)
+	inputs := map[string]struct {
+		data   []float32
+		n      int
+		logits [][]float64
+		stages map[string]stageStats
+		top5   [][]int
+	}{}
+	syn := readF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32")
+	inputs["synthetic"] = struct {
+		data   []float32
+		n      int
+		logits [][]float64
+		stages map[string]stageStats
+		top5   [][]int
+	}{syn, 2, m.SyntheticLogits, m.SyntheticStages, nil}
+	var imgs []float32
+	for _, name := range r.Images {
+		base := name[:len(name)-4]
+		imgs = append(imgs, readF32(t, "../testdata/inputs/"+base+".3x224x224.f32")...)
+	}
+	inputs["images"] = struct {
+		data   []float32
+		n      int
+		logits [][]float64
+		stages map[string]stageStats
+		top5   [][]int
+	}{imgs, len(r.Images), m.ImageLogits, m.ImageStages, m.ImageTop5}
+	for _, which := range []string{"synthetic", "images"} {
+		in := inputs[which]
+		g, err := resnet.Build(a, sd, resnet.BuildOptions{Batch: in.n, WithStages: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		graph.Optimize(g)
+		p, err := ex.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.Run(in.data)
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s, stage := range resnet.Stages[:5] {
+			e := stageErr(out[s], in.stages[stage])
+			t.Logf("%s %s %s: stage error %.2e", arch, which, stage, e)
+			if e > logitTol {
+				t.Errorf("%s %s: %s differs from PyTorch: %.2e", arch, which, stage, e)
+			}
+		}
+		logits := out[5]
+		for i := 0; i < in.n; i++ {
+			got := logits[i*1000 : (i+1)*1000]
+			e := resnet.RelErr(got, in.logits[i])
+			t.Logf("%s %s[%d]: logits max|Δ|/max|ref| = %.2e", arch, which, i, e)
+			if e > logitTol {
+				t.Errorf("%s %s[%d]: logits relative error %.2e > %.0e", arch, which, i, e, logitTol)
+			}
+			want := topK(in.logits[i], 5)
+			if in.top5 != nil {
+				if fmt.Sprint(want) != fmt.Sprint(in.top5[i]) {
+					t.Fatalf("reference top-5 %v disagrees with its logits %v", in.top5[i], want)
+				}
+			}
+			if g := topK(got, 5); fmt.Sprint(g) != fmt.Sprint(want) {
+				t.Errorf("%s %s[%d]: top-5 %v, PyTorch %v", arch, which, i, g, want)
+			}
+		}
+	}
+}
+
+func TestPyTorchCPU(t *testing.T) {
+	for _, arch := range resnet.ArchNames() {
+		t.Run(arch, func(t *testing.T) {
+			if testing.Short() && arch != "resnet18" {
+				t.Skip("short: resnet18 only")
+			}
+			runReference(t, ref.Executor{}, arch)
+		})
+	}
+}
+
+func TestPyTorchGPU(t *testing.T) {
+	dev := gputest.Device(t)
+	for _, arch := range resnet.ArchNames() {
+		t.Run(arch, func(t *testing.T) {
+			if testing.Short() && arch != "resnet18" {
+				t.Skip("short: resnet18 only")
+			}
+			runReference(t, gpuexec.New(dev, gpuexec.Options{}), arch)
+		})
+	}
+}

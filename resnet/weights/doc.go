@@ -1,0 +1,12 @@
+// Package weights holds ResNet parameters as PyTorch state_dict entries.
+//
+// It reads state_dict files written by torch.save (the zip format of
+// PyTorch >= 1.6 and the older legacy pickle format) with LoadFile, makes the
+// deterministic synthetic-v1 weights and inputs described in
+// testdata/SYNTHETIC.md with Synthetic and SyntheticInput, and checks a
+// StateDict against the entries an architecture expects with Check.
+//
+// Loading treats the file as untrusted: a truncated, corrupted or hostile file
+// gives an error, never a panic, and memory stays proportional to the file
+// size.
+package weights

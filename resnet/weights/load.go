@@ -1,0 +1,298 @@
+package weights
+
+import (
+	"archive/zip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+const (
+	// maxStorageBytes bounds one storage, far above any real model, so that
+	// byte counts cannot overflow.
+	maxStorageBytes = 1 << 50
+	// legacyMagic is the magic number that starts a legacy torch.save file.
+	legacyMagic = "1950a86a20f9469cfc6c"
+	// legacyProtocol is the only legacy format version.
+	legacyProtocol = 1001
+	// slack is the memory allowed beyond the per-file-byte limits.
+	slack = 64 << 20
+)
+
+// errTruncated reports a file that ends inside its data.
+var errTruncated = errors.New("file truncated")
+
+// LoadFile reads a state_dict saved by torch.save: the zip format of
+// PyTorch >= 1.6 or the legacy pickle format, holding a dict or OrderedDict
+// of tensors, possibly wrapped in a checkpoint dict under the key
+// "state_dict" or "model". Floating-point tensors of any supported dtype load
+// as float32 in row-major order, whatever their strides and storage offset;
+// integer and boolean tensors load into Tensor.Int.
+//
+// A file that is truncated, corrupt, hostile or of an unsupported kind
+// (TorchScript, a pickled nn.Module) gives an error, never a panic, and
+// loading needs memory of the order of the file size.
+func LoadFile(path string) (StateDict, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	return loadFrom(path, f, fi.Size())
+}
+
+// loadFrom loads the file of the given size read through r; name is the
+// file's name for error messages.
+func loadFrom(name string, r io.ReaderAt, size int64) (sd StateDict, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			sd, err = nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: internal error: %v", name, p)
+		}
+	}()
+	var magic [4]byte
+	if n, _ := r.ReadAt(magic[:], 0); n == 4 && string(magic[:]) == "PK\x03\x04" {
+		sd, err = loadZip(r, size)
+	} else {
+		sd, err = loadLegacy(io.NewSectionReader(r, 0, size), size)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: %w", name, err)
+	}
+	return sd, nil
+}
+
+// zipFile is an open torch zip archive.
+type zipFile struct {
+	size    int64                // of the file
+	records map[string]*zip.File // by name
+	prefix  string               // the archive's folder, with a trailing slash
+	budget  int64                // bytes that records may still decompress to
+}
+
+// loadZip reads the zip format: prefix/data.pkl is the pickle, and each
+// storage is the record prefix/data/KEY.
+func loadZip(f io.ReaderAt, size int64) (StateDict, error) {
+	zr, err := zip.NewReader(f, size)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, err
+	}
+	z := &zipFile{size: size, records: make(map[string]*zip.File, len(zr.File)), budget: 4*size + slack}
+	var pickles []string
+	for _, r := range zr.File {
+		if z.records[r.Name] != nil {
+			return nil, fmt.Errorf("zip record %q appears twice", r.Name)
+		}
+		z.records[r.Name] = r
+		if dir, base := path.Split(r.Name); base == "data.pkl" && strings.Count(dir, "/") <= 1 {
+			pickles = append(pickles, dir)
+		}
+	}
+	if len(pickles) != 1 {
+		return nil, fmt.Errorf("zip archive has %d data.pkl records, want 1", len(pickles))
+	}
+	z.prefix = pickles[0]
+	if z.records[z.prefix+"constants.pkl"] != nil {
+		return nil, errors.New("TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead")
+	}
+	bigEndian := false
+	if r := z.records[z.prefix+"byteorder"]; r != nil {
+		if r.UncompressedSize64 > 16 {
+			return nil, fmt.Errorf("byteorder record of %d bytes", r.UncompressedSize64)
+		}
+		b, err := z.read(r.Name, r.UncompressedSize64)
+		if err != nil {
+			return nil, err
+		}
+		switch string(b) {
+		case "little":
+		case "big":
+			bigEndian = true
+		default:
+			return nil, fmt.Errorf("byteorder %q", b)
+		}
+	}
+	pkl := z.records[z.prefix+"data.pkl"]
+	b, err := z.read(pkl.Name, pkl.UncompressedSize64)
+	if err != nil {
+		return nil, err
+	}
+	p := newUnpickler(false)
+	obj, _, err := p.load(b)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := stateDict(obj)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(entries, size, func(s *storage) error {
+		if s.numel == 0 {
+			s.data = []byte{}
+			return nil
+		}
+		s.data, err = z.read(z.prefix+"data/"+s.key, uint64(s.numel*s.dt.size))
+		if err == nil && bigEndian {
+			swapBytes(s.data, s.dt.size)
+		}
+		return err
+	})
+}
+
+// read returns the first want bytes of a record, after checking that the
+// record is plausible for the file's size and reading it to its end, which
+// verifies its CRC-32.
+func (z *zipFile) read(name string, want uint64) ([]byte, error) {
+	r := z.records[name]
+	if r == nil {
+		return nil, fmt.Errorf("zip record %s missing", name)
+	}
+	if r.UncompressedSize64 < want {
+		return nil, fmt.Errorf("zip record %s holds %d bytes, want %d", name, r.UncompressedSize64, want)
+	}
+	off, err := r.DataOffset()
+	if err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", name, err)
+	}
+	if off < 0 || off > z.size || r.CompressedSize64 > uint64(z.size-off) {
+		return nil, fmt.Errorf("zip record %s: %w", name, errTruncated)
+	}
+	switch r.Method {
+	case zip.Store:
+		if r.CompressedSize64 != r.UncompressedSize64 {
+			return nil, fmt.Errorf("stored zip record %s has sizes %d and %d", name, r.CompressedSize64, r.UncompressedSize64)
+		}
+	case zip.Deflate:
+	default:
+		return nil, fmt.Errorf("zip record %s uses compression method %d", name, r.Method)
+	}
+	if r.UncompressedSize64 > uint64(z.budget) {
+		return nil, fmt.Errorf("zip records expand beyond %d bytes", 4*z.size+slack)
+	}
+	z.budget -= int64(r.UncompressedSize64)
+	rc, err := r.Open()
+	if err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", name, err)
+	}
+	defer rc.Close()
+	b := make([]byte, want)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", name, err)
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return nil, fmt.Errorf("zip record %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// loadLegacy reads the legacy format: pickles of the magic number, the
+// format version, system information, the object and the list of storage
+// keys, followed by each storage as an int64 element count and its bytes.
+func loadLegacy(f io.Reader, size int64) (StateDict, error) {
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, err
+	}
+	p := newUnpickler(true)
+	pos := 0
+	next := func() (any, error) {
+		v, n, err := p.load(buf[pos:])
+		pos += n
+		return v, err
+	}
+	v, err := next()
+	if m, ok := v.(*big.Int); err != nil || !ok || m.Text(16) != legacyMagic {
+		return nil, errors.New("neither a zip archive nor a legacy torch.save file")
+	}
+	if v, err = next(); err != nil {
+		return nil, err
+	} else if v != legacyProtocol {
+		return nil, fmt.Errorf("legacy format version %s, want %d", describe(v), legacyProtocol)
+	}
+	if _, err = next(); err != nil { // system information
+		return nil, err
+	}
+	obj, err := next()
+	if err != nil {
+		return nil, err
+	}
+	entries, err := stateDict(obj)
+	if err != nil {
+		return nil, err
+	}
+	v, err = next()
+	if err != nil {
+		return nil, err
+	}
+	keys, ok := v.(*types.List)
+	if !ok {
+		return nil, fmt.Errorf("storage key list is %s", describe(v))
+	}
+	for _, k := range *keys {
+		key, _ := k.(string)
+		s := p.storages[key]
+		if s == nil || s.data != nil {
+			return nil, fmt.Errorf("storage key %s unknown or repeated", describe(k))
+		}
+		if len(buf)-pos < 8 {
+			return nil, errTruncated
+		}
+		if n := binary.LittleEndian.Uint64(buf[pos:]); n != uint64(s.numel) {
+			return nil, fmt.Errorf("storage %s holds %d elements, want %d", key, n, s.numel)
+		}
+		pos += 8
+		nb := s.numel * s.dt.size
+		if len(buf)-pos < nb {
+			return nil, errTruncated
+		}
+		s.data = buf[pos : pos+nb : pos+nb]
+		pos += nb
+	}
+	return materialize(entries, size, func(*storage) error { return nil })
+}
+
+// materialize reads the values of the entries, one storage at a time: read
+// fills in a storage's bytes, which are dropped once its tensors are read.
+// The tensors may take at most 8 bytes per file byte (plus slack), which
+// bounds the memory that storages shared by many tensors can cost.
+func materialize(entries []namedTensor, fileSize int64, read func(*storage) error) (StateDict, error) {
+	budget := 8*fileSize + slack
+	groups := map[*storage][]namedTensor{}
+	var order []*storage
+	for _, e := range entries {
+		if int64(e.ref.numel) > budget/8 {
+			return nil, fmt.Errorf("tensors of more than %d bytes in a file of %d bytes", 8*fileSize+slack, fileSize)
+		}
+		budget -= int64(e.ref.outBytes())
+		root := e.ref.src.root
+		if groups[root] == nil {
+			order = append(order, root)
+		}
+		groups[root] = append(groups[root], e)
+	}
+	sd := make(StateDict, len(entries))
+	for _, s := range order {
+		if err := read(s); err != nil {
+			return nil, err
+		}
+		for _, e := range groups[s] {
+			t, err := e.ref.materialize()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.name, err)
+			}
+			sd[e.name] = t
+		}
+		s.data = nil
+	}
+	return sd, nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
 
@@ -20,8 +21,16 @@ type Options struct {
 	Device   string    // "gpu" (default) or "cpu" (the reference path)
 	Adapter  string    // GPU adapter index or name substring (see gpu.Options)
 	Progress io.Writer // weight download progress; nil = quiet
+	// Tune chooses convolution kernels by timing them on the adapter:
+	// "auto" (default) tunes on GPUs and uses the built-in choice on CPU
+	// adapters such as lavapipe, "on" always tunes, "off" never does.
+	// Choices are cached per adapter in the user cache directory.
+	Tune         string
+	TuneProgress io.Writer // a line per tuned layer shape; nil = quiet
 	// Exec, if set, is used instead of opening a device per Device/Adapter.
 	Exec graph.Executor
+	// Weights, if set, are used instead of loading the named source.
+	Weights *Weights
 }
 
 // Model is a ResNet with its weights on an executor, ready to classify.
@@ -40,9 +49,11 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 	if err != nil {
 		return nil, err
 	}
-	w, err := LoadWeights(ctx, a, weightsSource, WeightsOptions{Progress: opt.Progress})
-	if err != nil {
-		return nil, err
+	w := opt.Weights
+	if w == nil {
+		if w, err = LoadWeights(ctx, a, weightsSource, WeightsOptions{Progress: opt.Progress}); err != nil {
+			return nil, err
+		}
 	}
 	m := &Model{Arch: a, Weights: w, Exec: opt.Exec, progs: map[int]graph.Program{}}
 	if m.Exec == nil {
@@ -53,7 +64,15 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 				return nil, err
 			}
 			m.dev = dev
-			m.Exec = gpuexec.New(dev, gpuexec.Options{})
+			var eo gpuexec.Options
+			tune := opt.Tune == "on" || (opt.Tune == "" || opt.Tune == "auto") && dev.Info.Type != "CPU"
+			if tune {
+				dir, _ := hub.CacheDir()
+				t := gpuexec.NewTuner(dev, dir)
+				t.Progress = opt.TuneProgress
+				eo.ConvVariant = t.Variant
+			}
+			m.Exec = gpuexec.New(dev, eo)
 		case "cpu":
 			m.Exec = ref.Executor{}
 		default:
@@ -62,6 +81,9 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 	}
 	return m, nil
 }
+
+// Device returns the GPU device the model opened, or nil.
+func (m *Model) Device() *gpu.Device { return m.dev }
 
 // Close releases the model's programs and device.
 func (m *Model) Close() {

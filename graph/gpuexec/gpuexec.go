@@ -242,8 +242,6 @@ func (p *Program) convVariant(n *graph.Node) string {
 	return Choose(n)
 }
 
-// Choose is the default convolution kernel for a node.
-func Choose(n *graph.Node) string { return shaders.ConvTiled }
 
 // Close implements graph.Program.
 func (p *Program) Close() {
@@ -298,11 +296,7 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 	for i, v := range g.Outputs {
 		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: make([]byte, 4*(v.Shape.Numel()+guard))}
 	}
-	ds := make([]*gpu.Dispatch, len(p.Steps))
-	for i, s := range p.Steps {
-		ds[i] = s.Dispatch
-	}
-	t, err := d.Run(ds, reads, profile)
+	t, err := d.Run(p.dispatches(), reads, profile)
 	if err != nil {
 		return nil, t, err
 	}
@@ -334,11 +328,7 @@ func poison(n int) []byte {
 // Time runs the program's dispatches without input or output transfers and
 // returns the wall time, waiting for the GPU; for benchmarks.
 func (p *Program) Time() (time.Duration, error) {
-	ds := make([]*gpu.Dispatch, len(p.Steps))
-	for i, s := range p.Steps {
-		ds[i] = s.Dispatch
-	}
-	t, err := p.e.Dev.Run(ds, nil, false)
+	t, err := p.e.Dev.Run(p.dispatches(), nil, false)
 	return t.Wall, err
 }
 
@@ -361,4 +351,13 @@ func (p *Program) CheckGuards() error {
 		}
 	}
 	return nil
+}
+
+// ConvChooser returns the executor's convolution kernel choice, so that
+// tools timing single layers pick what the network runs.
+func (e *Executor) ConvChooser() func(*graph.Node) string {
+	if e.Opt.ConvVariant != nil {
+		return e.Opt.ConvVariant
+	}
+	return Choose
 }

@@ -1,0 +1,47 @@
+# resnet-gpu: `make run` classifies the test images, `make test` runs every
+# test. Both first check (as root on Debian/Ubuntu: install) the C compiler,
+# the Vulkan loader and a Vulkan driver.
+
+GO      ?= go
+BIN     := bin/resnet-gpu
+TESTTIMEOUT ?= 80m
+
+.PHONY: all deps build run test test-short lint bench fuzz clean
+
+all: build
+
+deps:
+	@./.ci/deps
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/resnet-gpu
+
+# Classify testdata/images with pretrained ResNet-50 (downloaded once into
+# the user cache; synthetic weights when offline), then compare GPU and CPU.
+run: build
+	./$(BIN) demo testdata/images
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -timeout $(TESTTIMEOUT) ./...
+
+test-short: deps
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed: skipped (go install honnef.co/go/tools/cmd/staticcheck@latest)"; fi
+	$(GO) test -run TestImportBoundary ./gpu/
+
+bench: build
+	./$(BIN) bench --arch resnet18 --batch 1
+	./$(BIN) bench --arch resnet50 --batch 1
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./shaders/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s ./resnet/imagenet/
+
+clean:
+	rm -rf bin

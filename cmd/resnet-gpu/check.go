@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
+)
+
+func runCheck(args []string) error {
+	fs := newFlags("check", "[flags] [INPUT...]")
+	var mf modelFlags
+	mf.register(fs, "synthetic:0")
+	batch := fs.Int("batch", 1, "batch size of the synthetic input (when no INPUT is given)")
+	tol := fs.Float64("tol", 1e-4, "largest accepted max|gpu-cpu|/max|cpu| per stage")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *batch < 1 || *batch > 64 {
+		return fmt.Errorf("--batch %d: want 1..64: %w", *batch, errUsage)
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var in []float32
+	n := *batch
+	if fs.NArg() > 0 {
+		n = fs.NArg()
+		for _, p := range fs.Args() {
+			x, err := readInput(m, p)
+			if err != nil {
+				return err
+			}
+			in = append(in, x...)
+		}
+	} else {
+		in = weights.SyntheticInput(n, 3, 224, 224, 0)
+	}
+	g, err := resnet.Build(m.Arch, m.Weights.State, resnet.BuildOptions{Batch: n, WithStages: true})
+	if err != nil {
+		return err
+	}
+	graph.Optimize(g)
+	dev := m.Device()
+	if dev == nil {
+		if dev, err = gpu.Open(gpu.Options{Adapter: mf.adapter}); err != nil {
+			return err
+		}
+		defer dev.Close()
+	}
+	gp, err := gpuexec.New(dev, gpuexec.Options{}).Compile(g)
+	if err != nil {
+		return err
+	}
+	defer gp.Close()
+	t0 := time.Now()
+	got, err := gp.Run(in)
+	if err != nil {
+		return err
+	}
+	gpuTime := time.Since(t0)
+	cp, _ := ref.Executor{}.Compile(g)
+	t0 = time.Now()
+	want, err := cp.Run(in)
+	if err != nil {
+		return err
+	}
+	cpuTime := time.Since(t0)
+	fmt.Printf("%s, weights %s, batch %d: %s (%.0f ms) against the cpu reference (%.0f ms)\n",
+		m.Arch.Name, m.Weights.Name, n, dev.Info.Name, ms(gpuTime), ms(cpuTime))
+	failed := false
+	for i, stage := range resnet.Stages {
+		e := relErr(got[i], want[i])
+		status := "ok"
+		if !(e <= *tol) {
+			status, failed = "FAIL", true
+		}
+		fmt.Printf("  %-7s %-16v max|Δ|/max|ref| = %.2e  %s\n", stage, g.Outputs[i].Shape, e, status)
+	}
+	if failed {
+		fmt.Printf("FAIL: a stage exceeds the tolerance %.0e\n", *tol)
+		return errFailed
+	}
+	fmt.Printf("ok: every stage within %.0e\n", *tol)
+	return nil
+}
+
+// relErr is max|a-b| / max|b|; NaN in a makes it NaN.
+func relErr(a, b []float32) float64 {
+	var num, den float64
+	for i := range b {
+		d := math.Abs(float64(a[i]) - float64(b[i]))
+		if math.IsNaN(d) {
+			return math.NaN()
+		}
+		num = math.Max(num, d)
+		den = math.Max(den, math.Abs(float64(b[i])))
+	}
+	if den == 0 {
+		return num
+	}
+	return num / den
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+func runCheckOps(args []string) error {
+	fs := newFlags("check-ops", "[flags]")
+	adapter := fs.String("adapter", "", "GPU adapter: index or name substring")
+	filter := fs.String("filter", "", "only cases whose name contains this")
+	variant := fs.String("variant", "", "convolution kernel for every conv case: one of "+strings.Join(shaders.ConvVariants(), ", ")+", or 'all' (default: the built-in choice per shape)")
+	batches := fs.String("batches", "1,2", "ResNet batch sizes to take layer shapes from")
+	seed := fs.Uint64("seed", 1, "seed of the random inputs and parameters")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var bs []int
+	for _, f := range strings.Split(*batches, ",") {
+		var b int
+		if _, err := fmt.Sscan(f, &b); err != nil || b < 1 || b > 64 {
+			return fmt.Errorf("--batches %q: want a comma-separated list of 1..64: %w", *batches, errUsage)
+		}
+		bs = append(bs, b)
+	}
+	variants := []string{*variant}
+	if *variant == "all" {
+		variants = shaders.ConvVariants()
+	} else if *variant != "" && !contains(shaders.ConvVariants(), *variant) {
+		return fmt.Errorf("--variant %q: want one of %s or all: %w", *variant, strings.Join(shaders.ConvVariants(), ", "), errUsage)
+	}
+	dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	gs, err := resnet.LayerGraphs(bs...)
+	if err != nil {
+		return err
+	}
+	cases := append(opcheck.FromGraphs(gs...), opcheck.Awkward()...)
+	opcheck.SortByCost(cases)
+	fmt.Printf("adapter: %s\n", dev.Info)
+	var pass, fail int
+	worst, worstName := 0.0, ""
+	start := time.Now()
+	for _, v := range variants {
+		ex := gpuexec.New(dev, gpuexec.Options{Guard: 64})
+		if v != "" {
+			v := v
+			ex.Opt.ConvVariant = func(*graph.Node) string { return v }
+		}
+		for _, c := range cases {
+			if *filter != "" && !strings.Contains(c.String(), *filter) {
+				continue
+			}
+			conv, isConv := c.Op.(*graph.Conv2D)
+			if v != "" && (!isConv || !shaders.ConvSupports(v, conv, c.In)) {
+				continue
+			}
+			r := opcheck.Run(c, ex, *seed)
+			label := ""
+			if isConv {
+				label = " [" + chosen(ex, conv, c.In) + "]"
+			}
+			fmt.Printf("%v%s\n", r, label)
+			if r.Pass() {
+				pass++
+			} else {
+				fail++
+			}
+			if r.NMSE > worst || math.IsNaN(r.NMSE) {
+				worst, worstName = r.NMSE, c.String()+label
+			}
+		}
+	}
+	fmt.Printf("\n%d passed, %d failed in %.1f s; worst NMSE %.3e (%s)\n", pass, fail, time.Since(start).Seconds(), worst, worstName)
+	if fail > 0 {
+		return errFailed
+	}
+	if pass == 0 {
+		return fmt.Errorf("no case matches --filter %q", *filter)
+	}
+	return nil
+}
+
+// chosen names the kernel ex runs for a convolution.
+func chosen(ex *gpuexec.Executor, op *graph.Conv2D, in graph.Shape) string {
+	n := &graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}}
+	if ex.Opt.ConvVariant != nil {
+		return ex.Opt.ConvVariant(n)
+	}
+	return gpuexec.Choose(n)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

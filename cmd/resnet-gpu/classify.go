@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+)
+
+type classifyResult struct {
+	Input  string              `json:"input"`
+	Top    []resnet.Prediction `json:"top"`
+	Logits []float32           `json:"logits,omitempty"`
+}
+
+func runClassify(args []string) error {
+	fs := newFlags("classify", "[flags] INPUT...")
+	var mf modelFlags
+	mf.register(fs, "pretrained")
+	top := fs.Int("top", 5, "number of classes to print per input")
+	batch := fs.Int("batch", 1, "inputs per forward pass")
+	shape := fs.String("tensor-shape", "3x224x224", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	logits := fs.Bool("logits", false, "with --json, include all 1000 logits per input")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("no inputs (see 'resnet-gpu classify -h'): %w", errUsage)
+	}
+	if *top < 1 || *top > imagenet.NumClasses {
+		return fmt.Errorf("--top %d: want 1..%d: %w", *top, imagenet.NumClasses, errUsage)
+	}
+	if *batch < 1 || *batch > 1024 {
+		return fmt.Errorf("--batch %d: want 1..1024: %w", *batch, errUsage)
+	}
+	if err := checkTensorShape(*shape); err != nil {
+		return err
+	}
+	m, err := mf.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	inputs := fs.Args()
+	var results []classifyResult
+	for start := 0; start < len(inputs); start += *batch {
+		end := min(start+*batch, len(inputs))
+		var xs [][]float32
+		for _, in := range inputs[start:end] {
+			x, err := readInput(m, in)
+			if err != nil {
+				return err
+			}
+			xs = append(xs, x)
+		}
+		lg, probs, err := m.Forward(xs)
+		if err != nil {
+			return err
+		}
+		for i, in := range inputs[start:end] {
+			r := classifyResult{Input: in, Top: resnet.TopK(probs[i], *top)}
+			if *logits {
+				r.Logits = lg[i]
+			}
+			results = append(results, r)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		return enc.Encode(map[string]any{
+			"arch": m.Arch.Name, "weights": m.Weights.Name, "device": m.Exec.Name(), "results": results,
+		})
+	}
+	fmt.Printf("%s, weights %s, on %s\n", m.Arch.Name, m.Weights.Name, m.Exec.Name())
+	if !m.Weights.Pretrained {
+		fmt.Println("(not ImageNet-trained weights: the labels are meaningless)")
+	}
+	for _, r := range results {
+		fmt.Printf("\n%s\n", r.Input)
+		for k, p := range r.Top {
+			fmt.Printf("  %d  %-40s %s  %6.2f%%\n", k+1, p.Label, p.WNID, 100*p.Prob)
+		}
+	}
+	return nil
+}
+
+func checkTensorShape(s string) error {
+	if s != "3x224x224" {
+		return fmt.Errorf("--tensor-shape %s: the networks take 3x224x224 inputs: %w", s, errUsage)
+	}
+	return nil
+}
+
+// readInput returns the preprocessed tensor for an image file or a raw .f32
+// tensor file.
+func readInput(m *resnet.Model, path string) ([]float32, error) {
+	if strings.EqualFold(filepath.Ext(path), ".f32") {
+		return readF32(path, resnet.InputSize)
+	}
+	img, err := imagenet.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return m.Preprocess(img), nil
+}
+
+// readF32 reads a raw little-endian float32 tensor of exactly n values.
+func readF32(path string, n int) ([]float32, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != int64(4*n) {
+		return nil, fmt.Errorf("%s: %d bytes, want %d (3x224x224 float32)", path, st.Size(), 4*n)
+	}
+	b := make([]byte, 4*n)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		if math.IsNaN(float64(out[i])) || math.IsInf(float64(out[i]), 0) {
+			return nil, fmt.Errorf("%s: element %d is %v", path, i, out[i])
+		}
+	}
+	return out, nil
+}
+

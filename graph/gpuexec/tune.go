@@ -1,0 +1,196 @@
+package gpuexec
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// Choose is the default convolution kernel for a node when nothing was
+// tuned: GEMM kernels for 1×1 convolutions, small tiles with K split inside
+// the workgroup where there are few output pixels, 64×64 tiles elsewhere.
+func Choose(n *graph.Node) string {
+	op, ok := n.Op.(*graph.Conv2D)
+	if !ok {
+		return ""
+	}
+	in := n.Inputs[0].Shape
+	out := op.Out(in)
+	cols := out[0] * out[2] * out[3]
+	switch {
+	case shaders.ConvSupports(shaders.ConvGemm1x1Big, op, in) && cols >= 1024:
+		return shaders.ConvGemm1x1Big
+	case shaders.ConvSupports(shaders.ConvGemm1x1Small, op, in):
+		return shaders.ConvGemm1x1Small
+	case cols*op.Cout < 64*64*64:
+		return shaders.ConvSplitK
+	}
+	return shaders.ConvTiled64
+}
+
+// Tuner picks each convolution's kernel by timing every variant that
+// supports its shape on the device, once per shape, and remembers the
+// choice in a JSON file per adapter (in the user cache directory) so later
+// runs start fast.
+type Tuner struct {
+	Dev      *gpu.Device
+	Path     string            // cache file; "" keeps choices in memory only
+	Runs     int               // timed runs per candidate (default 3)
+	Progress io.Writer         // a line per tuned shape; nil = quiet
+	Choices  map[string]string // shape (graph.Name) → variant
+}
+
+// NewTuner returns a tuner for dev whose cache lives in dir (normally
+// $XDG_CACHE_HOME/resnet-gpu); an unreadable cache is ignored.
+func NewTuner(dev *gpu.Device, dir string) *Tuner {
+	t := &Tuner{Dev: dev, Runs: 3, Choices: map[string]string{}}
+	if dir != "" {
+		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.ConvVariants())))
+		t.Path = filepath.Join(dir, fmt.Sprintf("tune-%x.json", h[:8]))
+		if b, err := os.ReadFile(t.Path); err == nil {
+			var c map[string]string
+			if json.Unmarshal(b, &c) == nil {
+				for k, v := range c {
+					t.Choices[k] = v
+				}
+			}
+		}
+	}
+	return t
+}
+
+// Variant returns the tuned kernel for node n, timing the candidates on
+// first sight of its shape. It is meant for Options.ConvVariant; a shape
+// whose timing fails falls back to Choose.
+func (t *Tuner) Variant(n *graph.Node) string {
+	op, ok := n.Op.(*graph.Conv2D)
+	if !ok {
+		return ""
+	}
+	key := graph.Name(n.Op, n.Inputs[0].Shape)
+	if v, ok := t.Choices[key]; ok && shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
+		return v
+	}
+	best, bestT := Choose(n), time.Duration(math.MaxInt64)
+	for _, v := range shaders.ConvVariants() {
+		if !shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
+			continue
+		}
+		d, err := t.time(op, n.Inputs[0].Shape, v)
+		if err == nil && d < bestT {
+			best, bestT = v, d
+		}
+	}
+	if t.Progress != nil {
+		fmt.Fprintf(t.Progress, "tuned %s: %s (%.3f ms)\n", key, best, float64(bestT)/1e6)
+	}
+	t.Choices[key] = best
+	t.save()
+	return best
+}
+
+// time measures one variant on a one-node graph with random parameters:
+// the best of Runs runs after a warm-up, GPU timestamps when available.
+func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Duration, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rnd := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.Float64()*2 - 1)
+		}
+		return v
+	}
+	c := *op
+	c.Weight, c.Scale, c.Bias = rnd(op.Cout*op.Cin*op.KH*op.KW), nil, rnd(op.Cout)
+	var b graph.Builder
+	x := b.Input("x", in)
+	ins := []*graph.Value{x}
+	if c.Residual {
+		ins = append(ins, b.Input("r", c.Out(in)))
+	}
+	b.Output(b.Apply("conv", &c, ins...))
+	g, err := b.Graph()
+	if err != nil {
+		return 0, err
+	}
+	ex := New(t.Dev, Options{ConvVariant: func(*graph.Node) string { return variant }})
+	p, err := ex.CompileGPU(g)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	runs := t.Runs
+	if runs <= 0 {
+		runs = 3
+	}
+	best := time.Duration(math.MaxInt64)
+	for i := 0; i <= runs; i++ {
+		d, err := p.kernelTime()
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 && d < best { // run 0 is the warm-up
+			best = d
+		}
+	}
+	return best, nil
+}
+
+// kernelTime runs the program's dispatches once and returns their GPU time
+// (timestamps) or, without timestamps, the wall time.
+func (p *Program) kernelTime() (time.Duration, error) {
+	ds := p.dispatches()
+	tm, err := p.e.Dev.Run(ds, nil, p.e.Dev.HasTimestamps)
+	if err != nil {
+		return 0, err
+	}
+	if len(tm.Spans) == 0 {
+		return tm.Wall, nil
+	}
+	var sum time.Duration
+	for _, s := range tm.Spans {
+		sum += s
+	}
+	return sum, nil
+}
+
+func (p *Program) dispatches() []*gpu.Dispatch {
+	ds := make([]*gpu.Dispatch, len(p.Steps))
+	for i, s := range p.Steps {
+		ds[i] = s.Dispatch
+	}
+	return ds
+}
+
+// save writes the choices atomically (temporary file, then rename).
+func (t *Tuner) save() {
+	if t.Path == "" {
+		return
+	}
+	b, err := json.MarshalIndent(t.Choices, "", " ")
+	if err != nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(t.Path), 0o755); err != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(t.Path), filepath.Base(t.Path)+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if werr != nil || cerr != nil || os.Rename(f.Name(), t.Path) != nil {
+		os.Remove(f.Name())
+	}
+}

@@ -1,0 +1,224 @@
+package perf
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// Ceilings are what the device attains at best: the roofs the kernels are
+// measured against.
+type Ceilings struct {
+	GFLOPS float64 // best GFLOP/s of any convolution kernel on a square GEMM
+	GBps   float64 // GB/s of a vec4 copy (bytes read plus bytes written)
+	// GEMM and Copy say what was measured, e.g.
+	// "gemm 4096x4096x4096 via conv2d/gemm1x1_128 (timestamps)".
+	GEMM, Copy string
+}
+
+// CeilingSize chooses the problem sizes of MeasureCeilings.
+type CeilingSize int
+
+const (
+	// Small is a 256³ GEMM and a 4 MiB copy: for CPU adapters such as
+	// Mesa's lavapipe, which run a few GFLOP/s.
+	Small CeilingSize = iota
+	// Large is a 4096³ GEMM and a 1 GiB copy (less where the adapter's
+	// buffer limits are lower): for real GPUs, large enough to fill them.
+	Large
+)
+
+func (s CeilingSize) String() string {
+	if s == Small {
+		return "small"
+	}
+	return "large"
+}
+
+// SizeFor returns Small for a CPU adapter and Large for any other.
+func SizeFor(dev *gpu.Device) CeilingSize {
+	if dev.Info.Type == "CPU" {
+		return Small
+	}
+	return Large
+}
+
+// problem sizes of each CeilingSize: GEMM M = N = K, copy bytes.
+func (s CeilingSize) sizes() (gemm int, copyBytes uint64) {
+	if s == Small {
+		return 256, 4 << 20
+	}
+	return 4096, 1 << 30
+}
+
+// ceilingRuns is the number of timed runs of each ceiling kernel, after a
+// warm-up; the fastest counts.
+const ceilingRuns = 10
+
+// MeasureCeilings measures the device's attainable GFLOP/s and GB/s at the
+// given size. GFLOP/s is that of the fastest convolution kernel (every
+// variant in shaders.ConvVariants that supports the shape) on a square GEMM
+// posed as a 1×1 convolution (Cin = K, Cout = M, H·W = N, batch 1); GB/s is
+// that of a vec4 copy, counting the bytes read and written. Each kernel is
+// warmed up, then timed ceilingRuns times; the fastest run counts.
+func MeasureCeilings(dev *gpu.Device, size CeilingSize) (Ceilings, error) {
+	n, bytes := size.sizes()
+	var c Ceilings
+	var err error
+	if c.GFLOPS, c.GEMM, err = measureGEMM(dev, n); err != nil {
+		return Ceilings{}, err
+	}
+	if c.GBps, c.Copy, err = measureCopy(dev, bytes); err != nil {
+		return Ceilings{}, err
+	}
+	return c, nil
+}
+
+// clock names how times are taken on dev.
+func clock(dev *gpu.Device) string {
+	if useStamps(dev) {
+		return "timestamps"
+	}
+	return "wall clock"
+}
+
+// useStamps reports whether kernel times come from GPU timestamps.
+func useStamps(dev *gpu.Device) bool { return dev.HasTimestamps }
+
+// measureGEMM returns the best GFLOP/s over the conv variants on an n³
+// GEMM and what it measured.
+func measureGEMM(dev *gpu.Device, n int) (float64, string, error) {
+	h := 1 // H·W = N with H ≤ W as close as possible
+	for d := 1; d*d <= n; d++ {
+		if n%d == 0 {
+			h = d
+		}
+	}
+	in := graph.Shape{1, n, h, n / h}
+	rng := rand.New(rand.NewPCG(uint64(n), 0x6365696c))
+	b := 1 / math.Sqrt(float64(n))
+	op := &graph.Conv2D{Cin: n, Cout: n, KH: 1, KW: 1, Stride: 1, Weight: uniform(rng, n*n, -b, b)}
+	var gb graph.Builder
+	gb.Output(gb.Apply("gemm", op, gb.Input("x", in)))
+	g, err := gb.Graph()
+	if err != nil {
+		return 0, "", err
+	}
+	data := [][]float32{uniform(rng, in.Numel(), -1, 1)}
+	flops := float64(g.Nodes[0].FLOPs())
+	best, bestVariant := 0.0, ""
+	for _, v := range shaders.ConvVariants() {
+		if !shaders.ConvSupports(v, op, in) {
+			continue
+		}
+		ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: func(*graph.Node) string { return v }})
+		ts, _, err := timeGraph(ex, g, data, ceilingRuns)
+		if err != nil {
+			return 0, "", fmt.Errorf("perf: gemm %d³ via conv2d/%s: %w", n, v, err)
+		}
+		if gf := flops / Summarize(ts).Min.Seconds() / 1e9; gf > best {
+			best, bestVariant = gf, v
+		}
+	}
+	if bestVariant == "" {
+		return 0, "", fmt.Errorf("perf: no conv2d variant supports %s", graph.Name(op, in))
+	}
+	return best, fmt.Sprintf("gemm %dx%dx%d via conv2d/%s (%s)", n, n, n, bestVariant, clock(dev)), nil
+}
+
+// measureCopy returns the GB/s of a vec4 copy of up to bytes bytes (less
+// where the adapter's buffer limits are lower) and what it measured.
+func measureCopy(dev *gpu.Device, bytes uint64) (float64, string, error) {
+	bytes = min(bytes, dev.Limits.MaxStorageBufferBinding, dev.Limits.MaxBufferSize) &^ 15
+	n := int(bytes / 4)
+	l, err := shaders.Copy(n, dev.Limits.MaxWorkgroupsPerDimension)
+	if err != nil {
+		return 0, "", err
+	}
+	src, err := dev.NewBuffer("copy.src", shaders.CopyBytes(n))
+	if err != nil {
+		return 0, "", err
+	}
+	defer src.Release()
+	dst, err := dev.NewBuffer("copy.dst", shaders.CopyBytes(n))
+	if err != nil {
+		return 0, "", err
+	}
+	defer dst.Release()
+	p, err := dev.Pipeline(l.Key, l.Source)
+	if err != nil {
+		return 0, "", err
+	}
+	ds, err := dev.NewDispatch("copy", p, l.Params, l.Groups, src, dst)
+	if err != nil {
+		return 0, "", err
+	}
+	defer ds.Release()
+	ts, err := repeat(dev, []*gpu.Dispatch{ds}, ceilingRuns)
+	if err != nil {
+		return 0, "", fmt.Errorf("perf: copy: %w", err)
+	}
+	gbps := 2 * float64(bytes) / Summarize(ts).Min.Seconds() / 1e9
+	return gbps, fmt.Sprintf("copy %s via copy/vec4 (%s)", mib(bytes), clock(dev)), nil
+}
+
+// mib formats a byte count in MiB or GiB.
+func mib(b uint64) string {
+	if b >= 1<<30 && b%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", b>>30)
+	}
+	return fmt.Sprintf("%.4g MiB", float64(b)/(1<<20))
+}
+
+// warmUp is how long repeat runs a kernel untimed first, at least once, so
+// that a lazy driver finishes compiling and a GPU leaves its idle clocks.
+const warmUp = 100 * time.Millisecond
+
+// repeat replays ds untimed for warmUp (at least once), then returns the
+// times of runs timed replays: the sum of the dispatches' GPU timestamp
+// spans where the device records them, else the wall time of the
+// submission.
+func repeat(dev *gpu.Device, ds []*gpu.Dispatch, runs int) ([]time.Duration, error) {
+	stamps := useStamps(dev)
+	run := func() (time.Duration, error) {
+		t, err := dev.Run(ds, nil, stamps)
+		if err != nil || !stamps {
+			return t.Wall, err
+		}
+		var sum time.Duration
+		for _, s := range t.Spans {
+			sum += s
+		}
+		return sum, nil
+	}
+	start := time.Now()
+	for i := 0; i < 1000 && (i == 0 || time.Since(start) < warmUp); i++ {
+		if _, err := run(); err != nil {
+			return nil, err
+		}
+	}
+	ts := make([]time.Duration, runs)
+	for i := range ts {
+		t, err := run()
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// uniform returns n values drawn uniformly from [lo, hi).
+func uniform(rng *rand.Rand, n int, lo, hi float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(lo + (hi-lo)*rng.Float64())
+	}
+	return v
+}

@@ -1,0 +1,189 @@
+package perf
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+)
+
+// KernelOptions tune TimeKernels.
+type KernelOptions struct {
+	// Runs is the number of timed runs of each kernel after its warm-up;
+	// ≤ 0 means 10.
+	Runs int
+	// Ceil are the device's ceilings for PctFLOPS and PctBW; zero leaves
+	// the percentages zero.
+	Ceil Ceilings
+	// Progress, if not nil, receives one line per kernel as it is timed,
+	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512.0 GFLOP/s 40.2 GB/s".
+	Progress io.Writer
+	// ConvVariant picks the convolution kernel of a node as in
+	// gpuexec.Options; nil uses gpuexec's default. It sees a node with the
+	// original node's name, op attributes and input shape.
+	ConvVariant func(*graph.Node) string
+}
+
+// KernelResult is the timing of one distinct layer of a graph.
+type KernelResult struct {
+	Name    string        // graph.Name of the op and its input shape
+	Variant string        // the convolution kernel; empty for other ops
+	Count   int           // how many nodes of the graph have this op and shape
+	Time    time.Duration // median time of one run
+	FLOPs   int64         // graph.Node.FLOPs
+	Bytes   int64         // graph.Node.Bytes
+	GFLOPS  float64       // FLOPs / Time
+	GBps    float64       // Bytes / Time
+	// PctFLOPS and PctBW are GFLOPS and GBps as percentages of the
+	// ceilings.
+	PctFLOPS, PctBW float64
+}
+
+// Total is the layer's share of a forward pass: Time × Count.
+func (r KernelResult) Total() time.Duration { return r.Time * time.Duration(r.Count) }
+
+// TimeKernels times each distinct node of g (an optimised graph), keyed
+// like the op checker by graph.Name of its op and input shape: it builds a
+// one-node graph of the op with seeded random parameters and inputs,
+// compiles it with gpuexec, warms it up and times opt.Runs runs of its
+// dispatches (GPU time from timestamps when the device records them, else
+// the wall time of a submission). The results are sorted by Total, the
+// largest first.
+func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelResult, error) {
+	runs := opt.Runs
+	if runs <= 0 {
+		runs = 10
+	}
+	var order []*graph.Node
+	count := map[string]int{}
+	for _, n := range g.Nodes {
+		k := n.String()
+		if count[k] == 0 {
+			order = append(order, n)
+		}
+		count[k]++
+	}
+	ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: opt.ConvVariant})
+	var out []KernelResult
+	for i, n := range order {
+		one, in, err := single(n, uint64(i+1))
+		if err != nil {
+			return nil, fmt.Errorf("perf: %s: %w", n, err)
+		}
+		ts, variant, err := timeGraph(ex, one, in, runs)
+		if err != nil {
+			return nil, fmt.Errorf("perf: %s: %w", n, err)
+		}
+		r := result(one.Nodes[0], Summarize(ts).Median)
+		r.Variant, r.Count = variant, count[n.String()]
+		r.PctFLOPS, r.PctBW = pct(r.GFLOPS, opt.Ceil.GFLOPS), pct(r.GBps, opt.Ceil.GBps)
+		if opt.Progress != nil {
+			v := r.Variant
+			if v != "" {
+				v += " "
+			}
+			fmt.Fprintf(opt.Progress, "[%d/%d] %s %s%.3f ms %.1f GFLOP/s %.1f GB/s\n",
+				i+1, len(order), r.Name, v, ms(r.Time), r.GFLOPS, r.GBps)
+		}
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Total() > out[j].Total() })
+	return out, nil
+}
+
+// timeGraph compiles g with ex, runs it once on in (which uploads the
+// inputs) and returns the times of runs timed replays of its dispatches
+// after a warm-up, and the convolution kernel it chose, if any.
+func timeGraph(ex *gpuexec.Executor, g *graph.Graph, in [][]float32, runs int) ([]time.Duration, string, error) {
+	p, err := ex.CompileGPU(g)
+	if err != nil {
+		return nil, "", err
+	}
+	defer p.Close()
+	if _, err := p.Run(in...); err != nil {
+		return nil, "", err
+	}
+	var ds []*gpu.Dispatch
+	variant := ""
+	for _, s := range p.Steps {
+		ds = append(ds, s.Dispatch)
+		if s.Variant != "" {
+			variant = s.Variant
+		}
+	}
+	ts, err := repeat(ex.Dev, ds, runs)
+	return ts, variant, err
+}
+
+// result is the KernelResult of node n taking time t, without Variant,
+// Count and the percentages.
+func result(n *graph.Node, t time.Duration) KernelResult {
+	r := KernelResult{Name: n.String(), Time: t, FLOPs: n.FLOPs(), Bytes: n.Bytes()}
+	if s := t.Seconds(); s > 0 {
+		r.GFLOPS, r.GBps = float64(r.FLOPs)/s/1e9, float64(r.Bytes)/s/1e9
+	}
+	return r
+}
+
+func pct(v, ceil float64) float64 {
+	if ceil <= 0 {
+		return 0
+	}
+	return 100 * v / ceil
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
+
+// single returns a graph of n's op alone, named like n, with parameters
+// and inputs drawn from a generator seeded with seed (never zeros: uniform
+// weights scaled by fan-in, inputs in [-1, 1), positive variances).
+func single(n *graph.Node, seed uint64) (*graph.Graph, [][]float32, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x70657266))
+	uni := func(k int, lo, hi float64) []float32 { return uniform(rng, k, lo, hi) }
+	in0 := n.Inputs[0].Shape
+	shapes := []graph.Shape{in0}
+	var op graph.Op
+	switch o := n.Op.(type) {
+	case *graph.Conv2D:
+		c := *o
+		b := math.Sqrt(3 / float64(c.Cin*c.KH*c.KW))
+		c.Weight = uni(c.Cout*c.Cin*c.KH*c.KW, -b, b)
+		c.Scale = uni(c.Cout, 0.5, 1.5)
+		c.Bias = uni(c.Cout, -0.5, 0.5)
+		if c.Residual {
+			shapes = append(shapes, c.Out(in0))
+		}
+		op = &c
+	case *graph.Linear:
+		l := *o
+		b := math.Sqrt(3 / float64(l.In))
+		l.Weight = uni(l.In*l.Out, -b, b)
+		l.Bias = uni(l.Out, -0.5, 0.5)
+		op = &l
+	case *graph.BatchNorm:
+		c := in0[1]
+		op = &graph.BatchNorm{Gamma: uni(c, 0.5, 1.5), Beta: uni(c, -0.5, 0.5), Mean: uni(c, -0.5, 0.5), Var: uni(c, 0.5, 1.5), Eps: cmp.Or(o.Eps, 1e-5)}
+	default:
+		op = n.Op
+		for _, v := range n.Inputs[1:] {
+			shapes = append(shapes, v.Shape)
+		}
+	}
+	var b graph.Builder
+	var ins []*graph.Value
+	var data [][]float32
+	for i, s := range shapes {
+		ins = append(ins, b.Input(fmt.Sprintf("in%d", i), s))
+		data = append(data, uni(s.Numel(), -1, 1))
+	}
+	b.Output(b.Apply(n.Name, op, ins...))
+	g, err := b.Graph()
+	return g, data, err
+}

@@ -1,0 +1,97 @@
+package perf
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// tinyNet is conv 4→8, two identical convs 8→8 (one residual-free
+// shape, counted twice) and a max pool, all on 8×8.
+func tinyNet(t *testing.T) *graph.Graph {
+	conv := func(cin, cout int) *graph.Conv2D {
+		return &graph.Conv2D{Cin: cin, Cout: cout, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true,
+			Weight: make([]float32, cout*cin*9)}
+	}
+	var b graph.Builder
+	x := b.Input("x", graph.Shape{1, 4, 8, 8})
+	x = b.Apply("conv1", conv(4, 8), x)
+	x = b.Apply("conv2", conv(8, 8), x)
+	x = b.Apply("conv3", conv(8, 8), x)
+	b.Output(b.Apply("pool", graph.MaxPool{K: 3, Stride: 2, Pad: 1}, x))
+	g, err := b.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestTimeKernels(t *testing.T) {
+	dev := gputest.Device(t)
+	g := tinyNet(t)
+	var progress bytes.Buffer
+	ceil := Ceilings{GFLOPS: 10, GBps: 10}
+	rs, err := TimeKernels(dev, g, KernelOptions{Runs: 3, Ceil: ceil, Progress: &progress,
+		ConvVariant: func(n *graph.Node) string {
+			if n.Name == "conv1" {
+				return shaders.ConvSmall
+			}
+			return ""
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("progress:\n%s", progress.String())
+	want := map[string]struct {
+		count   int
+		flops   int64
+		variant string
+	}{
+		"conv2d(n=1,c=4,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)": {1, 2 * 8 * 8 * 8 * 4 * 9, shaders.ConvSmall},
+		"conv2d(n=1,c=8,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)": {2, 2 * 8 * 8 * 8 * 8 * 9, shaders.ConvTiled},
+		"maxpool(n=1,c=8,h=8,w=8,k=3,s=2,p=1)":           {1, 8 * 4 * 4 * 9, ""},
+	}
+	if len(rs) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(rs), len(want), rs)
+	}
+	for i, r := range rs {
+		w, ok := want[r.Name]
+		if !ok {
+			t.Errorf("unexpected result %+v", r)
+			continue
+		}
+		if r.Count != w.count || r.FLOPs != w.flops || r.Variant != w.variant {
+			t.Errorf("%s: count %d, %d FLOPs, variant %q; want %d, %d, %q", r.Name, r.Count, r.FLOPs, r.Variant, w.count, w.flops, w.variant)
+		}
+		if r.Time <= 0 || r.GFLOPS <= 0 || r.GBps <= 0 || r.Bytes <= 0 {
+			t.Errorf("%s: non-positive measurements %+v", r.Name, r)
+		}
+		if r.PctFLOPS != 100*r.GFLOPS/ceil.GFLOPS || r.PctBW != 100*r.GBps/ceil.GBps {
+			t.Errorf("%s: %.3g%% of FLOP/s and %.3g%% of bandwidth, want %.3g and %.3g", r.Name, r.PctFLOPS, r.PctBW, 100*r.GFLOPS/ceil.GFLOPS, 100*r.GBps/ceil.GBps)
+		}
+		if i > 0 && rs[i-1].Total() < r.Total() {
+			t.Errorf("results not sorted by total time: %v before %v", rs[i-1].Total(), r.Total())
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
+	if len(lines) != len(want) || !strings.HasPrefix(lines[0], "[1/3] conv2d(n=1,c=4,") || !strings.Contains(lines[2], "GFLOP/s") {
+		t.Errorf("progress:\n%s", progress.String())
+	}
+}
+
+func TestMeasureCeilings(t *testing.T) {
+	dev := gputest.Device(t)
+	t.Logf("%s, timestamps %v, size for it: %v", dev.Info, dev.HasTimestamps, SizeFor(dev))
+	c, err := MeasureCeilings(dev, Small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%.2f GFLOP/s (%s), %.2f GB/s (%s)", c.GFLOPS, c.GEMM, c.GBps, c.Copy)
+	if !(c.GFLOPS > 0) || !(c.GBps > 0) || !strings.HasPrefix(c.GEMM, "gemm 256x256x256 via conv2d/") || !strings.HasPrefix(c.Copy, "copy 4 MiB") {
+		t.Errorf("ceilings %+v", c)
+	}
+}

@@ -138,4 +138,3 @@ func readF32(path string, n int) ([]float32, error) {
 	}
 	return out, nil
 }
-

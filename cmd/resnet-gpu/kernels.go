@@ -46,7 +46,9 @@ func runKernels(args []string) error {
 	}
 	graph.Optimize(g)
 	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress}
-	if ge, ok := m.Exec.(interface{ ConvChooser() func(*graph.Node) string }); ok {
+	if ge, ok := m.Exec.(interface {
+		ConvChooser() func(*graph.Node) string
+	}); ok {
 		opt.ConvVariant = ge.ConvChooser()
 	}
 	rs, err := perf.TimeKernels(dev, g, opt)

@@ -242,7 +242,6 @@ func (p *Program) convVariant(n *graph.Node) string {
 	return Choose(n)
 }
 
-
 // Close implements graph.Program.
 func (p *Program) Close() {
 	for _, s := range p.Steps {

@@ -27,13 +27,14 @@ type CeilingSize int
 
 const (
 	// Small is a 256³ GEMM and a 4 MiB copy: for CPU adapters such as
-	// Mesa's lavapipe, which run a few GFLOP/s.
+	// Mesa's lavapipe, which run at about a GFLOP/s.
 	Small CeilingSize = iota
 	// Large is a 4096³ GEMM and a 1 GiB copy (less where the adapter's
 	// buffer limits are lower): for real GPUs, large enough to fill them.
 	Large
 )
 
+// String names the size: "small" or "large".
 func (s CeilingSize) String() string {
 	if s == Small {
 		return "small"
@@ -49,32 +50,29 @@ func SizeFor(dev *gpu.Device) CeilingSize {
 	return Large
 }
 
-// problem sizes of each CeilingSize: GEMM M = N = K, copy bytes.
-func (s CeilingSize) sizes() (gemm int, copyBytes uint64) {
+// sizes returns the problem sizes of s, GEMM M = N = K and the copy's
+// bytes, and the number of timed runs of each kernel after its warm-up.
+func (s CeilingSize) sizes() (gemm int, copyBytes uint64, runs int) {
 	if s == Small {
-		return 256, 4 << 20
+		return 256, 4 << 20, 3
 	}
-	return 4096, 1 << 30
+	return 4096, 1 << 30, 10
 }
-
-// ceilingRuns is the number of timed runs of each ceiling kernel, after a
-// warm-up; the fastest counts.
-const ceilingRuns = 10
 
 // MeasureCeilings measures the device's attainable GFLOP/s and GB/s at the
 // given size. GFLOP/s is that of the fastest convolution kernel (every
 // variant in shaders.ConvVariants that supports the shape) on a square GEMM
 // posed as a 1×1 convolution (Cin = K, Cout = M, H·W = N, batch 1); GB/s is
 // that of a vec4 copy, counting the bytes read and written. Each kernel is
-// warmed up, then timed ceilingRuns times; the fastest run counts.
+// warmed up, then timed a few times; the fastest run counts.
 func MeasureCeilings(dev *gpu.Device, size CeilingSize) (Ceilings, error) {
-	n, bytes := size.sizes()
+	n, bytes, runs := size.sizes()
 	var c Ceilings
 	var err error
-	if c.GFLOPS, c.GEMM, err = measureGEMM(dev, n); err != nil {
+	if c.GFLOPS, c.GEMM, err = measureGEMM(dev, n, runs); err != nil {
 		return Ceilings{}, err
 	}
-	if c.GBps, c.Copy, err = measureCopy(dev, bytes); err != nil {
+	if c.GBps, c.Copy, err = measureCopy(dev, bytes, runs); err != nil {
 		return Ceilings{}, err
 	}
 	return c, nil
@@ -92,8 +90,8 @@ func clock(dev *gpu.Device) string {
 func useStamps(dev *gpu.Device) bool { return dev.HasTimestamps }
 
 // measureGEMM returns the best GFLOP/s over the conv variants on an n³
-// GEMM and what it measured.
-func measureGEMM(dev *gpu.Device, n int) (float64, string, error) {
+// GEMM, timed runs times each, and what it measured.
+func measureGEMM(dev *gpu.Device, n, runs int) (float64, string, error) {
 	h := 1 // H·W = N with H ≤ W as close as possible
 	for d := 1; d*d <= n; d++ {
 		if n%d == 0 {
@@ -118,7 +116,7 @@ func measureGEMM(dev *gpu.Device, n int) (float64, string, error) {
 			continue
 		}
 		ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: func(*graph.Node) string { return v }})
-		ts, _, err := timeGraph(ex, g, data, ceilingRuns)
+		ts, _, err := timeGraph(ex, g, data, runs)
 		if err != nil {
 			return 0, "", fmt.Errorf("perf: gemm %d³ via conv2d/%s: %w", n, v, err)
 		}
@@ -133,8 +131,9 @@ func measureGEMM(dev *gpu.Device, n int) (float64, string, error) {
 }
 
 // measureCopy returns the GB/s of a vec4 copy of up to bytes bytes (less
-// where the adapter's buffer limits are lower) and what it measured.
-func measureCopy(dev *gpu.Device, bytes uint64) (float64, string, error) {
+// where the adapter's buffer limits are lower), timed runs times, and what
+// it measured.
+func measureCopy(dev *gpu.Device, bytes uint64, runs int) (float64, string, error) {
 	bytes = min(bytes, dev.Limits.MaxStorageBufferBinding, dev.Limits.MaxBufferSize) &^ 15
 	n := int(bytes / 4)
 	l, err := shaders.Copy(n, dev.Limits.MaxWorkgroupsPerDimension)
@@ -160,7 +159,7 @@ func measureCopy(dev *gpu.Device, bytes uint64) (float64, string, error) {
 		return 0, "", err
 	}
 	defer ds.Release()
-	ts, err := repeat(dev, []*gpu.Dispatch{ds}, ceilingRuns)
+	ts, err := repeat(dev, []*gpu.Dispatch{ds}, runs)
 	if err != nil {
 		return 0, "", fmt.Errorf("perf: copy: %w", err)
 	}

@@ -23,7 +23,7 @@ type KernelOptions struct {
 	// the percentages zero.
 	Ceil Ceilings
 	// Progress, if not nil, receives one line per kernel as it is timed,
-	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512.0 GFLOP/s 40.2 GB/s".
+	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512 GFLOP/s 40.2 GB/s".
 	Progress io.Writer
 	// ConvVariant picks the convolution kernel of a node as in
 	// gpuexec.Options; nil uses gpuexec's default. It sees a node with the
@@ -89,8 +89,8 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 			if v != "" {
 				v += " "
 			}
-			fmt.Fprintf(opt.Progress, "[%d/%d] %s %s%.3f ms %.1f GFLOP/s %.1f GB/s\n",
-				i+1, len(order), r.Name, v, ms(r.Time), r.GFLOPS, r.GBps)
+			fmt.Fprintf(opt.Progress, "[%d/%d] %s %s%.3f ms %s GFLOP/s %s GB/s\n",
+				i+1, len(order), r.Name, v, ms(r.Time), rate(r.GFLOPS), rate(r.GBps))
 		}
 		out = append(out, r)
 	}
@@ -140,6 +140,15 @@ func pct(v, ceil float64) float64 {
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
+
+// rate formats a GFLOP/s or GB/s figure: whole numbers from 100 up, three
+// significant digits below.
+func rate(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
+}
 
 // single returns a graph of n's op alone, named like n, with parameters
 // and inputs drawn from a generator seeded with seed (never zeros: uniform

@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -45,7 +44,7 @@ func Roofline(path, title string, ceil Ceilings, rs []KernelResult) error {
 	if len(pts) == 0 && !roof {
 		xmin, xmax, ymin, ymax = 1, 100, 1, 1000
 	}
-	xmin, xmax, ymin, ymax = xmin/2, xmax*2, ymin/2, ymax*2
+	xmin, xmax, ymin, ymax = xmin/2, xmax*4, ymin/2, ymax*2 // room for the labels on the right
 
 	p := plot.New()
 	p.Title.Text = title
@@ -63,7 +62,7 @@ func Roofline(path, title string, ceil Ceilings, rs []KernelResult) error {
 		l.Color = color.RGBA{R: 200, A: 255}
 		l.Width = vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(fmt.Sprintf("roof: %s GFLOP/s, %s GB/s", num(ceil.GFLOPS), num(ceil.GBps)), l)
+		p.Legend.Add(fmt.Sprintf("roof: %s GFLOP/s, %s GB/s", rate(ceil.GFLOPS), rate(ceil.GBps)), l)
 	}
 	if len(pts) > 0 {
 		s, err := plotter.NewScatter(pts)
@@ -82,17 +81,13 @@ func Roofline(path, title string, ceil Ceilings, rs []KernelResult) error {
 		p.Add(s, ls)
 		p.Legend.Add("kernels", s)
 	}
-	p.Legend.Top = false
-	p.Legend.Left = false
+	p.Legend.Top, p.Legend.Left = true, true // above the bandwidth roof: no kernel there
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = xmin, xmax, ymin, ymax
 	if err := p.Save(11*vg.Inch, 8*vg.Inch, path); err != nil {
 		return fmt.Errorf("perf: roofline %s: %w", path, err)
 	}
 	return nil
 }
-
-// num formats a rate with three significant digits.
-func num(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
 // Label shortens a kernel name in graph.Name's format for a plot or a
 // table: "conv2d(n=1,c=256,h=14,w=14,o=256,k=3x3,s=1,p=1,relu)" becomes

@@ -95,11 +95,7 @@ func runCheckOps(args []string) error {
 
 // chosen names the kernel ex runs for a convolution.
 func chosen(ex *gpuexec.Executor, op *graph.Conv2D, in graph.Shape) string {
-	n := &graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}}
-	if ex.Opt.ConvVariant != nil {
-		return ex.Opt.ConvVariant(n)
-	}
-	return gpuexec.Choose(n)
+	return ex.ConvChooser()(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
 }
 
 func contains(list []string, s string) bool {

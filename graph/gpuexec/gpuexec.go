@@ -239,7 +239,15 @@ func (p *Program) convVariant(n *graph.Node) string {
 			return v
 		}
 	}
-	return Choose(n)
+	return p.e.defaultChoice()(n)
+}
+
+// defaultChoice is the untuned kernel choice for the executor's adapter.
+func (e *Executor) defaultChoice() func(*graph.Node) string {
+	if e.Dev.Info.Type == "CPU" {
+		return ChooseCPU
+	}
+	return Choose
 }
 
 // Close implements graph.Program.
@@ -358,5 +366,5 @@ func (e *Executor) ConvChooser() func(*graph.Node) string {
 	if e.Opt.ConvVariant != nil {
 		return e.Opt.ConvVariant
 	}
-	return Choose
+	return e.defaultChoice()
 }

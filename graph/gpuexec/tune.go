@@ -16,9 +16,25 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// Choose is the default convolution kernel for a node when nothing was
-// tuned: GEMM kernels for 1×1 convolutions, small tiles with K split inside
-// the workgroup where there are few output pixels, 64×64 tiles elsewhere.
+// ChooseCPU is the default convolution kernel on CPU adapters (lavapipe),
+// where the largest tiles won every ResNet-50 shape the tuner timed:
+// 128×64 GEMM tiles for 1×1 convolutions, 64×128 implicit-GEMM tiles
+// elsewhere.
+func ChooseCPU(n *graph.Node) string {
+	op, ok := n.Op.(*graph.Conv2D)
+	if !ok {
+		return ""
+	}
+	if shaders.ConvSupports(shaders.ConvGemm1x1Big, op, n.Inputs[0].Shape) {
+		return shaders.ConvGemm1x1Big
+	}
+	return shaders.ConvTiled64x128
+}
+
+// Choose is the default convolution kernel for a node on GPUs when nothing
+// was tuned: GEMM kernels for 1×1 convolutions, small tiles with K split
+// inside the workgroup where there are few output pixels, 64×64 tiles
+// elsewhere.
 func Choose(n *graph.Node) string {
 	op, ok := n.Op.(*graph.Conv2D)
 	if !ok {

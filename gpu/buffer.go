@@ -56,48 +56,80 @@ func (b *Buffer) Release() {
 }
 
 // Write copies data into b at offset (both multiples of 4) and waits.
-//
-// It stages the bytes in a buffer mapped at creation and copies them with a
-// command of its own instead of calling queue.WriteBuffer: on Mesa's
-// lavapipe (22.3), wgpu's pending-writes command buffer submitted after
-// earlier work crashes the driver's queue thread.
 func (d *Device) Write(b *Buffer, offset uint64, data []byte) error {
-	if offset%4 != 0 || len(data)%4 != 0 {
-		return fmt.Errorf("gpu: write to %s: offset %d and length %d must be multiples of 4", b.Label, offset, len(data))
+	_, err := d.RunWith(nil, []Upload{{Buf: b, Offset: offset, Data: data}}, nil, false)
+	return err
+}
+
+// Upload is one region to write before a run's dispatches: Data into Buf
+// at Offset (multiples of 4).
+type Upload struct {
+	Buf    *Buffer
+	Offset uint64
+	Data   []byte
+}
+
+// encodeWrites stages ws in the device's upload buffer and adds the copies
+// to enc. It does not use queue.WriteBuffer: on Mesa's lavapipe 22.3, wgpu's
+// pending-writes command buffer crashed the driver's queue thread.
+func (d *Device) encodeWrites(enc *wgpu.CommandEncoder, ws []Upload) error {
+	var total uint64
+	for _, w := range ws {
+		n := uint64(len(w.Data))
+		if w.Offset%4 != 0 || n%4 != 0 {
+			return fmt.Errorf("gpu: write to %s: offset %d and length %d must be multiples of 4", w.Buf.Label, w.Offset, n)
+		}
+		if w.Offset+n > w.Buf.Size {
+			return fmt.Errorf("gpu: write to %s: %d bytes at %d overrun its %d bytes", w.Buf.Label, n, w.Offset, w.Buf.Size)
+		}
+		total += n
 	}
-	if offset+uint64(len(data)) > b.Size {
-		return fmt.Errorf("gpu: write to %s: %d bytes at %d overrun its %d bytes", b.Label, len(data), offset, b.Size)
-	}
-	if len(data) == 0 {
+	if total == 0 {
 		return nil
 	}
-	up, err := d.upload(b.Label, data)
+	up, err := d.uploadBuffer(total)
 	if err != nil {
 		return err
 	}
-	defer up.Release()
-	enc, err := d.dev.CreateCommandEncoder(nil)
-	if err != nil {
-		return fmt.Errorf("gpu: write to %s: %v", b.Label, err)
+	mapped := up.b.GetMappedRange(0, uint(up.Size))
+	var off uint64
+	for _, w := range ws {
+		copy(mapped[off:], w.Data)
+		off += uint64(len(w.Data))
 	}
-	defer enc.Release()
-	if err := enc.CopyBufferToBuffer(up.b, 0, b.b, offset, uint64(len(data))); err != nil {
-		return fmt.Errorf("gpu: write to %s: %v", b.Label, oneLine(err.Error()))
+	if err := up.b.Unmap(); err != nil {
+		return fmt.Errorf("gpu: upload: %v", err)
 	}
-	return d.submit("write to "+b.Label, enc)
+	off = 0
+	for _, w := range ws {
+		n := uint64(len(w.Data))
+		if n == 0 {
+			continue
+		}
+		if err := enc.CopyBufferToBuffer(up.b, off, w.Buf.b, w.Offset, n); err != nil {
+			return fmt.Errorf("gpu: write to %s: %v", w.Buf.Label, oneLine(err.Error()))
+		}
+		off += n
+	}
+	return nil
 }
 
-// upload returns a copy-source buffer holding data, mapped at creation.
-func (d *Device) upload(label string, data []byte) (*Buffer, error) {
-	size := uint64(len(data)+3) &^ 3
-	var b *wgpu.Buffer
-	err := d.scoped("gpu: upload to "+label, func() (err error) {
-		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: label + ".upload", Size: size, Usage: wgpu.BufferUsage_MapWrite | wgpu.BufferUsage_CopySrc, MappedAtCreation: true})
-		if err != nil {
-			return err
+// uploadBuffer returns the device's upload buffer, mapped for writing and
+// at least size bytes, reusing it between runs.
+func (d *Device) uploadBuffer(size uint64) (*Buffer, error) {
+	size = (size + 3) &^ 3
+	if d.up != nil && d.up.Size >= size {
+		if err := d.mapNow(d.up, 2); err != nil {
+			return nil, err
 		}
-		copy(b.GetMappedRange(0, uint(size)), data)
-		return b.Unmap()
+		return d.up, nil
+	}
+	d.up.Release()
+	d.up = nil
+	var b *wgpu.Buffer
+	err := d.scoped("gpu: upload buffer", func() (err error) {
+		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "upload", Size: size, Usage: wgpu.BufferUsage_MapWrite | wgpu.BufferUsage_CopySrc, MappedAtCreation: true})
+		return err
 	})
 	if err != nil {
 		if b != nil {
@@ -105,7 +137,8 @@ func (d *Device) upload(label string, data []byte) (*Buffer, error) {
 		}
 		return nil, err
 	}
-	return &Buffer{Label: label + ".upload", Size: size, b: b}, nil
+	d.up = &Buffer{Label: "upload", Size: size, b: b}
+	return d.up, nil
 }
 
 // Read copies size bytes at offset out of b, waiting for all submitted work.
@@ -124,23 +157,11 @@ type ReadBack struct {
 
 // ReadInto reads back several regions with one submission and one mapping.
 func (d *Device) ReadInto(rs []ReadBack) error {
-	enc, err := d.dev.CreateCommandEncoder(nil)
-	if err != nil {
-		return fmt.Errorf("gpu: read back: %v", err)
-	}
-	defer enc.Release()
-	staging, offs, err := d.encodeReads(enc, rs)
-	if err != nil {
-		return err
-	}
-	defer staging.Release()
-	if err := d.submit("read back", enc); err != nil {
-		return err
-	}
-	return d.mapOut(staging, offs, rs)
+	_, err := d.RunWith(nil, nil, rs, false)
+	return err
 }
 
-// encodeReads adds copies of rs into a new staging buffer to enc.
+// encodeReads adds copies of rs into the device's staging buffer to enc.
 func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, []uint64, error) {
 	var total uint64
 	offs := make([]uint64, len(rs))
@@ -152,7 +173,7 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 		offs[i] = total
 		total += n
 	}
-	staging, err := d.staging(total)
+	staging, err := d.stagingBuffer(total)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,18 +182,23 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 			continue
 		}
 		if err := enc.CopyBufferToBuffer(r.Buf.b, r.Offset, staging.b, offs[i], uint64(len(r.Dst))); err != nil {
-			staging.Release()
 			return nil, nil, fmt.Errorf("gpu: read back %s: %v", r.Buf.Label, oneLine(err.Error()))
 		}
 	}
 	return staging, offs, nil
 }
 
-// staging returns a read-back buffer. It is created mapped and unmapped at
-// once so that wgpu counts it as initialised and never schedules a clear of
-// it through its pending-writes command buffer (see Write).
-func (d *Device) staging(size uint64) (*Buffer, error) {
+// stagingBuffer returns the device's read-back buffer, at least size
+// bytes, reusing it between runs. A new one is created mapped and unmapped
+// at once so that wgpu counts it as initialised and never schedules a clear
+// of it through its pending-writes command buffer (see encodeWrites).
+func (d *Device) stagingBuffer(size uint64) (*Buffer, error) {
 	size = (size + 3) &^ 3
+	if d.down != nil && d.down.Size >= size {
+		return d.down, nil
+	}
+	d.down.Release()
+	d.down = nil
 	var b *wgpu.Buffer
 	err := d.scoped("gpu: staging buffer", func() (err error) {
 		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "staging", Size: size, Usage: wgpu.BufferUsage_MapRead | wgpu.BufferUsage_CopyDst, MappedAtCreation: true})
@@ -187,35 +213,14 @@ func (d *Device) staging(size uint64) (*Buffer, error) {
 		}
 		return nil, err
 	}
-	return &Buffer{Label: "staging", Size: size, b: b}, nil
+	d.down = &Buffer{Label: "staging", Size: size, b: b}
+	return d.down, nil
 }
 
 // mapOut maps staging and copies each region into its destination.
 func (d *Device) mapOut(staging *Buffer, offs []uint64, rs []ReadBack) error {
-	var status wgpu.BufferMapAsyncStatus
-	done := false
-	err := d.scoped("gpu: map staging buffer", func() error {
-		poll, free := mapRead(staging.b, staging.Size)
-		for i := 0; i < 100; i++ {
-			if done, status = poll(); done {
-				free() // else leaked: the callback may still write to it
-				break
-			}
-			d.wait()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if !done {
-		return fmt.Errorf("gpu: read back: the mapping never completed")
-	}
-	if status != wgpu.BufferMapAsyncStatus_Success {
-		if e := d.errs.take(); e != nil {
-			return fmt.Errorf("gpu: read back: %w", e)
-		}
-		return fmt.Errorf("gpu: read back: mapping failed: %s", status)
+	if err := d.mapNow(staging, 1); err != nil {
+		return fmt.Errorf("gpu: read back: %w", err)
 	}
 	mapped := staging.b.GetMappedRange(0, uint(staging.Size))
 	for i, r := range rs {

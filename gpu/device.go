@@ -56,6 +56,7 @@ type Device struct {
 	queue     *wgpu.Queue
 	errs      *sink
 	pipelines map[Key]*Pipeline
+	up, down  *Buffer // reused upload and read-back buffers
 }
 
 // LogEnv is the environment variable that turns on wgpu-native's own log
@@ -242,6 +243,8 @@ func (d *Device) Close() {
 		p.release()
 	}
 	d.pipelines = nil
+	d.up.Release()
+	d.down.Release()
 	d.queue.Release()
 	removeSink(d.dev)
 	d.dev.Release()

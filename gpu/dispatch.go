@@ -86,10 +86,16 @@ type Timing struct {
 	Spans []time.Duration // GPU time of each dispatch (profiled runs on adapters with timestamps)
 }
 
-// Run encodes ds in order into one command buffer (one compute pass, or one
-// pass per dispatch with timestamps between them when profile is set and the
-// adapter has timestamps), appends the read-backs, submits once and waits.
+// Run is RunWith without uploads.
 func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, error) {
+	return d.RunWith(ds, nil, reads, profile)
+}
+
+// RunWith encodes into one command buffer the uploads, then ds in order
+// (one compute pass, or one pass per dispatch with timestamps between them
+// when profile is set and the adapter has timestamps), then the read-backs;
+// it submits once, waits and copies the read-backs out.
+func (d *Device) RunWith(ds []*Dispatch, writes []Upload, reads []ReadBack, profile bool) (Timing, error) {
 	start := time.Now()
 	var t Timing
 	profile = profile && d.HasTimestamps && len(ds) > 0
@@ -115,6 +121,9 @@ func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, er
 			return t, fmt.Errorf("gpu: timestamp: %v", err)
 		}
 	}
+	if err := d.encodeWrites(enc, writes); err != nil {
+		return t, err
+	}
 	if err := d.encode(enc, ds, qs); err != nil {
 		return t, err
 	}
@@ -133,7 +142,6 @@ func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, er
 		if err != nil {
 			return t, err
 		}
-		defer staging.Release()
 	}
 	if err := d.submit("forward pass", enc); err != nil {
 		return t, err
@@ -209,10 +217,9 @@ func (d *Device) submit(what string, enc *wgpu.CommandEncoder) error {
 // queue thread has finished, and wgpu then recycles command buffers that
 // are still executing.
 func (d *Device) wait() {
-	for delay := time.Microsecond; !d.dev.Poll(false, nil); {
-		time.Sleep(delay)
-		if delay < time.Millisecond {
-			delay *= 2
+	for i := 0; !d.dev.Poll(false, nil); i++ {
+		if i > 100 {
+			time.Sleep(20 * time.Microsecond)
 		}
 	}
 }

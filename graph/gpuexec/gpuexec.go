@@ -284,26 +284,23 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: %d inputs, want %d", len(inputs), len(g.Inputs))
 	}
 	guard := p.e.Opt.Guard
+	var writes []gpu.Upload
 	if guard > 0 {
-		for i, b := range p.slots {
-			if err := d.Write(b, 0, poison(int(b.Size/4))); err != nil {
-				return nil, gpu.Timing{}, fmt.Errorf("gpuexec: poisoning slot %d: %w", i, err)
-			}
+		for _, b := range p.slots {
+			writes = append(writes, gpu.Upload{Buf: b, Data: poison(int(b.Size / 4))})
 		}
 	}
 	for i, v := range g.Inputs {
 		if len(inputs[i]) != v.Shape.Numel() {
 			return nil, gpu.Timing{}, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
 		}
-		if err := d.Write(p.slot(v), 0, f32bytes(inputs[i])); err != nil {
-			return nil, gpu.Timing{}, err
-		}
+		writes = append(writes, gpu.Upload{Buf: p.slot(v), Data: f32bytes(inputs[i])})
 	}
 	reads := make([]gpu.ReadBack, len(g.Outputs))
 	for i, v := range g.Outputs {
 		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: make([]byte, 4*(v.Shape.Numel()+guard))}
 	}
-	t, err := d.Run(p.dispatches(), reads, profile)
+	t, err := d.RunWith(p.dispatches(), writes, reads, profile)
 	if err != nil {
 		return nil, t, err
 	}

@@ -16,19 +16,14 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// ChooseCPU is the default convolution kernel on CPU adapters (lavapipe),
-// where the largest tiles won every ResNet-50 shape the tuner timed:
-// 128×64 GEMM tiles for 1×1 convolutions, 64×128 implicit-GEMM tiles
-// elsewhere.
+// ChooseCPU is the default convolution kernel on CPU adapters (lavapipe):
+// the kernel without workgroup memory or barriers, since llvmpipe runs a
+// workgroup that has barriers as one coroutine per invocation.
 func ChooseCPU(n *graph.Node) string {
-	op, ok := n.Op.(*graph.Conv2D)
-	if !ok {
+	if _, ok := n.Op.(*graph.Conv2D); !ok {
 		return ""
 	}
-	if shaders.ConvSupports(shaders.ConvGemm1x1Big, op, n.Inputs[0].Shape) {
-		return shaders.ConvGemm1x1Big
-	}
-	return shaders.ConvTiled64x128
+	return shaders.ConvDirect
 }
 
 // Choose is the default convolution kernel for a node on GPUs when nothing

@@ -1,12 +1,14 @@
 package resnet_test
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
@@ -14,6 +16,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
@@ -211,5 +214,39 @@ func TestPyTorchGPU(t *testing.T) {
 			}
 			runReference(t, gpuexec.New(dev, gpuexec.Options{}), arch)
 		})
+	}
+}
+
+// The fixture images through our preprocessing (Pillow-exact for PNG) and
+// the CPU reference give PyTorch's logits; JPEG decoders differ, so
+// rocket.jpg is only reported.
+func TestImagesEndToEnd(t *testing.T) {
+	r := loadReference(t)
+	m, err := resnet.Load(context.Background(), "resnet18", "synthetic:0", resnet.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var batch [][]float32
+	for _, name := range r.Images {
+		img, err := imagenet.Open("../testdata/images/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, m.Preprocess(img))
+	}
+	logits, _, err := m.Forward(batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range r.Images {
+		e := resnet.RelErr(logits[i], r.Models["resnet18"].ImageLogits[i])
+		t.Logf("%s: logits max|Δ|/max|ref| = %.2e", name, e)
+		if strings.HasSuffix(name, ".png") && e > logitTol {
+			t.Errorf("%s: relative error %.2e > %.0e", name, e, logitTol)
+		}
+		if math.IsNaN(e) || e > 0.5 {
+			t.Errorf("%s: relative error %.2e", name, e)
+		}
 	}
 }

@@ -76,6 +76,10 @@ func runCheck(args []string) error {
 	cpuTime := time.Since(t0)
 	fmt.Printf("%s, weights %s, batch %d: %s (%.0f ms) against the cpu reference (%.0f ms)\n",
 		m.Arch.Name, m.Weights.Name, n, dev.Info.Name, ms(gpuTime), ms(cpuTime))
+	if p, ok := gp.(*gpuexec.Program); ok {
+		fmt.Printf("  %d dispatches in one submission; activations %.1f MiB (shared by liveness), weights %.1f MiB\n",
+			len(p.Steps), float64(p.Plan.PeakBytes())/(1<<20), float64(g.WeightBytes())/(1<<20))
+	}
 	failed := false
 	for i, stage := range resnet.Stages {
 		e := relErr(got[i], want[i])

@@ -146,7 +146,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
 		return Launch{
 			Key:    gpu.Key{Kernel: "conv2d", Variant: ConvTiled, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
-			Source: func() string { return Source("conv2d.wgsl", consts...) },
+			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d.wgsl") },
 			Params: &p,
 			Groups: g,
 		}, nil
@@ -159,7 +159,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}, {"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride}}
 		return Launch{
 			Key:    gpu.Key{Kernel: "conv2d", Variant: ConvDirect, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride}},
-			Source: func() string { return Source("conv2d_direct.wgsl", consts...) },
+			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d_direct.wgsl") },
 			Params: &p,
 			Groups: g,
 		}, nil
@@ -198,7 +198,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
 			Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, loader}},
-		Source: func() string { return Source(file, consts...) + Source("conv2d_gemm.wgsl") },
+		Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl") },
 		Params: &p,
 		Groups: g,
 	}, nil

@@ -8,20 +8,8 @@
 // Epilogue: out = C·scale[m] + bias[m] (+ res) then ReLU, per the constants
 // RESIDUAL and RELU that the host prepends.
 
-struct Params {
-	n: u32, cin: u32, h: u32, w: u32,
-	cout: u32, oh: u32, ow: u32, kh: u32,
-	kw: u32, stride: u32, pad: u32, k: u32,
-	npix: u32, _pad0: u32, _pad1: u32, _pad2: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
+// Params and bindings 0, 2-6: conv2d_params.wgsl, prepended by the host.
 @group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> scale: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> res: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;

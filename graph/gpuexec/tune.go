@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -113,24 +112,7 @@ func (t *Tuner) Variant(n *graph.Node) string {
 // time measures one variant on a one-node graph with random parameters:
 // the best of Runs runs after a warm-up, GPU timestamps when available.
 func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Duration, error) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	rnd := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(rng.Float64()*2 - 1)
-		}
-		return v
-	}
-	c := *op
-	c.Weight, c.Scale, c.Bias = rnd(op.Cout*op.Cin*op.KH*op.KW), nil, rnd(op.Cout)
-	var b graph.Builder
-	x := b.Input("x", in)
-	ins := []*graph.Value{x}
-	if c.Residual {
-		ins = append(ins, b.Input("r", c.Out(in)))
-	}
-	b.Output(b.Apply("conv", &c, ins...))
-	g, err := b.Graph()
+	g, _, err := graph.Random("conv", op, in, 1)
 	if err != nil {
 		return 0, err
 	}

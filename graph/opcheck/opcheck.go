@@ -11,7 +11,6 @@ package opcheck
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
@@ -60,62 +59,10 @@ func (r Result) String() string {
 	return s
 }
 
-// instantiate returns the case's graph with parameters and inputs drawn
-// from a generator seeded with seed.
-func (c Case) instantiate(seed uint64) (*graph.Graph, [][]float32, error) {
-	rng := rand.New(rand.NewPCG(seed, 0x6f70636865636b))
-	uni := func(n int, lo, hi float64) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(lo + (hi-lo)*rng.Float64())
-		}
-		return v
-	}
-	var op graph.Op
-	shapes := []graph.Shape{c.In}
-	switch o := c.Op.(type) {
-	case *graph.Conv2D:
-		cc := *o
-		fan := float64(cc.Cin * cc.KH * cc.KW)
-		b := math.Sqrt(3 / fan)
-		cc.Weight = uni(cc.Cout*cc.Cin*cc.KH*cc.KW, -b, b)
-		cc.Scale = uni(cc.Cout, 0.5, 1.5)
-		cc.Bias = uni(cc.Cout, -0.5, 0.5)
-		if cc.Residual {
-			shapes = append(shapes, cc.Out(c.In))
-		}
-		op = &cc
-	case *graph.Linear:
-		l := *o
-		b := math.Sqrt(3 / float64(l.In))
-		l.Weight = uni(l.In*l.Out, -b, b)
-		l.Bias = uni(l.Out, -0.5, 0.5)
-		op = &l
-	case *graph.BatchNorm:
-		ch := c.In[1]
-		op = &graph.BatchNorm{Gamma: uni(ch, 0.5, 1.5), Beta: uni(ch, -0.5, 0.5), Mean: uni(ch, -0.5, 0.5), Var: uni(ch, 0.5, 1.5), Eps: 1e-5}
-	case graph.Add:
-		op = o
-		shapes = append(shapes, c.In)
-	default:
-		op = o
-	}
-	var b graph.Builder
-	var ins []*graph.Value
-	var data [][]float32
-	for i, s := range shapes {
-		ins = append(ins, b.Input(fmt.Sprintf("in%d", i), s))
-		data = append(data, uni(s.Numel(), -1, 1))
-	}
-	b.Output(b.Apply(c.Op.Kind(), op, ins...))
-	g, err := b.Graph()
-	return g, data, err
-}
-
 // Run runs case c with seed on ex and on the CPU reference and compares.
 func Run(c Case, ex graph.Executor, seed uint64) Result {
 	r := Result{Case: c}
-	g, in, err := c.instantiate(seed)
+	g, in, err := graph.Random(c.Op.Kind(), c.Op, c.In, seed)
 	if err != nil {
 		r.Err = err
 		return r

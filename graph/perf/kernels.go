@@ -1,11 +1,8 @@
 package perf
 
 import (
-	"cmp"
 	"fmt"
 	"io"
-	"math"
-	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -150,49 +147,8 @@ func rate(v float64) string {
 	return fmt.Sprintf("%.3g", v)
 }
 
-// single returns a graph of n's op alone, named like n, with parameters
-// and inputs drawn from a generator seeded with seed (never zeros: uniform
-// weights scaled by fan-in, inputs in [-1, 1), positive variances).
+// single returns a graph of n's op alone, named like n, with seeded
+// random parameters and inputs (graph.Random).
 func single(n *graph.Node, seed uint64) (*graph.Graph, [][]float32, error) {
-	rng := rand.New(rand.NewPCG(seed, 0x70657266))
-	uni := func(k int, lo, hi float64) []float32 { return uniform(rng, k, lo, hi) }
-	in0 := n.Inputs[0].Shape
-	shapes := []graph.Shape{in0}
-	var op graph.Op
-	switch o := n.Op.(type) {
-	case *graph.Conv2D:
-		c := *o
-		b := math.Sqrt(3 / float64(c.Cin*c.KH*c.KW))
-		c.Weight = uni(c.Cout*c.Cin*c.KH*c.KW, -b, b)
-		c.Scale = uni(c.Cout, 0.5, 1.5)
-		c.Bias = uni(c.Cout, -0.5, 0.5)
-		if c.Residual {
-			shapes = append(shapes, c.Out(in0))
-		}
-		op = &c
-	case *graph.Linear:
-		l := *o
-		b := math.Sqrt(3 / float64(l.In))
-		l.Weight = uni(l.In*l.Out, -b, b)
-		l.Bias = uni(l.Out, -0.5, 0.5)
-		op = &l
-	case *graph.BatchNorm:
-		c := in0[1]
-		op = &graph.BatchNorm{Gamma: uni(c, 0.5, 1.5), Beta: uni(c, -0.5, 0.5), Mean: uni(c, -0.5, 0.5), Var: uni(c, 0.5, 1.5), Eps: cmp.Or(o.Eps, 1e-5)}
-	default:
-		op = n.Op
-		for _, v := range n.Inputs[1:] {
-			shapes = append(shapes, v.Shape)
-		}
-	}
-	var b graph.Builder
-	var ins []*graph.Value
-	var data [][]float32
-	for i, s := range shapes {
-		ins = append(ins, b.Input(fmt.Sprintf("in%d", i), s))
-		data = append(data, uni(s.Numel(), -1, 1))
-	}
-	b.Output(b.Apply(n.Name, op, ins...))
-	g, err := b.Graph()
-	return g, data, err
+	return graph.Random(n.Name, n.Op, n.Inputs[0].Shape, seed)
 }

@@ -198,7 +198,9 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
 			Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, loader}},
-		Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl") },
+		Source: func() string {
+			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl")
+		},
 		Params: &p,
 		Groups: g,
 	}, nil

@@ -111,6 +111,18 @@ func (g *Graph) Consumers() map[int][]*Node {
 	return c
 }
 
+// LastUse maps each value ID to the ID of the last node that reads it;
+// values nobody reads are absent.
+func (g *Graph) LastUse() map[int]int {
+	last := map[int]int{}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			last[v.ID] = n.ID
+		}
+	}
+	return last
+}
+
 func (g *Graph) isOutput(v *Value) bool {
 	for _, o := range g.Outputs {
 		if o == v {

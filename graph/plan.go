@@ -29,12 +29,7 @@ func (p *Plan) PeakBytes() int64 {
 // run.
 func NewPlan(g *Graph) *Plan {
 	p := &Plan{Slot: map[int]int{}}
-	last := map[int]int{}
-	for _, n := range g.Nodes {
-		for _, v := range n.Inputs {
-			last[v.ID] = n.ID
-		}
-	}
+	last := g.LastUse()
 	pinned := map[int]bool{}
 	for _, v := range g.Inputs {
 		pinned[v.ID] = true

@@ -25,12 +25,7 @@ func TestMemoryPlan(t *testing.T) {
 			all += 4 * int64(n.Out.Shape.Numel())
 		}
 		// Liveness: a slot holds one value at a time.
-		last := map[int]int{}
-		for _, n := range g.Nodes {
-			for _, v := range n.Inputs {
-				last[v.ID] = n.ID
-			}
-		}
+		last := g.LastUse()
 		owner := map[int]*graph.Value{} // slot → value currently in it
 		for _, n := range g.Nodes {
 			s := p.Slot[n.Out.ID]

@@ -45,12 +45,7 @@ func (p *program) Run(inputs ...[]float32) ([][]float32, error) {
 		}
 		vals[v.ID] = inputs[i]
 	}
-	last := map[int]int{}
-	for _, n := range g.Nodes {
-		for _, v := range n.Inputs {
-			last[v.ID] = n.ID
-		}
-	}
+	last := g.LastUse()
 	keep := map[int]bool{}
 	for _, v := range g.Outputs {
 		keep[v.ID] = true

@@ -162,6 +162,12 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 			t.Fatal(err)
 		}
 		out, err := p.Run(in.data)
+		if err == nil {
+			// On the GPU: no kernel wrote past an activation buffer.
+			if gp, ok := p.(interface{ CheckGuards() error }); ok {
+				err = gp.CheckGuards()
+			}
+		}
 		p.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -212,7 +218,9 @@ func TestPyTorchGPU(t *testing.T) {
 			if testing.Short() && arch != "resnet18" {
 				t.Skip("short: resnet18 only")
 			}
-			runReference(t, gpuexec.New(dev, gpuexec.Options{}), arch)
+			// Guard: activations are poisoned before the run (an unwritten
+			// element shows as NaN) and followed by checked guard regions.
+			runReference(t, gpuexec.New(dev, gpuexec.Options{Guard: 64}), arch)
 		})
 	}
 }

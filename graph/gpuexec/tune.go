@@ -16,13 +16,14 @@ import (
 )
 
 // ChooseCPU is the default convolution kernel on CPU adapters (lavapipe):
-// the kernel without workgroup memory or barriers, since llvmpipe runs a
-// workgroup that has barriers as one coroutine per invocation.
+// a kernel without workgroup memory or barriers, since llvmpipe runs a
+// workgroup that has barriers as one coroutine per invocation; its
+// 8-channel form measured about 20% faster than the 4-channel one.
 func ChooseCPU(n *graph.Node) string {
 	if _, ok := n.Op.(*graph.Conv2D); !ok {
 		return ""
 	}
-	return shaders.ConvDirect
+	return shaders.ConvDirect8
 }
 
 // Choose is the default convolution kernel for a node on GPUs when nothing

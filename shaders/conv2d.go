@@ -34,13 +34,12 @@ const (
 	ConvGemm1x1      = "gemm1x1"       // 1×1 stride 1 as a GEMM per image, 64×64 tiles, vec4 loads
 	ConvGemm1x1Big   = "gemm1x1_128"   // gemm1x1 with 128×64 tiles
 	ConvGemm1x1Small = "gemm1x1_small" // gemm1x1 with 32×32 tiles, K split 4 ways
-	ConvDirect       = "direct"        // no workgroup memory or barriers, 4×4 per invocation: for CPU adapters (conv2d_direct.wgsl)
-	ConvDirect8      = "direct8"       // direct with 8 output channels × 4 pixels per invocation (conv2d_direct8.wgsl)
+	ConvDirect       = "direct"        // no workgroup memory or barriers, 8 channels × 4 pixels per invocation: for CPU adapters (conv2d_direct.wgsl)
 )
 
 // ConvVariants lists the convolution kernels an executor may choose from.
 func ConvVariants() []string {
-	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvDirect8}
+	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect}
 }
 
 // gemmTile is a tile shape of conv2d_gemm.wgsl: a BM (output channels) ×
@@ -111,7 +110,7 @@ func (t gemmTile) consts() ([]Const, error) {
 // in: the 1×1 variants need a 1×1 kernel, stride 1 and no padding; the
 // others take any convolution.
 func ConvSupports(variant string, op *graph.Conv2D, in graph.Shape) bool {
-	if variant == ConvTiled || variant == ConvDirect || variant == ConvDirect8 || variant == "" {
+	if variant == ConvTiled || variant == ConvDirect || variant == "" {
 		return true
 	}
 	v, ok := gemmVariants[variant]
@@ -152,19 +151,15 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			Groups: g,
 		}, nil
 	}
-	if variant == ConvDirect || variant == ConvDirect8 {
-		rows := uint32(4)
-		if variant == ConvDirect8 {
-			rows = 8
-		}
-		g := gpu.Groups{(p.NPix + 31) / 32, (p.Cout + 8*rows - 1) / (8 * rows), 1}
+	if variant == ConvDirect {
+		g := gpu.Groups{(p.NPix + 31) / 32, (p.Cout + 63) / 64, 1} // 8×8 invocations of 4 pixels × 8 channels
 		if err := g.Check(maxGroups); err != nil {
 			return Launch{}, err
 		}
 		consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}, {"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride}}
 		return Launch{
 			Key:    gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride}},
-			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d_"+variant+".wgsl") },
+			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d_direct.wgsl") },
 			Params: &p,
 			Groups: g,
 		}, nil

@@ -1,7 +1,7 @@
 // conv2d, variant "direct": no workgroup memory and no barriers, for CPU
 // adapters (lavapipe), where a barrier makes every invocation a coroutine
 // and caches do what workgroup memory does on a GPU. Each invocation
-// computes a 4 (output channels) × 4 (pixels) block straight from the
+// computes a 8 (output channels) × 4 (pixels) block straight from the
 // input and weight buffers:
 //   out[m, j] = Σ_k w[m, k] · im2col(src)[k, j],  k = (ci, ky, kx),
 // then the epilogue: ·scale[m] + bias[m] (+ res) (ReLU).
@@ -13,7 +13,7 @@
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 	let j0 = gid.x * 4u;  // first pixel (over batch × OH × OW)
-	let m0 = gid.y * 4u;  // first output channel
+	let m0 = gid.y * 8u;  // first output channel
 	if (j0 >= p.npix || m0 >= p.cout) {
 		return;
 	}
@@ -30,11 +30,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 		iy0[c] = i32((pix / p.ow) * STRIDE) - i32(p.pad);
 		ix0[c] = i32((pix % p.ow) * STRIDE) - i32(p.pad);
 	}
-	var wrow: array<u32, 4>;
-	for (var r = 0u; r < 4u; r = r + 1u) {
+	var wrow: array<u32, 8>;
+	for (var r = 0u; r < 8u; r = r + 1u) {
 		wrow[r] = min(m0 + r, p.cout - 1u) * p.k;
 	}
-	var acc: array<f32, 16>;
+	var acc: array<f32, 32>;
 	let hw = p.h * p.w;
 	var k = 0u;
 	for (var ci = 0u; ci < p.cin; ci = ci + 1u) {
@@ -54,6 +54,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 				let w1 = weight[wrow[1] + k];
 				let w2 = weight[wrow[2] + k];
 				let w3 = weight[wrow[3] + k];
+				let w4 = weight[wrow[4] + k];
+				let w5 = weight[wrow[5] + k];
+				let w6 = weight[wrow[6] + k];
+				let w7 = weight[wrow[7] + k];
 				acc[0] = fma(w0, x[0], acc[0]);
 				acc[1] = fma(w0, x[1], acc[1]);
 				acc[2] = fma(w0, x[2], acc[2]);
@@ -70,11 +74,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 				acc[13] = fma(w3, x[1], acc[13]);
 				acc[14] = fma(w3, x[2], acc[14]);
 				acc[15] = fma(w3, x[3], acc[15]);
+				acc[16] = fma(w4, x[0], acc[16]);
+				acc[17] = fma(w4, x[1], acc[17]);
+				acc[18] = fma(w4, x[2], acc[18]);
+				acc[19] = fma(w4, x[3], acc[19]);
+				acc[20] = fma(w5, x[0], acc[20]);
+				acc[21] = fma(w5, x[1], acc[21]);
+				acc[22] = fma(w5, x[2], acc[22]);
+				acc[23] = fma(w5, x[3], acc[23]);
+				acc[24] = fma(w6, x[0], acc[24]);
+				acc[25] = fma(w6, x[1], acc[25]);
+				acc[26] = fma(w6, x[2], acc[26]);
+				acc[27] = fma(w6, x[3], acc[27]);
+				acc[28] = fma(w7, x[0], acc[28]);
+				acc[29] = fma(w7, x[1], acc[29]);
+				acc[30] = fma(w7, x[2], acc[30]);
+				acc[31] = fma(w7, x[3], acc[31]);
 				k = k + 1u;
 			}
 		}
 	}
-	for (var r = 0u; r < 4u; r = r + 1u) {
+	for (var r = 0u; r < 8u; r = r + 1u) {
 		let m = m0 + r;
 		if (m >= p.cout) {
 			break;

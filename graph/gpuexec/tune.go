@@ -16,14 +16,13 @@ import (
 )
 
 // ChooseCPU is the default convolution kernel on CPU adapters (lavapipe):
-// a kernel without workgroup memory or barriers, since llvmpipe runs a
-// workgroup that has barriers as one coroutine per invocation; its
-// 8-channel form measured about 20% faster than the 4-channel one.
+// the kernel without workgroup memory or barriers, since llvmpipe runs a
+// workgroup that has barriers as one coroutine per invocation.
 func ChooseCPU(n *graph.Node) string {
 	if _, ok := n.Op.(*graph.Conv2D); !ok {
 		return ""
 	}
-	return shaders.ConvDirect8
+	return shaders.ConvDirect
 }
 
 // Choose is the default convolution kernel for a node on GPUs when nothing

@@ -67,9 +67,6 @@ func Fuse(g *Graph) {
 		}
 		g.Nodes = kept
 		g.renumber()
-		if changed {
-			continue
-		}
 	}
 }
 

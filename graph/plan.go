@@ -44,15 +44,14 @@ func NewPlan(g *Graph) *Plan {
 	for _, v := range g.Inputs {
 		p.Slot[v.ID] = newSlot(v.Shape.Numel())
 	}
-	var free []int // slot indices
-	live := map[int]*Value{}
+	var free []int         // slot indices
+	live := map[int]bool{} // value IDs whose slot is in use
 	for _, n := range g.Nodes {
 		// Release values whose last reader came before this node.
 		var done []int
-		for id, v := range live {
+		for id := range live {
 			if last[id] < n.ID {
 				done = append(done, id)
-				_ = v
 			}
 		}
 		sort.Ints(done)
@@ -93,7 +92,7 @@ func NewPlan(g *Graph) *Plan {
 		}
 		p.Slot[v.ID] = best
 		if _, used := last[v.ID]; used {
-			live[v.ID] = v
+			live[v.ID] = true
 		} else {
 			free = append(free, best) // never read: free at once
 		}

@@ -193,12 +193,13 @@ func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {
 	return out, nil
 }
 
-// RelErr is max|a-b| / max|b|, the measure the PyTorch comparisons use.
-func RelErr(a []float32, b []float64) float64 {
+// RelErr is max|a-b| / max|b|, the measure the PyTorch comparisons use
+// (max|a-b| when b is all zeros; NaN when a holds a NaN).
+func RelErr[T float32 | float64](a []float32, b []T) float64 {
 	var num, den float64
 	for i := range b {
-		num = math.Max(num, math.Abs(float64(a[i])-b[i]))
-		den = math.Max(den, math.Abs(b[i]))
+		num = math.Max(num, math.Abs(float64(a[i])-float64(b[i])))
+		den = math.Max(den, math.Abs(float64(b[i])))
 	}
 	if den == 0 {
 		return num

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -82,7 +81,7 @@ func runCheck(args []string) error {
 	}
 	failed := false
 	for i, stage := range resnet.Stages {
-		e := relErr(got[i], want[i])
+		e := resnet.RelErr(got[i], want[i])
 		status := "ok"
 		if !(e <= *tol) {
 			status, failed = "FAIL", true
@@ -95,23 +94,6 @@ func runCheck(args []string) error {
 	}
 	fmt.Printf("ok: every stage within %.0e\n", *tol)
 	return nil
-}
-
-// relErr is max|a-b| / max|b|; NaN in a makes it NaN.
-func relErr(a, b []float32) float64 {
-	var num, den float64
-	for i := range b {
-		d := math.Abs(float64(a[i]) - float64(b[i]))
-		if math.IsNaN(d) {
-			return math.NaN()
-		}
-		num = math.Max(num, d)
-		den = math.Max(den, math.Abs(float64(b[i])))
-	}
-	if den == 0 {
-		return num
-	}
-	return num / den
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ func runCheckOps(args []string) error {
 	variants := []string{*variant}
 	if *variant == "all" {
 		variants = shaders.ConvVariants()
-	} else if *variant != "" && !contains(shaders.ConvVariants(), *variant) {
+	} else if *variant != "" && !slices.Contains(shaders.ConvVariants(), *variant) {
 		return fmt.Errorf("--variant %q: want one of %s or all: %w", *variant, strings.Join(shaders.ConvVariants(), ", "), errUsage)
 	}
 	dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
@@ -96,13 +97,4 @@ func runCheckOps(args []string) error {
 // chosen names the kernel ex runs for a convolution.
 func chosen(ex *gpuexec.Executor, op *graph.Conv2D, in graph.Shape) string {
 	return ex.ConvChooser()(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -97,7 +97,7 @@ func runDemo(args []string) error {
 	worst := 0.0
 	for i, p := range paths {
 		g, c := resnet.TopK(gp[i], 3), resnet.TopK(cp[i], 1)
-		e := relErr(gl[i], cl[i])
+		e := resnet.RelErr(gl[i], cl[i])
 		worst = max(worst, e)
 		agree := "same top-1 on the CPU reference"
 		if g[0].Index != c[0].Index {

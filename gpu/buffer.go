@@ -22,6 +22,12 @@ func (d *Device) NewBuffer(label string, size uint64) (*Buffer, error) {
 }
 
 func (d *Device) newBuffer(label string, size uint64, usage wgpu.BufferUsage) (*Buffer, error) {
+	return d.create(label, size, usage, false)
+}
+
+// create allocates a buffer of size bytes (rounded up to a multiple of 4),
+// checked against the adapter's limits, mapped when mapped is set.
+func (d *Device) create(label string, size uint64, usage wgpu.BufferUsage, mapped bool) (*Buffer, error) {
 	size = (size + 3) &^ 3
 	if size == 0 {
 		size = 4
@@ -34,7 +40,7 @@ func (d *Device) newBuffer(label string, size uint64, usage wgpu.BufferUsage) (*
 	}
 	var b *wgpu.Buffer
 	err := d.scoped("gpu: buffer "+label, func() (err error) {
-		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: label, Size: size, Usage: usage})
+		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: label, Size: size, Usage: usage, MappedAtCreation: mapped})
 		return err
 	})
 	if err != nil {
@@ -126,19 +132,12 @@ func (d *Device) uploadBuffer(size uint64) (*Buffer, error) {
 	}
 	d.up.Release()
 	d.up = nil
-	var b *wgpu.Buffer
-	err := d.scoped("gpu: upload buffer", func() (err error) {
-		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "upload", Size: size, Usage: wgpu.BufferUsage_MapWrite | wgpu.BufferUsage_CopySrc, MappedAtCreation: true})
-		return err
-	})
+	up, err := d.create("upload", size, wgpu.BufferUsage_MapWrite|wgpu.BufferUsage_CopySrc, true)
 	if err != nil {
-		if b != nil {
-			b.Release()
-		}
 		return nil, err
 	}
-	d.up = &Buffer{Label: "upload", Size: size, b: b}
-	return d.up, nil
+	d.up = up
+	return up, nil
 }
 
 // Read copies size bytes at offset out of b, waiting for all submitted work.
@@ -199,22 +198,16 @@ func (d *Device) stagingBuffer(size uint64) (*Buffer, error) {
 	}
 	d.down.Release()
 	d.down = nil
-	var b *wgpu.Buffer
-	err := d.scoped("gpu: staging buffer", func() (err error) {
-		b, err = d.dev.CreateBuffer(&wgpu.BufferDescriptor{Label: "staging", Size: size, Usage: wgpu.BufferUsage_MapRead | wgpu.BufferUsage_CopyDst, MappedAtCreation: true})
-		if err != nil {
-			return err
-		}
-		return b.Unmap()
-	})
+	down, err := d.create("staging", size, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst, true)
 	if err != nil {
-		if b != nil {
-			b.Release()
-		}
 		return nil, err
 	}
-	d.down = &Buffer{Label: "staging", Size: size, b: b}
-	return d.down, nil
+	if err := down.b.Unmap(); err != nil {
+		down.Release()
+		return nil, fmt.Errorf("gpu: staging buffer: %v", err)
+	}
+	d.down = down
+	return down, nil
 }
 
 // mapOut maps staging and copies each region into its destination.

@@ -217,9 +217,20 @@ func (d *Device) submit(what string, enc *wgpu.CommandEncoder) error {
 // queue thread has finished, and wgpu then recycles command buffers that
 // are still executing.
 func (d *Device) wait() {
-	for i := 0; !d.dev.Poll(false, nil); i++ {
-		if i > 100 {
+	spin(0, func() bool { return d.dev.Poll(false, nil) })
+}
+
+// spin calls step until it reports true: 100 times back to back, then with
+// 20 µs sleeps in between, at most max times (0: no limit). It reports
+// whether step succeeded.
+func spin(max int, step func() bool) bool {
+	for i := 0; max == 0 || i < max; i++ {
+		if step() {
+			return true
+		}
+		if i >= 100 {
 			time.Sleep(20 * time.Microsecond)
 		}
 	}
+	return false
 }

@@ -19,7 +19,6 @@ import "C"
 
 import (
 	"fmt"
-	"time"
 	"unsafe"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
@@ -55,16 +54,14 @@ func (d *Device) mapNow(b *Buffer, mode uint32) error {
 	done := false
 	err := d.scoped("gpu: map "+b.Label, func() error {
 		poll, free := mapAsync(b.b, mode, b.Size)
-		for i := 0; i < 100000; i++ {
+		spin(100000, func() bool {
 			if done, status = poll(); done {
 				free() // else leaked: the callback may still write to it
-				break
+				return true
 			}
 			d.dev.Poll(false, nil)
-			if i > 100 {
-				time.Sleep(20 * time.Microsecond)
-			}
-		}
+			return false
+		})
 		return nil
 	})
 	if err != nil {

@@ -118,7 +118,7 @@ func (b *BatchNorm) OutShape(in []Shape) (Shape, error) {
 }
 
 // Describe implements Op.
-func (b *BatchNorm) Describe() string { return fmt.Sprintf("c=%d,eps=%g", len(b.Gamma), b.Eps) }
+func (b *BatchNorm) Describe() string { return fmt.Sprintf("eps=%g", b.Eps) }
 
 // ReLU is out = max(in, 0).
 type ReLU struct{}

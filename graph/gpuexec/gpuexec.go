@@ -59,7 +59,6 @@ type Program struct {
 	Steps   []Step
 	slots   []*gpu.Buffer
 	weights []*gpu.Buffer
-	dummy   *gpu.Buffer
 }
 
 // Compile implements graph.Executor.
@@ -80,10 +79,6 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 			return nil, err
 		}
 		p.slots = append(p.slots, b)
-	}
-	var err error
-	if p.dummy, err = e.Dev.NewBuffer("unused", 16); err != nil {
-		return nil, err
 	}
 	for _, n := range g.Nodes {
 		if err := p.record(n); err != nil {
@@ -114,12 +109,36 @@ func f32bytes(v []float32) []byte {
 	return out
 }
 
-func fill(n int, v float32) []float32 {
+// orFill returns vals, or n copies of v when vals is nil (an absent scale
+// or bias).
+func orFill(vals []float32, n int, v float32) []float32 {
+	if vals != nil {
+		return vals
+	}
 	out := make([]float32, n)
 	for i := range out {
 		out[i] = v
 	}
 	return out
+}
+
+// param is one named parameter array of a node.
+type param struct {
+	name string
+	vals []float32
+}
+
+// params uploads node n's parameter arrays, in order.
+func (p *Program) params(n *graph.Node, ps ...param) ([]*gpu.Buffer, error) {
+	bufs := make([]*gpu.Buffer, len(ps))
+	for i, pr := range ps {
+		b, err := p.upload(n.Name+"."+pr.name, pr.vals)
+		if err != nil {
+			return nil, err
+		}
+		bufs[i] = b
+	}
+	return bufs, nil
 }
 
 // record compiles and records the dispatch of node n.
@@ -137,22 +156,7 @@ func (p *Program) record(n *graph.Node) error {
 		if l, err = shaders.Conv2D(op, in, variant, max); err != nil {
 			return err
 		}
-		scale, bias := op.Scale, op.Bias
-		if scale == nil {
-			scale = fill(op.Cout, 1)
-		}
-		if bias == nil {
-			bias = fill(op.Cout, 0)
-		}
-		w, err := p.upload(n.Name+".weight", op.Weight)
-		if err != nil {
-			return err
-		}
-		sb, err := p.upload(n.Name+".scale", scale)
-		if err != nil {
-			return err
-		}
-		bb, err := p.upload(n.Name+".bias", bias)
+		ps, err := p.params(n, param{"weight", op.Weight}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
 		if err != nil {
 			return err
 		}
@@ -160,7 +164,7 @@ func (p *Program) record(n *graph.Node) error {
 		if op.Residual {
 			res = p.slot(n.Inputs[1])
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), w, sb, bb, res, p.slot(n.Out)}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], ps[2], res, p.slot(n.Out)}
 	case graph.MaxPool:
 		if l, err = shaders.MaxPool(op, in, max); err != nil {
 			return err
@@ -175,19 +179,11 @@ func (p *Program) record(n *graph.Node) error {
 		if l, err = shaders.Linear(op, in, max); err != nil {
 			return err
 		}
-		bias := op.Bias
-		if bias == nil {
-			bias = fill(op.Out, 0)
-		}
-		w, err := p.upload(n.Name+".weight", op.Weight)
+		ps, err := p.params(n, param{"weight", op.Weight}, param{"bias", orFill(op.Bias, op.Out, 0)})
 		if err != nil {
 			return err
 		}
-		bb, err := p.upload(n.Name+".bias", bias)
-		if err != nil {
-			return err
-		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), w, bb, p.slot(n.Out)}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], p.slot(n.Out)}
 	case graph.Softmax:
 		if l, err = shaders.Softmax(in, max); err != nil {
 			return err
@@ -197,7 +193,7 @@ func (p *Program) record(n *graph.Node) error {
 		if l, err = shaders.Elementwise(shaders.ModeReLU, true, in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.dummy, p.slot(n.Out)}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Inputs[0]), p.slot(n.Out)} // b unread
 	case graph.Add:
 		if l, err = shaders.Elementwise(shaders.ModeAdd, op.ReLU, in, max); err != nil {
 			return err
@@ -213,11 +209,11 @@ func (p *Program) record(n *graph.Node) error {
 			st[c] = float32(s)
 			st[in[1]+c] = float32(float64(op.Beta[c]) - float64(float64(op.Mean[c])*s))
 		}
-		b, err := p.upload(n.Name+".affine", st)
+		ps, err := p.params(n, param{"affine", st})
 		if err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), b, p.slot(n.Out)}
+		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], p.slot(n.Out)}
 	default:
 		return fmt.Errorf("gpuexec: unsupported op %s", n.Op.Kind())
 	}
@@ -261,7 +257,6 @@ func (p *Program) Close() {
 	for _, b := range p.weights {
 		b.Release()
 	}
-	p.dummy.Release()
 	p.Steps, p.slots, p.weights = nil, nil, nil
 }
 

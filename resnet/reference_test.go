@@ -123,35 +123,26 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 	m := r.Models[arch]
 	a := resnet.Archs[arch]
 	sd := weights.Synthetic(a.Specs(), 0)
-	inputs := map[string]struct {
+	// One batch per input set, with PyTorch's outputs for it.
+	type inputSet struct {
+		name   string
 		data   []float32
 		n      int
 		logits [][]float64
 		stages map[string]stageStats
 		top5   [][]int
-	}{}
-	syn := readF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32")
-	inputs["synthetic"] = struct {
-		data   []float32
-		n      int
-		logits [][]float64
-		stages map[string]stageStats
-		top5   [][]int
-	}{syn, 2, m.SyntheticLogits, m.SyntheticStages, nil}
+	}
 	var imgs []float32
 	for _, name := range r.Images {
 		base := name[:len(name)-4]
 		imgs = append(imgs, readF32(t, "../testdata/inputs/"+base+".3x224x224.f32")...)
 	}
-	inputs["images"] = struct {
-		data   []float32
-		n      int
-		logits [][]float64
-		stages map[string]stageStats
-		top5   [][]int
-	}{imgs, len(r.Images), m.ImageLogits, m.ImageStages, m.ImageTop5}
-	for _, which := range []string{"synthetic", "images"} {
-		in := inputs[which]
+	sets := []inputSet{
+		{"synthetic", readF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32"), 2, m.SyntheticLogits, m.SyntheticStages, nil},
+		{"images", imgs, len(r.Images), m.ImageLogits, m.ImageStages, m.ImageTop5},
+	}
+	for _, in := range sets {
+		which := in.name
 		g, err := resnet.Build(a, sd, resnet.BuildOptions{Batch: in.n, WithStages: true})
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package gpu
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -100,7 +102,7 @@ func (d *Device) encodeWrites(enc *wgpu.CommandEncoder, ws []Upload) error {
 	mapped := up.b.GetMappedRange(0, uint(up.Size))
 	var off uint64
 	for _, w := range ws {
-		copy(mapped[off:], w.Data)
+		parallelCopy(mapped[off:], w.Data)
 		off += uint64(len(w.Data))
 	}
 	if err := up.b.Unmap(); err != nil {
@@ -118,6 +120,24 @@ func (d *Device) encodeWrites(enc *wgpu.CommandEncoder, ws []Upload) error {
 		off += n
 	}
 	return nil
+}
+
+// parallelCopy is copy(dst, src) spread over the CPUs for large inputs (a
+// batch of 64 images is 38.5 MB, several milliseconds for one core).
+func parallelCopy(dst, src []byte) {
+	const chunk = 4 << 20
+	n := min(len(dst), len(src))
+	if n < 2*chunk {
+		copy(dst, src)
+		return
+	}
+	parts := min(runtime.GOMAXPROCS(0), n/chunk)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := i*n/parts, (i+1)*n/parts
+		wg.Go(func() { copy(dst[lo:hi], src[lo:hi]) })
+	}
+	wg.Wait()
 }
 
 // uploadBuffer returns the device's upload buffer, mapped for writing and

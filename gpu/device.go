@@ -57,6 +57,7 @@ type Device struct {
 	errs      *sink
 	pipelines map[Key]*Pipeline
 	up, down  *Buffer // reused upload and read-back buffers
+	stamps    *stampSet
 }
 
 // LogEnv is the environment variable that turns on wgpu-native's own log
@@ -129,6 +130,9 @@ type Options struct {
 // rather than WebGPU's small defaults. It returns an error wrapping
 // ErrNoAdapter when there is none.
 func Open(opt Options) (*Device, error) {
+	if !littleEndian {
+		return nil, fmt.Errorf("gpu: big-endian hosts are not supported")
+	}
 	inst, err := newInstance()
 	if err != nil {
 		return nil, err
@@ -245,6 +249,7 @@ func (d *Device) Close() {
 	d.pipelines = nil
 	d.up.Release()
 	d.down.Release()
+	d.stamps.release()
 	d.queue.Release()
 	removeSink(d.dev)
 	d.dev.Release()

@@ -83,6 +83,7 @@ func (ds *Dispatch) Release() {
 // Timing is what Run measured.
 type Timing struct {
 	Wall  time.Duration   // from encoding to the end of read-back
+	GPU   time.Duration   // GPU time from the first dispatch's start to the last one's end (adapters with timestamps)
 	Spans []time.Duration // GPU time of each dispatch (profiled runs on adapters with timestamps)
 }
 
@@ -94,46 +95,50 @@ func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, er
 // RunWith encodes into one command buffer the uploads, then ds in order
 // (one compute pass, or one pass per dispatch with timestamps between them
 // when profile is set and the adapter has timestamps), then the read-backs;
-// it submits once, waits and copies the read-backs out.
+// it submits once, waits and copies the read-backs out. On adapters with
+// timestamps, the dispatches are bracketed by two timestamps (Timing.GPU).
 func (d *Device) RunWith(ds []*Dispatch, writes []Upload, reads []ReadBack, profile bool) (Timing, error) {
 	start := time.Now()
 	var t Timing
-	profile = profile && d.HasTimestamps && len(ds) > 0
+	nstamps := 0
+	if d.HasTimestamps && len(ds) > 0 {
+		nstamps = 2
+		if profile {
+			nstamps = len(ds) + 1
+		}
+	}
 	enc, err := d.dev.CreateCommandEncoder(nil)
 	if err != nil {
 		return t, fmt.Errorf("gpu: command encoder: %v", err)
 	}
 	defer enc.Release()
-	var qs *wgpu.QuerySet
-	var resolve *Buffer
-	if profile {
-		qs, err = d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timestamps", Type: wgpu.QueryType_Timestamp, Count: uint32(len(ds) + 1)})
-		if err != nil {
-			return t, fmt.Errorf("gpu: timestamp query set: %v", err)
-		}
-		defer qs.Release()
-		resolve, err = d.newBuffer("timestamps", uint64(8*(len(ds)+1)), wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc)
-		if err != nil {
-			return t, err
-		}
-		defer resolve.Release()
-		if err := enc.WriteTimestamp(qs, 0); err != nil {
-			return t, fmt.Errorf("gpu: timestamp: %v", err)
-		}
-	}
 	if err := d.encodeWrites(enc, writes); err != nil {
 		return t, err
 	}
-	if err := d.encode(enc, ds, qs); err != nil {
+	var qs *stampSet
+	if nstamps > 0 {
+		if qs, err = d.stampSet(nstamps); err != nil {
+			return t, err
+		}
+		if err := enc.WriteTimestamp(qs.set, 0); err != nil {
+			return t, fmt.Errorf("gpu: timestamp: %v", err)
+		}
+	}
+	if err := d.encode(enc, ds, qs, nstamps > 2); err != nil {
 		return t, err
 	}
 	var stamps []byte
-	if profile {
-		if err := enc.ResolveQuerySet(qs, 0, uint32(len(ds)+1), resolve.b, 0); err != nil {
+	if nstamps > 0 {
+		if nstamps == 2 {
+			if err := enc.WriteTimestamp(qs.set, 1); err != nil {
+				return t, fmt.Errorf("gpu: timestamp: %v", err)
+			}
+		}
+		if err := enc.ResolveQuerySet(qs.set, 0, uint32(nstamps), qs.resolve.b, 0); err != nil {
 			return t, fmt.Errorf("gpu: resolve timestamps: %v", err)
 		}
-		stamps = make([]byte, 8*(len(ds)+1))
-		reads = append(reads[:len(reads):len(reads)], ReadBack{Buf: resolve, Dst: stamps})
+		stamps = make([]byte, 8*nstamps)
+		reads = append(reads[:len(reads):len(reads)], ReadBack{Buf: qs.resolve, Dst: stamps})
 	}
 	var staging *Buffer
 	var offs []uint64
@@ -152,20 +157,55 @@ func (d *Device) RunWith(ds []*Dispatch, writes []Upload, reads []ReadBack, prof
 		}
 	}
 	t.Wall = time.Since(start)
-	if profile {
-		prev := binary.LittleEndian.Uint64(stamps)
-		for i := range ds {
-			cur := binary.LittleEndian.Uint64(stamps[8*(i+1):])
-			t.Spans = append(t.Spans, time.Duration(cur-prev)) // wgpu reports nanoseconds on Vulkan
-			prev = cur
+	if nstamps > 0 {
+		at := func(i int) uint64 { return binary.LittleEndian.Uint64(stamps[8*i:]) } // nanoseconds on Vulkan
+		t.GPU = time.Duration(at(nstamps-1) - at(0))
+		for i := 1; i < nstamps && profile; i++ {
+			t.Spans = append(t.Spans, time.Duration(at(i)-at(i-1)))
 		}
 	}
 	return t, nil
 }
 
-// encode records ds; with a query set, each dispatch gets its own pass
-// followed by a timestamp.
-func (d *Device) encode(enc *wgpu.CommandEncoder, ds []*Dispatch, qs *wgpu.QuerySet) error {
+// stampSet is a timestamp query set with a buffer its values resolve into.
+type stampSet struct {
+	set     *wgpu.QuerySet
+	resolve *Buffer
+	n       int
+}
+
+// stampSet returns the device's timestamp query set, at least n entries,
+// reusing it between runs.
+func (d *Device) stampSet(n int) (*stampSet, error) {
+	if d.stamps != nil && d.stamps.n >= n {
+		return d.stamps, nil
+	}
+	d.stamps.release()
+	d.stamps = nil
+	n = max(n, 64)
+	set, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timestamps", Type: wgpu.QueryType_Timestamp, Count: uint32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("gpu: timestamp query set: %v", err)
+	}
+	resolve, err := d.newBuffer("timestamps", uint64(8*n), wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc)
+	if err != nil {
+		set.Release()
+		return nil, err
+	}
+	d.stamps = &stampSet{set: set, resolve: resolve, n: n}
+	return d.stamps, nil
+}
+
+func (s *stampSet) release() {
+	if s != nil {
+		s.set.Release()
+		s.resolve.Release()
+	}
+}
+
+// encode records ds; with each set, each dispatch gets its own pass
+// followed by a timestamp in qs.
+func (d *Device) encode(enc *wgpu.CommandEncoder, ds []*Dispatch, qs *stampSet, each bool) error {
 	var pass *wgpu.ComputePassEncoder
 	end := func(label string) error {
 		err := pass.End()
@@ -183,11 +223,11 @@ func (d *Device) encode(enc *wgpu.CommandEncoder, ds []*Dispatch, qs *wgpu.Query
 		pass.SetPipeline(ds.Pipeline.p)
 		pass.SetBindGroup(0, ds.bind, nil)
 		pass.DispatchWorkgroups(ds.Groups[0], ds.Groups[1], ds.Groups[2])
-		if qs != nil {
+		if each {
 			if err := end(fmt.Sprintf("%s (kernel %s)", ds.Label, ds.Pipeline.Key)); err != nil {
 				return err
 			}
-			if err := enc.WriteTimestamp(qs, uint32(i+1)); err != nil {
+			if err := enc.WriteTimestamp(qs.set, uint32(i+1)); err != nil {
 				return fmt.Errorf("gpu: timestamp: %v", err)
 			}
 		}

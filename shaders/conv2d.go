@@ -13,8 +13,8 @@ type ConvParams struct {
 	N, Cin, H, W       uint32
 	Cout, OH, OW, KH   uint32
 	KW, Stride, Pad, K uint32
-	NPix               uint32
-	_                  [3]uint32
+	NPix, KChunk       uint32 // KChunk: rows of K per grid slice (K split across workgroups)
+	_                  [2]uint32
 }
 
 var (
@@ -35,11 +35,14 @@ const (
 	ConvGemm1x1Big   = "gemm1x1_128"   // gemm1x1 with 128×64 tiles
 	ConvGemm1x1Small = "gemm1x1_small" // gemm1x1 with 32×32 tiles, K split 4 ways
 	ConvDirect       = "direct"        // no workgroup memory or barriers, 8 channels × 4 pixels per invocation: for CPU adapters (conv2d_direct.wgsl)
+	ConvKSplit4      = "ksplit4"       // small's tiles with K also split across 4 workgroups, then conv2d_reduce.wgsl
+	ConvKSplit8      = "ksplit8"       // the same across 8 workgroups
+	ConvKSplit16     = "ksplit16"      // the same across 16 workgroups
 )
 
 // ConvVariants lists the convolution kernels an executor may choose from.
 func ConvVariants() []string {
-	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect}
+	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvKSplit4, ConvKSplit8, ConvKSplit16}
 }
 
 // gemmTile is a tile shape of conv2d_gemm.wgsl: a BM (output channels) ×
@@ -48,22 +51,27 @@ func ConvVariants() []string {
 // step.
 type gemmTile struct{ BM, BN, BK, TM, TN, KS int }
 
-// gemmVariant is a conv2d_gemm.wgsl variant: a tile shape and whether it
-// reads the input as 1×1 (one image per grid z) or through im2col.
+// gemmVariant is a conv2d_gemm.wgsl variant: a tile shape, whether it
+// reads the input as 1×1 (one image per grid z) or through im2col, and
+// across how many workgroups it splits K (im2col only; 0 or 1: none).
 type gemmVariant struct {
-	tile gemmTile
-	is1  bool
+	tile  gemmTile
+	is1   bool
+	split int
 }
 
 var gemmVariants = map[string]gemmVariant{
-	ConvTiled64:      {gemmTile{64, 64, 16, 4, 4, 1}, false},
-	ConvTiled128:     {gemmTile{128, 64, 16, 8, 4, 1}, false},
-	ConvTiled64x128:  {gemmTile{64, 128, 16, 4, 8, 1}, false},
-	ConvSmall:        {gemmTile{32, 32, 8, 4, 4, 4}, false},
-	ConvSplitK:       {gemmTile{16, 16, 4, 4, 4, 16}, false},
-	ConvGemm1x1:      {gemmTile{64, 64, 16, 4, 4, 1}, true},
-	ConvGemm1x1Big:   {gemmTile{128, 64, 16, 8, 4, 1}, true},
-	ConvGemm1x1Small: {gemmTile{32, 32, 8, 4, 4, 4}, true},
+	ConvTiled64:      {gemmTile{64, 64, 16, 4, 4, 1}, false, 0},
+	ConvTiled128:     {gemmTile{128, 64, 16, 8, 4, 1}, false, 0},
+	ConvTiled64x128:  {gemmTile{64, 128, 16, 4, 8, 1}, false, 0},
+	ConvSmall:        {gemmTile{32, 32, 8, 4, 4, 4}, false, 0},
+	ConvSplitK:       {gemmTile{16, 16, 4, 4, 4, 16}, false, 0},
+	ConvGemm1x1:      {gemmTile{64, 64, 16, 4, 4, 1}, true, 0},
+	ConvGemm1x1Big:   {gemmTile{128, 64, 16, 8, 4, 1}, true, 0},
+	ConvGemm1x1Small: {gemmTile{32, 32, 8, 4, 4, 4}, true, 0},
+	ConvKSplit4:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 4},
+	ConvKSplit8:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 8},
+	ConvKSplit16:     {gemmTile{32, 32, 8, 4, 4, 4}, false, 16},
 }
 
 // gemmThreads is the workgroup size of conv2d_gemm.wgsl.
@@ -124,10 +132,65 @@ func is1x1(op *graph.Conv2D) bool {
 	return op.KH == 1 && op.KW == 1 && op.Stride == 1 && op.Pad == 0
 }
 
-// Conv2D returns the launch of a convolution of an input of shape in.
-// Bindings: src, weight, scale, bias, res (any buffer when not Residual),
-// dst.
-func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) (Launch, error) {
+// ConvLaunch is a convolution's launches: one, or for the variants that
+// split K across workgroups, the GEMM into a scratch buffer followed by
+// Reduce.
+type ConvLaunch struct {
+	// Launch is the convolution. Bindings: src, weight, scale, bias, res
+	// (any buffer when not Residual), dst (the scratch buffer when Reduce is
+	// set).
+	Launch
+	// Reduce, when set, adds the partial sums and applies the epilogue.
+	// Bindings: scratch, scale, bias, res, dst.
+	Reduce *Launch
+	// Scratch is the float32 elements of scratch the launches need.
+	Scratch int
+}
+
+// ReduceParams mirrors `struct Params` in conv2d_reduce.wgsl.
+type ReduceParams struct{ Total, OHW, Cout, Splits uint32 }
+
+var _ [unsafe.Sizeof(ReduceParams{}) - 16]byte
+
+// Conv2D returns the launches of a convolution of an input of shape in.
+func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) (ConvLaunch, error) {
+	l, err := conv2D(op, in, variant, maxGroups)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	v := gemmVariants[variant]
+	if v.split <= 1 {
+		return ConvLaunch{Launch: l}, nil
+	}
+	p := l.Params.(*ConvParams)
+	bkt := uint32(v.tile.BK * v.tile.KS)
+	chunk := (p.K + uint32(v.split) - 1) / uint32(v.split)
+	p.KChunk = (chunk + bkt - 1) / bkt * bkt
+	splits := (p.K + p.KChunk - 1) / p.KChunk
+	l.Groups[2] = splits
+	total := p.N * p.Cout * p.OH * p.OW
+	rp := ReduceParams{Total: total, OHW: p.OH * p.OW, Cout: p.Cout, Splits: splits}
+	g, err := fold1D(int(total), 256, maxGroups)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	if err := l.Groups.Check(maxGroups); err != nil {
+		return ConvLaunch{}, err
+	}
+	consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
+	return ConvLaunch{
+		Launch: l,
+		Reduce: &Launch{
+			Key:    gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Source: func() string { return Source("conv2d_reduce.wgsl", consts...) },
+			Params: &rp,
+			Groups: g,
+		},
+		Scratch: int(splits) * int(total),
+	}, nil
+}
+
+func conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) (Launch, error) {
 	out := op.Out(in)
 	if _, err := op.OutShape([]graph.Shape{in, out}); err != nil {
 		return Launch{}, err
@@ -191,13 +254,14 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	if err := g.Check(maxGroups); err != nil {
 		return Launch{}, err
 	}
+	split := uint32(max(v.split, 1))
 	consts := append([]Const{
 		{"RESIDUAL", op.Residual}, {"RELU", op.ReLU},
-		{"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride},
+		{"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride}, {"SPLIT", split},
 	}, tc...)
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
-			Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, loader}},
+			Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, loader, split}},
 		Source: func() string {
 			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl")
 		},

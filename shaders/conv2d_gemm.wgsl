@@ -21,6 +21,13 @@
 // multiplying rows s·BK … s·BK+BK-1, each invocation a TM × TN block
 // (TM/4 and TN/4 vec4 groups, half a tile apart). With KS > 1 the slices'
 // partial sums are added in workgroup memory before the epilogue.
+//
+// With SPLIT > 1 (im2col loader only) K is also split across workgroups:
+// grid slice z multiplies rows z·kchunk … z·kchunk+kchunk-1 and writes its
+// raw sums to dst at z·(N·Cout·OH·OW) + the output index, leaving scale,
+// bias, residual and ReLU to conv2d_reduce.wgsl, which adds the slices. A
+// tile of few pixels and many output channels over a long K (late layers at
+// batch 1) then spreads over SPLIT times as many workgroups.
 // Workgroup tiles are vec4 over m (A, stored transposed, rows padded to an
 // odd number of vec4 against bank conflicts) and over columns (B).
 //
@@ -53,11 +60,24 @@ var<private> ra1: vec4<f32>;
 var<private> rb0: vec4<f32>;
 var<private> rb1: vec4<f32>;
 
+// The rows this workgroup multiplies end before kEnd; part is its slice's
+// offset in dst (SPLIT > 1).
+var<private> kEnd: u32;
+var<private> part: u32;
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
 	let m0 = wg.y * BM;
 	let n0 = wg.x * BN;
-	let z = wg.z;
+	var z = wg.z;
+	var k0 = 0u;
+	kEnd = p.k;
+	if (SPLIT > 1u) {
+		z = 0u;
+		k0 = wg.z * p.kchunk;
+		kEnd = min(k0 + p.kchunk, p.k);
+		part = wg.z * p.cout * p.npix;
+	}
 
 	// Loader roles: A rows k = kA, m = m0 + 4·mA (+ 4·256/BKT) + 0…3;
 	// B rows k = kB (+ 1024/BN), columns n0 + 4·nB + 0…3.
@@ -73,15 +93,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 	let tx = ls % (BN / TN);
 	let ty = ls / (BN / TN);
 
-	let nsteps = (p.k + BKT - 1u) / BKT;
-	loadStep(0u, m0, kA, mA, kB);
+	let nsteps = (kEnd - k0 + BKT - 1u) / BKT;
+	loadStep(k0, m0, kA, mA, kB);
 	storeStep(0u, kA, mA, kB, nB);
 	workgroupBarrier();
 	for (var t = 0u; t < nsteps; t = t + 1u) {
 		let cur = (t & 1u) * (ASZ + BSZ);
 		let more = t + 1u < nsteps;
 		if (more) {
-			loadStep((t + 1u) * BKT, m0, kA, mA, kB);
+			loadStep(k0 + (t + 1u) * BKT, m0, kA, mA, kB);
 		}
 		for (var kk = 0u; kk < BK; kk = kk + 1u) {
 			let ao = cur + (s * BK + kk) * ASTR + ty;
@@ -154,7 +174,7 @@ fn mac(q: u32, a: vec4<f32>, b: vec4<f32>) {
 
 fn loadA(k: u32, m: u32) -> vec4<f32> {
 	var v = vec4<f32>(0.0);
-	if (k < p.k) {
+	if (k < kEnd) {
 		let o = m * p.k + k;
 		if (m < p.cout) {
 			v.x = weight[o];
@@ -173,7 +193,7 @@ fn loadA(k: u32, m: u32) -> vec4<f32> {
 }
 
 fn loadB(k: u32) -> vec4<f32> {
-	if (k < p.k) {
+	if (k < kEnd) {
 		return bLoad(k);
 	}
 	return vec4<f32>(0.0);
@@ -221,6 +241,14 @@ fn storeQuad(m: u32, ob: vec4<u32>, v: vec4<f32>) {
 	if (m >= p.cout) {
 		return;
 	}
+	if (SPLIT > 1u) {
+		let mo = part + m * p.oh * p.ow;
+		storeRaw(ob.x, mo, v.x);
+		storeRaw(ob.y, mo, v.y);
+		storeRaw(ob.z, mo, v.z);
+		storeRaw(ob.w, mo, v.w);
+		return;
+	}
 	let s = scale[m];
 	let b = bias[m];
 	let mo = m * p.oh * p.ow;
@@ -243,4 +271,10 @@ fn store1(base: u32, mo: u32, v0: f32) {
 		v = max(v, 0.0);
 	}
 	dst[idx] = v;
+}
+
+fn storeRaw(base: u32, mo: u32, v: f32) {
+	if (base != NOCOL) {
+		dst[base + mo] = v;
+	}
 }

@@ -18,7 +18,7 @@ func runBench(args []string) error {
 	mf.register(fs, "synthetic:0")
 	batch := fs.Int("batch", 1, "images per forward pass")
 	runs := fs.Int("runs", 20, "timed forward passes (at least 20)")
-	warm := fs.Int("warmup", 3, "untimed forward passes before timing")
+	warm := fs.Int("warmup", 3, "untimed forward passes before timing (and at least one second of them, so GPU clocks ramp up)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	profile := fs.Bool("profile", false, "per-layer GPU time from timestamp queries")
 	if err := parse(fs, args); err != nil {
@@ -45,15 +45,25 @@ func runBench(args []string) error {
 		return err
 	}
 	cold := time.Since(t0)
-	for i := 0; i < *warm; i++ {
+	for i, t := 0, time.Now(); i < *warm || time.Since(t) < time.Second; i++ {
 		if _, err := p.Run(in); err != nil {
 			return err
 		}
 	}
+	gp, _ := p.(*gpuexec.Program)
 	lat := make([]time.Duration, *runs)
+	var gpuT []time.Duration // GPU time of the dispatches, where the adapter has timestamps
 	for i := range lat {
 		t := time.Now()
-		if _, err := p.Run(in); err != nil {
+		if gp != nil {
+			_, tm, err := gp.RunTimed(in)
+			if err != nil {
+				return err
+			}
+			if tm.GPU > 0 {
+				gpuT = append(gpuT, tm.GPU)
+			}
+		} else if _, err := p.Run(in); err != nil {
 			return err
 		}
 		lat[i] = time.Since(t)
@@ -65,21 +75,29 @@ func runBench(args []string) error {
 		name, backend = d.Info.Name, d.Info.Backend
 	}
 	if *asJSON && !*profile {
-		return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		obj := map[string]any{
 			"arch": m.Arch.Name, "batch": *batch,
 			"device":        map[string]string{"name": name, "backend": backend},
 			"latency_ms":    map[string]float64{"median": ms(st.Median), "p10": ms(st.P10), "p90": ms(st.P90)},
 			"images_per_s":  ips,
 			"cold_start_ms": ms(cold),
 			"runs":          *runs,
-		})
+		}
+		if len(gpuT) == len(lat) {
+			g := perf.Summarize(gpuT)
+			obj["gpu_ms"] = map[string]float64{"median": ms(g.Median), "p10": ms(g.P10), "p90": ms(g.P90)}
+		}
+		return json.NewEncoder(os.Stdout).Encode(obj)
 	}
 	fmt.Printf("%s batch %d on %s (%s), weights %s\n", m.Arch.Name, *batch, name, backend, m.Weights.Name)
 	fmt.Printf("cold start (load, compile, first forward): %.1f ms\n", ms(cold))
 	fmt.Printf("latency over %d runs: median %.3f ms, p10 %.3f ms, p90 %.3f ms; %.1f images/s\n", *runs, ms(st.Median), ms(st.P10), ms(st.P90), ips)
+	if len(gpuT) == len(lat) {
+		g := perf.Summarize(gpuT)
+		fmt.Printf("GPU time of the dispatches (timestamps): median %.3f ms, p10 %.3f ms, p90 %.3f ms\n", ms(g.Median), ms(g.P10), ms(g.P90))
+	}
 	if *profile {
-		gp, ok := p.(*gpuexec.Program)
-		if !ok {
+		if gp == nil {
 			return fmt.Errorf("--profile needs --device gpu")
 		}
 		return printProfile(gp, in)

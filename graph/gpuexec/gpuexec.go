@@ -59,6 +59,7 @@ type Program struct {
 	Steps   []Step
 	slots   []*gpu.Buffer
 	weights []*gpu.Buffer
+	scratch *gpu.Buffer // partial sums of the convolutions that split K across workgroups
 }
 
 // Compile implements graph.Executor.
@@ -80,6 +81,9 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 		}
 		p.slots = append(p.slots, b)
 	}
+	if err := p.allocScratch(); err != nil {
+		return nil, err
+	}
 	for _, n := range g.Nodes {
 		if err := p.record(n); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, err)
@@ -91,6 +95,27 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 
 func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
 
+// allocScratch allocates the scratch buffer the largest K-split
+// convolution needs (one buffer serves all: they run one after another).
+func (p *Program) allocScratch() error {
+	elems := 0
+	for _, n := range p.g.Nodes {
+		if op, ok := n.Op.(*graph.Conv2D); ok {
+			l, err := shaders.Conv2D(op, n.Inputs[0].Shape, p.convVariant(n), p.e.Dev.Limits.MaxWorkgroupsPerDimension)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", n.Name, n, err)
+			}
+			elems = max(elems, l.Scratch)
+		}
+	}
+	if elems == 0 {
+		return nil
+	}
+	b, err := p.e.Dev.NewBuffer("scratch", uint64(4*elems))
+	p.scratch = b
+	return err
+}
+
 // upload copies float32 values into a new buffer.
 func (p *Program) upload(label string, vals []float32) (*gpu.Buffer, error) {
 	b, err := p.e.Dev.NewBuffer(label, uint64(4*len(vals)))
@@ -98,15 +123,7 @@ func (p *Program) upload(label string, vals []float32) (*gpu.Buffer, error) {
 		return nil, err
 	}
 	p.weights = append(p.weights, b)
-	return b, p.e.Dev.Write(b, 0, f32bytes(vals))
-}
-
-func f32bytes(v []float32) []byte {
-	out := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(x))
-	}
-	return out
+	return b, p.e.Dev.Write(b, 0, gpu.Bytes(vals))
 }
 
 // orFill returns vals, or n copies of v when vals is nil (an absent scale
@@ -153,7 +170,8 @@ func (p *Program) record(n *graph.Node) error {
 	switch op := n.Op.(type) {
 	case *graph.Conv2D:
 		variant = p.convVariant(n)
-		if l, err = shaders.Conv2D(op, in, variant, max); err != nil {
+		cl, err := shaders.Conv2D(op, in, variant, max)
+		if err != nil {
 			return err
 		}
 		ps, err := p.params(n, param{"weight", op.Weight}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
@@ -164,7 +182,17 @@ func (p *Program) record(n *graph.Node) error {
 		if op.Residual {
 			res = p.slot(n.Inputs[1])
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], ps[2], res, p.slot(n.Out)}
+		l, bufs = cl.Launch, []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], ps[2], res, p.slot(n.Out)}
+		if cl.Reduce != nil {
+			if p.scratch == nil || p.scratch.Size < uint64(4*cl.Scratch) {
+				return fmt.Errorf("gpuexec: scratch buffer too small for %s", variant) // allocScratch missed it
+			}
+			bufs[5] = p.scratch
+			if err := p.add(n, variant, cl.Launch, bufs); err != nil {
+				return err
+			}
+			l, bufs = *cl.Reduce, []*gpu.Buffer{p.scratch, ps[1], ps[2], res, p.slot(n.Out)}
+		}
 	case graph.MaxPool:
 		if l, err = shaders.MaxPool(op, in, max); err != nil {
 			return err
@@ -217,11 +245,16 @@ func (p *Program) record(n *graph.Node) error {
 	default:
 		return fmt.Errorf("gpuexec: unsupported op %s", n.Op.Kind())
 	}
-	pl, err := d.Pipeline(l.Key, l.Source)
+	return p.add(n, variant, l, bufs)
+}
+
+// add compiles l and records its dispatch as a step of node n.
+func (p *Program) add(n *graph.Node, variant string, l shaders.Launch, bufs []*gpu.Buffer) error {
+	pl, err := p.e.Dev.Pipeline(l.Key, l.Source)
 	if err != nil {
 		return err
 	}
-	ds, err := d.NewDispatch(n.Name, pl, l.Params, l.Groups, bufs...)
+	ds, err := p.e.Dev.NewDispatch(n.Name, pl, l.Params, l.Groups, bufs...)
 	if err != nil {
 		return err
 	}
@@ -257,13 +290,20 @@ func (p *Program) Close() {
 	for _, b := range p.weights {
 		b.Release()
 	}
-	p.Steps, p.slots, p.weights = nil, nil, nil
+	p.scratch.Release()
+	p.Steps, p.slots, p.weights, p.scratch = nil, nil, nil, nil
 }
 
 // Run implements graph.Program.
 func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 	out, _, err := p.run(false, inputs)
 	return out, err
+}
+
+// RunTimed is Run with the run's timing: wall time and, on adapters with
+// timestamps, the GPU time of the dispatches.
+func (p *Program) RunTimed(inputs ...[]float32) ([][]float32, gpu.Timing, error) {
+	return p.run(false, inputs)
 }
 
 // RunProfiled is Run with per-dispatch GPU times (on adapters with
@@ -289,29 +329,26 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		if len(inputs[i]) != v.Shape.Numel() {
 			return nil, gpu.Timing{}, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
 		}
-		writes = append(writes, gpu.Upload{Buf: p.slot(v), Data: f32bytes(inputs[i])})
+		writes = append(writes, gpu.Upload{Buf: p.slot(v), Data: gpu.Bytes(inputs[i])})
 	}
+	out := make([][]float32, len(g.Outputs))
 	reads := make([]gpu.ReadBack, len(g.Outputs))
 	for i, v := range g.Outputs {
-		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: make([]byte, 4*(v.Shape.Numel()+guard))}
+		out[i] = make([]float32, v.Shape.Numel()+guard)
+		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: gpu.Bytes(out[i])}
 	}
 	t, err := d.RunWith(p.dispatches(), writes, reads, profile)
 	if err != nil {
 		return nil, t, err
 	}
-	out := make([][]float32, len(g.Outputs))
 	for i, v := range g.Outputs {
 		n := v.Shape.Numel()
-		raw := reads[i].Dst
-		for k := n; k < n+guard; k++ {
-			if bits := binary.LittleEndian.Uint32(raw[4*k:]); bits != Poison {
-				return nil, t, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k-n, bits)
+		for k, x := range out[i][n:] {
+			if bits := math.Float32bits(x); bits != Poison {
+				return nil, t, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k, bits)
 			}
 		}
-		out[i] = make([]float32, n)
-		for k := range out[i] {
-			out[i][k] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*k:]))
-		}
+		out[i] = out[i][:n:n]
 	}
 	return out, t, nil
 }

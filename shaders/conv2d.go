@@ -38,11 +38,13 @@ const (
 	ConvKSplit4      = "ksplit4"       // small's tiles with K also split across 4 workgroups, then conv2d_reduce.wgsl
 	ConvKSplit8      = "ksplit8"       // the same across 8 workgroups
 	ConvKSplit16     = "ksplit16"      // the same across 16 workgroups
+	ConvWino         = "wino"          // 3×3 stride 1 as Winograd F(2×2, 3×3): input transform, 16 GEMMs (64×64 tiles), output transform
+	ConvWinoSmall    = "wino_small"    // wino with small's 32×32 tiles, K split 4 ways inside the workgroup
 )
 
 // ConvVariants lists the convolution kernels an executor may choose from.
 func ConvVariants() []string {
-	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvKSplit4, ConvKSplit8, ConvKSplit16}
+	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvKSplit4, ConvKSplit8, ConvKSplit16, ConvWino, ConvWinoSmall}
 }
 
 // gemmTile is a tile shape of conv2d_gemm.wgsl: a BM (output channels) ×
@@ -52,26 +54,30 @@ func ConvVariants() []string {
 type gemmTile struct{ BM, BN, BK, TM, TN, KS int }
 
 // gemmVariant is a conv2d_gemm.wgsl variant: a tile shape, whether it
-// reads the input as 1×1 (one image per grid z) or through im2col, and
-// across how many workgroups it splits K (im2col only; 0 or 1: none).
+// reads the input as 1×1 (one image per grid z) or through im2col, across
+// how many workgroups it splits K (im2col only; 0 or 1: none), and whether
+// it is the GEMM of the Winograd variants.
 type gemmVariant struct {
 	tile  gemmTile
 	is1   bool
 	split int
+	wino  bool
 }
 
 var gemmVariants = map[string]gemmVariant{
-	ConvTiled64:      {gemmTile{64, 64, 16, 4, 4, 1}, false, 0},
-	ConvTiled128:     {gemmTile{128, 64, 16, 8, 4, 1}, false, 0},
-	ConvTiled64x128:  {gemmTile{64, 128, 16, 4, 8, 1}, false, 0},
-	ConvSmall:        {gemmTile{32, 32, 8, 4, 4, 4}, false, 0},
-	ConvSplitK:       {gemmTile{16, 16, 4, 4, 4, 16}, false, 0},
-	ConvGemm1x1:      {gemmTile{64, 64, 16, 4, 4, 1}, true, 0},
-	ConvGemm1x1Big:   {gemmTile{128, 64, 16, 8, 4, 1}, true, 0},
-	ConvGemm1x1Small: {gemmTile{32, 32, 8, 4, 4, 4}, true, 0},
-	ConvKSplit4:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 4},
-	ConvKSplit8:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 8},
-	ConvKSplit16:     {gemmTile{32, 32, 8, 4, 4, 4}, false, 16},
+	ConvTiled64:      {gemmTile{64, 64, 16, 4, 4, 1}, false, 0, false},
+	ConvTiled128:     {gemmTile{128, 64, 16, 8, 4, 1}, false, 0, false},
+	ConvTiled64x128:  {gemmTile{64, 128, 16, 4, 8, 1}, false, 0, false},
+	ConvSmall:        {gemmTile{32, 32, 8, 4, 4, 4}, false, 0, false},
+	ConvSplitK:       {gemmTile{16, 16, 4, 4, 4, 16}, false, 0, false},
+	ConvGemm1x1:      {gemmTile{64, 64, 16, 4, 4, 1}, true, 0, false},
+	ConvGemm1x1Big:   {gemmTile{128, 64, 16, 8, 4, 1}, true, 0, false},
+	ConvGemm1x1Small: {gemmTile{32, 32, 8, 4, 4, 4}, true, 0, false},
+	ConvKSplit4:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 4, false},
+	ConvKSplit8:      {gemmTile{32, 32, 8, 4, 4, 4}, false, 8, false},
+	ConvKSplit16:     {gemmTile{32, 32, 8, 4, 4, 4}, false, 16, false},
+	ConvWino:         {gemmTile{64, 64, 16, 4, 4, 1}, false, 0, true},
+	ConvWinoSmall:    {gemmTile{32, 32, 8, 4, 4, 4}, false, 0, true},
 }
 
 // gemmThreads is the workgroup size of conv2d_gemm.wgsl.
@@ -122,8 +128,11 @@ func ConvSupports(variant string, op *graph.Conv2D, in graph.Shape) bool {
 		return true
 	}
 	v, ok := gemmVariants[variant]
-	if !ok {
+	switch {
+	case !ok:
 		return false
+	case v.wino:
+		return op.KH == 3 && op.KW == 3 && op.Stride == 1
 	}
 	return !v.is1 || is1x1(op)
 }
@@ -132,68 +141,49 @@ func is1x1(op *graph.Conv2D) bool {
 	return op.KH == 1 && op.KW == 1 && op.Stride == 1 && op.Pad == 0
 }
 
-// ConvLaunch is a convolution's launches: one, or for the variants that
-// split K across workgroups, the GEMM into a scratch buffer followed by
-// Reduce.
+// ConvLaunch is a convolution's launches: one, or the GEMM with a launch
+// before it (Winograd's input transform) and after it (the reduction of a K
+// split, Winograd's output transform), which pass data through two scratch
+// buffers.
 type ConvLaunch struct {
-	// Launch is the convolution. Bindings: src, weight, scale, bias, res
-	// (any buffer when not Residual), dst (the scratch buffer when Reduce is
-	// set).
+	// Pre, when set, transforms the input into scratch 0. Bindings: src,
+	// scratch 0.
+	Pre *Launch
+	// Launch is the convolution or its GEMM. Bindings: src (scratch 0 after
+	// Pre), weight (Weights(op.Weight) when Weights is set), scale, bias,
+	// res (any buffer when not Residual), dst (scratch 1 before Post).
 	Launch
-	// Reduce, when set, adds the partial sums and applies the epilogue.
-	// Bindings: scratch, scale, bias, res, dst.
-	Reduce *Launch
-	// Scratch is the float32 elements of scratch the launches need.
-	Scratch int
+	// Post, when set, turns scratch 1 into the output and applies the
+	// epilogue. Bindings: scratch 1, scale, bias, res, dst.
+	Post *Launch
+	// Scratch is the float32 elements of the two scratch buffers.
+	Scratch [2]int
+	// Weights, when set, transforms the weights before upload.
+	Weights func([]float32) []float32
 }
 
 // ReduceParams mirrors `struct Params` in conv2d_reduce.wgsl.
 type ReduceParams struct{ Total, OHW, Cout, Splits uint32 }
 
-var _ [unsafe.Sizeof(ReduceParams{}) - 16]byte
+// WinoParams mirrors `struct Params` in conv2d_wino_params.wgsl.
+type WinoParams struct {
+	N, C, H, W        uint32
+	Cout, OH, OW, Pad uint32
+	TH, TW, P, P4     uint32
+	_                 [4]uint32
+}
+
+var (
+	_ [unsafe.Sizeof(ReduceParams{}) - 16]byte
+	_ [unsafe.Sizeof(WinoParams{}) - 64]byte
+	_ [64 - unsafe.Sizeof(WinoParams{})]byte
+)
 
 // Conv2D returns the launches of a convolution of an input of shape in.
 func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) (ConvLaunch, error) {
-	l, err := conv2D(op, in, variant, maxGroups)
-	if err != nil {
-		return ConvLaunch{}, err
-	}
-	v := gemmVariants[variant]
-	if v.split <= 1 {
-		return ConvLaunch{Launch: l}, nil
-	}
-	p := l.Params.(*ConvParams)
-	bkt := uint32(v.tile.BK * v.tile.KS)
-	chunk := (p.K + uint32(v.split) - 1) / uint32(v.split)
-	p.KChunk = (chunk + bkt - 1) / bkt * bkt
-	splits := (p.K + p.KChunk - 1) / p.KChunk
-	l.Groups[2] = splits
-	total := p.N * p.Cout * p.OH * p.OW
-	rp := ReduceParams{Total: total, OHW: p.OH * p.OW, Cout: p.Cout, Splits: splits}
-	g, err := fold1D(int(total), 256, maxGroups)
-	if err != nil {
-		return ConvLaunch{}, err
-	}
-	if err := l.Groups.Check(maxGroups); err != nil {
-		return ConvLaunch{}, err
-	}
-	consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
-	return ConvLaunch{
-		Launch: l,
-		Reduce: &Launch{
-			Key:    gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
-			Source: func() string { return Source("conv2d_reduce.wgsl", consts...) },
-			Params: &rp,
-			Groups: g,
-		},
-		Scratch: int(splits) * int(total),
-	}, nil
-}
-
-func conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) (Launch, error) {
 	out := op.Out(in)
 	if _, err := op.OutShape([]graph.Shape{in, out}); err != nil {
-		return Launch{}, err
+		return ConvLaunch{}, err
 	}
 	p := ConvParams{
 		N: u32(in[0]), Cin: u32(in[1]), H: u32(in[2]), W: u32(in[3]),
@@ -201,71 +191,205 @@ func conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		KW: u32(op.KW), Stride: u32(op.Stride), Pad: u32(op.Pad), K: u32(op.Cin * op.KH * op.KW),
 		NPix: u32(out[0] * out[2] * out[3]),
 	}
-	if variant == ConvTiled || variant == "" {
+	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
+	switch variant {
+	case ConvTiled, "":
 		g := gpu.Groups{(p.NPix + 63) / 64, (p.Cout + 63) / 64, 1}
 		if err := g.Check(maxGroups); err != nil {
-			return Launch{}, err
+			return ConvLaunch{}, err
 		}
-		consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
-		return Launch{
+		return ConvLaunch{Launch: Launch{
 			Key:    gpu.Key{Kernel: "conv2d", Variant: ConvTiled, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
-			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d.wgsl") },
+			Source: func() string { return Source("conv2d_params.wgsl", flags...) + Source("conv2d.wgsl") },
 			Params: &p,
 			Groups: g,
-		}, nil
-	}
-	if variant == ConvDirect {
+		}}, nil
+	case ConvDirect:
 		g := gpu.Groups{(p.NPix + 31) / 32, (p.Cout + 63) / 64, 1} // 8×8 invocations of 4 pixels × 8 channels
 		if err := g.Check(maxGroups); err != nil {
-			return Launch{}, err
+			return ConvLaunch{}, err
 		}
-		consts := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}, {"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride}}
-		return Launch{
+		consts := append(flags, Const{"KH", p.KH}, Const{"KW", p.KW}, Const{"STRIDE", p.Stride})
+		return ConvLaunch{Launch: Launch{
 			Key:    gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride}},
 			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d_direct.wgsl") },
 			Params: &p,
 			Groups: g,
-		}, nil
+		}}, nil
 	}
 	v, ok := gemmVariants[variant]
 	if !ok {
-		return Launch{}, fmt.Errorf("shaders: unknown conv2d variant %q", variant)
+		return ConvLaunch{}, fmt.Errorf("shaders: unknown conv2d variant %q", variant)
 	}
 	if !ConvSupports(variant, op, in) {
-		return Launch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", variant, graph.Name(op, in))
+		return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", variant, graph.Name(op, in))
 	}
+	var cl ConvLaunch
+	var err error
+	switch {
+	case v.wino:
+		cl, err = winograd(op, p, v, variant, maxGroups)
+	case v.split > 1:
+		cl, err = kSplit(op, p, v, variant, maxGroups)
+	default:
+		// The loader: 1 = 1×1 with vec4 loads, 2 = 1×1 element by
+		// element, 0 = im2col.
+		loader, file := gemmIm2col, "conv2d_im2col.wgsl"
+		g := gpu.Groups{(p.NPix + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), 1}
+		if v.is1 {
+			hw := p.OH * p.OW
+			loader, file = gemm1x1Scalar, "conv2d_1x1s.wgsl"
+			if hw%4 == 0 {
+				loader, file = gemm1x1Vec4, "conv2d_1x1.wgsl"
+			}
+			g = gpu.Groups{(hw + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), p.N}
+		}
+		cl.Launch, err = gemm(variant, v, &p, flags, loader, file, g)
+	}
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	for _, l := range []*Launch{cl.Pre, &cl.Launch, cl.Post} {
+		if l != nil {
+			if err := l.Groups.Check(maxGroups); err != nil {
+				return ConvLaunch{}, err
+			}
+		}
+	}
+	return cl, nil
+}
+
+// The B loaders of conv2d_gemm.wgsl, as named in pipeline keys.
+const (
+	gemmIm2col uint32 = iota
+	gemm1x1Vec4
+	gemm1x1Scalar
+	gemmWino
+)
+
+// gemm returns the launch of conv2d_gemm.wgsl with variant v's tiles, the
+// epilogue flags, and the B loader in file.
+func gemm(variant string, v gemmVariant, p *ConvParams, flags []Const, loader uint32, file string, g gpu.Groups) (Launch, error) {
 	tc, err := v.tile.consts()
 	if err != nil {
 		return Launch{}, err
 	}
-	bm, bn := uint32(v.tile.BM), uint32(v.tile.BN)
-	// The loader: 1 = 1×1 with vec4 loads, 2 = 1×1 element by element,
-	// 0 = im2col.
-	loader, file := uint32(0), "conv2d_im2col.wgsl"
-	g := gpu.Groups{(p.NPix + bn - 1) / bn, (p.Cout + bm - 1) / bm, 1}
-	if v.is1 {
-		hw := p.OH * p.OW
-		loader, file = 2, "conv2d_1x1s.wgsl"
-		if hw%4 == 0 {
-			loader, file = 1, "conv2d_1x1.wgsl"
-		}
-		g = gpu.Groups{(hw + bn - 1) / bn, (p.Cout + bm - 1) / bm, p.N}
-	}
-	if err := g.Check(maxGroups); err != nil {
-		return Launch{}, err
-	}
 	split := uint32(max(v.split, 1))
-	consts := append([]Const{
-		{"RESIDUAL", op.Residual}, {"RELU", op.ReLU},
-		{"KH", p.KH}, {"KW", p.KW}, {"STRIDE", p.Stride}, {"SPLIT", split},
-	}, tc...)
+	consts := append(append(flags[:len(flags):len(flags)],
+		Const{"KH", p.KH}, Const{"KW", p.KW}, Const{"STRIDE", p.Stride}, Const{"SPLIT", split}, Const{"ZMAT", v.wino}), tc...)
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
-			Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, loader, split}},
+			Consts: [8]uint32{b2u(flags[0].Value.(bool)), b2u(flags[1].Value.(bool)), p.KH, p.KW, p.Stride, loader, split, b2u(v.wino)}},
 		Source: func() string {
 			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl")
 		},
-		Params: &p,
+		Params: p,
 		Groups: g,
 	}, nil
+}
+
+// kSplit returns the launches of a convolution whose K is split across
+// workgroups: the GEMM writes each slice's sums to scratch 1 and
+// conv2d_reduce.wgsl adds them.
+func kSplit(op *graph.Conv2D, p ConvParams, v gemmVariant, variant string, maxGroups uint32) (ConvLaunch, error) {
+	bkt := uint32(v.tile.BK * v.tile.KS)
+	chunk := (p.K + uint32(v.split) - 1) / uint32(v.split)
+	p.KChunk = (chunk + bkt - 1) / bkt * bkt
+	splits := (p.K + p.KChunk - 1) / p.KChunk
+	g := gpu.Groups{(p.NPix + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), splits}
+	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
+	l, err := gemm(variant, v, &p, flags, gemmIm2col, "conv2d_im2col.wgsl", g)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	total := p.N * p.Cout * p.OH * p.OW
+	rp := ReduceParams{Total: total, OHW: p.OH * p.OW, Cout: p.Cout, Splits: splits}
+	rg, err := fold1D(int(total), 256, maxGroups)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	return ConvLaunch{
+		Launch: l,
+		Post: &Launch{
+			Key:    gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Source: func() string { return Source("conv2d_reduce.wgsl", flags...) },
+			Params: &rp,
+			Groups: rg,
+		},
+		Scratch: [2]int{0, int(splits) * int(total)},
+	}, nil
+}
+
+// winograd returns the launches of a 3×3 stride-1 convolution as Winograd
+// F(2×2, 3×3): the input transform into scratch 0, 16 GEMMs of the
+// transformed weights (WinoWeights) by it into scratch 1, and the output
+// transform with the epilogue.
+func winograd(op *graph.Conv2D, cp ConvParams, v gemmVariant, variant string, maxGroups uint32) (ConvLaunch, error) {
+	wp := WinoParams{N: cp.N, C: cp.Cin, H: cp.H, W: cp.W, Cout: cp.Cout, OH: cp.OH, OW: cp.OW, Pad: cp.Pad,
+		TH: (cp.OH + 1) / 2, TW: (cp.OW + 1) / 2}
+	wp.P = wp.N * wp.TH * wp.TW
+	wp.P4 = (wp.P + 3) &^ 3
+	in, err := fold1D(int(wp.C*wp.P4), 256, maxGroups)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	out, err := fold1D(int(wp.Cout*wp.P), 256, maxGroups)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	gp := ConvParams{N: 1, Cin: wp.C, H: 1, W: wp.P4, Cout: wp.Cout, OH: 1, OW: wp.P4, KH: 1, KW: 1, Stride: 1, K: wp.C, NPix: wp.P4}
+	g := gpu.Groups{(wp.P4 + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (wp.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), 16}
+	l, err := gemm(variant, v, &gp, []Const{{"RESIDUAL", false}, {"RELU", false}}, gemmWino, "conv2d_wino.wgsl", g)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
+	return ConvLaunch{
+		Pre: &Launch{
+			Key:    gpu.Key{Kernel: "conv2d_wino_in"},
+			Source: func() string { return Source("conv2d_wino_params.wgsl") + Source("conv2d_wino_in.wgsl") },
+			Params: &wp,
+			Groups: in,
+		},
+		Launch: l,
+		Post: &Launch{
+			Key:    gpu.Key{Kernel: "conv2d_wino_out", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Source: func() string { return Source("conv2d_wino_params.wgsl", flags...) + Source("conv2d_wino_out.wgsl") },
+			Params: &wp,
+			Groups: out,
+		},
+		Scratch: [2]int{16 * int(wp.C*wp.P4), 16 * int(wp.Cout*wp.P4)},
+		Weights: func(w []float32) []float32 { return WinoWeights(w, op.Cout, op.Cin) },
+	}, nil
+}
+
+// WinoWeights transforms 3×3 weights g[m][c] into Winograd F(2×2, 3×3)'s
+// U = G g Gᵀ, G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], laid out as 16 matrices
+// U[4i + j][m][c], in float64 rounded once.
+func WinoWeights(w []float32, cout, cin int) []float32 {
+	G := [4][3]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}}
+	u := make([]float32, 16*cout*cin)
+	for m := 0; m < cout; m++ {
+		for c := 0; c < cin; c++ {
+			g := w[(m*cin+c)*9:]
+			var t [4][3]float64 // G g
+			for i := range 4 {
+				for j := range 3 {
+					for k := range 3 {
+						t[i][j] += G[i][k] * float64(g[3*k+j])
+					}
+				}
+			}
+			for i := range 4 {
+				for j := range 4 {
+					var s float64 // (G g Gᵀ)[i][j]
+					for k := range 3 {
+						s += t[i][k] * G[j][k]
+					}
+					u[((4*i+j)*cout+m)*cin+c] = float32(s)
+				}
+			}
+		}
+	}
+	return u
 }

@@ -28,6 +28,11 @@
 // bias, residual and ReLU to conv2d_reduce.wgsl, which adds the slices. A
 // tile of few pixels and many output channels over a long K (late layers at
 // batch 1) then spreads over SPLIT times as many workgroups.
+//
+// With ZMAT (the Winograd loader conv2d_wino.wgsl) grid slice z is one of
+// 16 independent products: A is the z-th Cout × K matrix of the weights,
+// and the raw sums go to dst at z·Cout·npix + the output index, for
+// conv2d_wino_out.wgsl.
 // Workgroup tiles are vec4 over m (A, stored transposed, rows padded to an
 // odd number of vec4 against bank conflicts) and over columns (B).
 //
@@ -64,6 +69,7 @@ var<private> rb1: vec4<f32>;
 // offset in dst (SPLIT > 1).
 var<private> kEnd: u32;
 var<private> part: u32;
+var<private> aBase: u32; // offset of this slice's A (ZMAT)
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -76,6 +82,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 		z = 0u;
 		k0 = wg.z * p.kchunk;
 		kEnd = min(k0 + p.kchunk, p.k);
+		part = wg.z * p.cout * p.npix;
+	}
+	if (ZMAT) {
+		aBase = wg.z * p.cout * p.k;
 		part = wg.z * p.cout * p.npix;
 	}
 
@@ -175,7 +185,7 @@ fn mac(q: u32, a: vec4<f32>, b: vec4<f32>) {
 fn loadA(k: u32, m: u32) -> vec4<f32> {
 	var v = vec4<f32>(0.0);
 	if (k < kEnd) {
-		let o = m * p.k + k;
+		let o = aBase + m * p.k + k;
 		if (m < p.cout) {
 			v.x = weight[o];
 		}
@@ -241,7 +251,7 @@ fn storeQuad(m: u32, ob: vec4<u32>, v: vec4<f32>) {
 	if (m >= p.cout) {
 		return;
 	}
-	if (SPLIT > 1u) {
+	if (SPLIT > 1u || ZMAT) {
 		let mo = part + m * p.oh * p.ow;
 		storeRaw(ob.x, mo, v.x);
 		storeRaw(ob.y, mo, v.y);

@@ -36,6 +36,9 @@ func edgeConvs() []opcheck.Case {
 		{Op: conv(24, 33, 1, 2, 0, true, true), In: graph.Shape{3, 24, 9, 9}},       // 1×1 stride 2
 		{Op: conv(8, 136, 3, 1, 0, false, false), In: graph.Shape{1, 8, 130, 3}},    // no padding, tall image
 		{Op: conv(264, 200, 1, 1, 0, false, true), In: graph.Shape{2, 264, 12, 12}}, // 1×1 larger than every tile
+		{Op: conv(5, 7, 3, 1, 1, true, true), In: graph.Shape{2, 5, 5, 9}},         // odd output: partial 2×2 tiles, 30 tiles (not a multiple of 4)
+		{Op: conv(70, 66, 3, 1, 2, false, false), In: graph.Shape{1, 70, 3, 4}},     // padding 2: a 5×6 output from a 3×4 input
+		{Op: conv(3, 8, 3, 1, 1, false, true), In: graph.Shape{1, 3, 1, 1}},         // a 1×1 image: one tile, mostly padding
 	}
 }
 
@@ -76,7 +79,7 @@ func variantCases(t *testing.T, variant string) []opcheck.Case {
 // the rest, which share their code and differ only in tile constants.
 func largeTarget(variant string) bool {
 	switch variant {
-	case shaders.ConvTiled128, shaders.ConvGemm1x1, shaders.ConvGemm1x1Big:
+	case shaders.ConvTiled128, shaders.ConvGemm1x1, shaders.ConvGemm1x1Big, shaders.ConvWino:
 		return true
 	}
 	return false
@@ -125,8 +128,12 @@ func TestConvSupports(t *testing.T) {
 		if is1x1 {
 			n1x1++
 		}
+		is3x3s1 := op.KH == 3 && op.KW == 3 && op.Stride == 1
 		for _, v := range shaders.ConvVariants() {
 			want := is1x1 || !isGemm1x1(v)
+			if isWino(v) {
+				want = is3x3s1
+			}
 			if got := shaders.ConvSupports(v, op, c.In); got != want {
 				t.Errorf("ConvSupports(%s, %s) = %v, want %v", v, c, got, want)
 			}
@@ -144,6 +151,8 @@ func TestConvSupports(t *testing.T) {
 		t.Error("gemm1x1 launched a 3×3 convolution")
 	}
 }
+
+func isWino(v string) bool { return v == shaders.ConvWino || v == shaders.ConvWinoSmall }
 
 func isGemm1x1(v string) bool {
 	return v == shaders.ConvGemm1x1 || v == shaders.ConvGemm1x1Big || v == shaders.ConvGemm1x1Small

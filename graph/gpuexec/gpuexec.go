@@ -59,7 +59,7 @@ type Program struct {
 	Steps   []Step
 	slots   []*gpu.Buffer
 	weights []*gpu.Buffer
-	scratch *gpu.Buffer // partial sums of the convolutions that split K across workgroups
+	scratch [2]*gpu.Buffer // between the launches of multi-launch convolutions (shaders.ConvLaunch)
 }
 
 // Compile implements graph.Executor.
@@ -95,25 +95,30 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 
 func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
 
-// allocScratch allocates the scratch buffer the largest K-split
-// convolution needs (one buffer serves all: they run one after another).
+// allocScratch allocates the scratch buffers the multi-launch
+// convolutions need, each as large as the largest use (one pair serves
+// all: the launches run one after another).
 func (p *Program) allocScratch() error {
-	elems := 0
+	var elems [2]int
 	for _, n := range p.g.Nodes {
 		if op, ok := n.Op.(*graph.Conv2D); ok {
 			l, err := shaders.Conv2D(op, n.Inputs[0].Shape, p.convVariant(n), p.e.Dev.Limits.MaxWorkgroupsPerDimension)
 			if err != nil {
 				return fmt.Errorf("%s: %s: %w", n.Name, n, err)
 			}
-			elems = max(elems, l.Scratch)
+			elems[0], elems[1] = max(elems[0], l.Scratch[0]), max(elems[1], l.Scratch[1])
 		}
 	}
-	if elems == 0 {
-		return nil
+	for i, e := range elems {
+		if e > 0 {
+			b, err := p.e.Dev.NewBuffer(fmt.Sprintf("scratch%d", i), uint64(4*e))
+			if err != nil {
+				return err
+			}
+			p.scratch[i] = b
+		}
 	}
-	b, err := p.e.Dev.NewBuffer("scratch", uint64(4*elems))
-	p.scratch = b
-	return err
+	return nil
 }
 
 // upload copies float32 values into a new buffer.
@@ -174,24 +179,39 @@ func (p *Program) record(n *graph.Node) error {
 		if err != nil {
 			return err
 		}
-		ps, err := p.params(n, param{"weight", op.Weight}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
+		w := op.Weight
+		if cl.Weights != nil {
+			w = cl.Weights(w)
+		}
+		ps, err := p.params(n, param{"weight", w}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
 		if err != nil {
 			return err
 		}
-		res := p.slot(n.Inputs[0]) // unread without Residual
+		for i, e := range cl.Scratch {
+			if e > 0 && (p.scratch[i] == nil || p.scratch[i].Size < uint64(4*e)) {
+				return fmt.Errorf("gpuexec: scratch buffer %d too small for %s", i, variant) // allocScratch missed it
+			}
+		}
+		src, dst := p.slot(n.Inputs[0]), p.slot(n.Out)
+		res := src // unread without Residual
 		if op.Residual {
 			res = p.slot(n.Inputs[1])
 		}
-		l, bufs = cl.Launch, []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], ps[2], res, p.slot(n.Out)}
-		if cl.Reduce != nil {
-			if p.scratch == nil || p.scratch.Size < uint64(4*cl.Scratch) {
-				return fmt.Errorf("gpuexec: scratch buffer too small for %s", variant) // allocScratch missed it
+		if cl.Pre != nil {
+			if err := p.add(n, variant, *cl.Pre, []*gpu.Buffer{src, p.scratch[0]}); err != nil {
+				return err
 			}
-			bufs[5] = p.scratch
+			src = p.scratch[0]
+		}
+		if cl.Post != nil {
+			dst = p.scratch[1]
+		}
+		l, bufs = cl.Launch, []*gpu.Buffer{src, ps[0], ps[1], ps[2], res, dst}
+		if cl.Post != nil {
 			if err := p.add(n, variant, cl.Launch, bufs); err != nil {
 				return err
 			}
-			l, bufs = *cl.Reduce, []*gpu.Buffer{p.scratch, ps[1], ps[2], res, p.slot(n.Out)}
+			l, bufs = *cl.Post, []*gpu.Buffer{p.scratch[1], ps[1], ps[2], res, p.slot(n.Out)}
 		}
 	case graph.MaxPool:
 		if l, err = shaders.MaxPool(op, in, max); err != nil {
@@ -290,8 +310,9 @@ func (p *Program) Close() {
 	for _, b := range p.weights {
 		b.Release()
 	}
-	p.scratch.Release()
-	p.Steps, p.slots, p.weights, p.scratch = nil, nil, nil, nil
+	p.scratch[0].Release()
+	p.scratch[1].Release()
+	p.Steps, p.slots, p.weights, p.scratch = nil, nil, nil, [2]*gpu.Buffer{}
 }
 
 // Run implements graph.Program.

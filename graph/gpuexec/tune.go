@@ -139,22 +139,14 @@ func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Dur
 	return best, nil
 }
 
-// kernelTime runs the program's dispatches once and returns their GPU time
-// (timestamps) or, without timestamps, the wall time.
+// kernelTime runs the program's dispatches once (one pass) and returns
+// their GPU time (timestamps) or, without timestamps, the wall time.
 func (p *Program) kernelTime() (time.Duration, error) {
-	ds := p.dispatches()
-	tm, err := p.e.Dev.Run(ds, nil, p.e.Dev.HasTimestamps)
-	if err != nil {
-		return 0, err
+	tm, err := p.e.Dev.Run(p.dispatches(), nil, false)
+	if err != nil || tm.GPU == 0 {
+		return tm.Wall, err
 	}
-	if len(tm.Spans) == 0 {
-		return tm.Wall, nil
-	}
-	var sum time.Duration
-	for _, s := range tm.Spans {
-		sum += s
-	}
-	return sum, nil
+	return tm.GPU, nil
 }
 
 func (p *Program) dispatches() []*gpu.Dispatch {

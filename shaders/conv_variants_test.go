@@ -36,7 +36,7 @@ func edgeConvs() []opcheck.Case {
 		{Op: conv(24, 33, 1, 2, 0, true, true), In: graph.Shape{3, 24, 9, 9}},       // 1×1 stride 2
 		{Op: conv(8, 136, 3, 1, 0, false, false), In: graph.Shape{1, 8, 130, 3}},    // no padding, tall image
 		{Op: conv(264, 200, 1, 1, 0, false, true), In: graph.Shape{2, 264, 12, 12}}, // 1×1 larger than every tile
-		{Op: conv(5, 7, 3, 1, 1, true, true), In: graph.Shape{2, 5, 5, 9}},         // odd output: partial 2×2 tiles, 30 tiles (not a multiple of 4)
+		{Op: conv(5, 7, 3, 1, 1, true, true), In: graph.Shape{2, 5, 5, 9}},          // odd output: partial 2×2 tiles, 30 tiles (not a multiple of 4)
 		{Op: conv(70, 66, 3, 1, 2, false, false), In: graph.Shape{1, 70, 3, 4}},     // padding 2: a 5×6 output from a 3×4 input
 		{Op: conv(3, 8, 3, 1, 1, false, true), In: graph.Shape{1, 3, 1, 1}},         // a 1×1 image: one tile, mostly padding
 	}

@@ -260,15 +260,20 @@ func (d *Device) wait() {
 	spin(0, func() bool { return d.dev.Poll(false, nil) })
 }
 
-// spin calls step until it reports true: 100 times back to back, then with
-// 20 µs sleeps in between, at most max times (0: no limit). It reports
-// whether step succeeded.
+// spin calls step until it reports true: back to back for the first 2 ms
+// (a sleep overshoots by tens of microseconds, which a one-image forward
+// pass of a millisecond cannot afford), then with 20 µs sleeps in between,
+// at most max times (0: no limit). It reports whether step succeeded.
 func spin(max int, step func() bool) bool {
+	start, busy := time.Now(), true
 	for i := 0; max == 0 || i < max; i++ {
 		if step() {
 			return true
 		}
-		if i >= 100 {
+		if busy && i%64 == 63 {
+			busy = time.Since(start) < 2*time.Millisecond
+		}
+		if !busy {
 			time.Sleep(20 * time.Microsecond)
 		}
 	}

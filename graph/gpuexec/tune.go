@@ -26,9 +26,10 @@ func ChooseCPU(n *graph.Node) string {
 }
 
 // Choose is the default convolution kernel for a node on GPUs when nothing
-// was tuned: GEMM kernels for 1×1 convolutions, small tiles with K split
-// inside the workgroup where there are few output pixels, 64×64 tiles
-// elsewhere.
+// was tuned, after what the tuner picked on an NVIDIA H200 (BENCHMARKS.md):
+// Winograd for 3×3 stride 1 (small tiles when there are few output
+// pixels), GEMM kernels for 1×1 convolutions, K split across workgroups
+// where few output pixels meet a long K, 64×64 tiles elsewhere.
 func Choose(n *graph.Node) string {
 	op, ok := n.Op.(*graph.Conv2D)
 	if !ok {
@@ -38,10 +39,16 @@ func Choose(n *graph.Node) string {
 	out := op.Out(in)
 	cols := out[0] * out[2] * out[3]
 	switch {
+	case shaders.ConvSupports(shaders.ConvWino, op, in) && cols >= 3136:
+		return shaders.ConvWino
+	case shaders.ConvSupports(shaders.ConvWinoSmall, op, in):
+		return shaders.ConvWinoSmall
 	case shaders.ConvSupports(shaders.ConvGemm1x1Big, op, in) && cols >= 1024:
 		return shaders.ConvGemm1x1Big
 	case shaders.ConvSupports(shaders.ConvGemm1x1Small, op, in):
 		return shaders.ConvGemm1x1Small
+	case cols*op.Cout < 64*64*64 && op.Cin*op.KH*op.KW >= 1024:
+		return shaders.ConvKSplit8
 	case cols*op.Cout < 64*64*64:
 		return shaders.ConvSplitK
 	}
@@ -93,8 +100,8 @@ func (t *Tuner) Variant(n *graph.Node) string {
 	}
 	best, bestT := Choose(n), time.Duration(math.MaxInt64)
 	for _, v := range shaders.ConvVariants() {
-		if !shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
-			continue
+		if !shaders.ConvSupports(v, op, n.Inputs[0].Shape) || v == shaders.ConvTiled || v == shaders.ConvDirect {
+			continue // the general kernel and the CPU kernel never won on a GPU
 		}
 		d, err := t.time(op, n.Inputs[0].Shape, v)
 		if err == nil && d < bestT {

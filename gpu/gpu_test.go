@@ -157,3 +157,67 @@ func TestHalfPrecision(t *testing.T) {
 		t.Errorf("f16 round trip of %v = %v, want %v", in, got, want)
 	}
 }
+
+// A replay runs the same dispatches on new inputs each time (its command
+// buffer for run k+1 is encoded during run k), and refuses inputs and
+// outputs of the wrong size.
+func TestReplay(t *testing.T) {
+	d := gputest.Device(t)
+	const src = `
+@group(0) @binding(0) var<uniform> p: vec4<u32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+	if (id.x < p.x) { out[id.x] = 2.0 * a[id.x] + 1.0; }
+}`
+	pl, err := d.Pipeline(gpu.Key{Kernel: "replay-test"}, func() string { return src })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	in, err := d.NewBuffer("in", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Release()
+	out, err := d.NewBuffer("out", 4*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	ds, err := d.NewDispatch("replay-test", pl, [4]uint32{n, 0, 0, 0}, gpu.Groups{(n + 63) / 64, 1, 1}, in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Release()
+	r, err := d.NewReplay([]*gpu.Dispatch{ds}, []gpu.Region{{Buf: in, Size: 4 * n}}, []gpu.Region{{Buf: out, Offset: 8, Size: 4 * (n - 2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	for run := 0; run < 4; run++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(run*1000 + i)
+		}
+		y := make([]float32, n-2)
+		tm, err := r.Run([][]byte{gpu.Bytes(x)}, [][]byte{gpu.Bytes(y)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range y {
+			if want := 2*x[i+2] + 1; v != want {
+				t.Fatalf("run %d: out[%d] = %v, want %v", run, i+2, v, want)
+			}
+		}
+		if d.HasTimestamps && tm.GPU <= 0 {
+			t.Errorf("run %d: no GPU time on an adapter with timestamps", run)
+		}
+	}
+	if _, err := r.Run([][]byte{make([]byte, 4)}, [][]byte{make([]byte, 4*(n-2))}); err == nil {
+		t.Error("a short input was taken")
+	}
+	if _, err := r.Run([][]byte{make([]byte, 4*n)}, nil); err == nil {
+		t.Error("a missing output was taken")
+	}
+}

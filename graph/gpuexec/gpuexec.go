@@ -60,6 +60,7 @@ type Program struct {
 	slots   []*gpu.Buffer
 	weights []*gpu.Buffer
 	scratch [2]*gpu.Buffer // between the launches of multi-launch convolutions (shaders.ConvLaunch)
+	replay  *gpu.Replay    // the forward pass, encoded one run ahead
 }
 
 // Compile implements graph.Executor.
@@ -301,6 +302,8 @@ func (e *Executor) defaultChoice() func(*graph.Node) string {
 
 // Close implements graph.Program.
 func (p *Program) Close() {
+	p.replay.Release()
+	p.replay = nil
 	for _, s := range p.Steps {
 		s.Dispatch.Release()
 	}
@@ -358,7 +361,13 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		out[i] = make([]float32, v.Shape.Numel()+guard)
 		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: gpu.Bytes(out[i])}
 	}
-	t, err := d.RunWith(p.dispatches(), writes, reads, profile)
+	var t gpu.Timing
+	var err error
+	if profile {
+		t, err = d.RunWith(p.dispatches(), writes, reads, true)
+	} else {
+		t, err = p.replayRun(writes, reads)
+	}
 	if err != nil {
 		return nil, t, err
 	}
@@ -372,6 +381,35 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		out[i] = out[i][:n:n]
 	}
 	return out, t, nil
+}
+
+// replayRun runs the forward pass through the program's replay, made on
+// first use for these upload and read-back regions.
+func (p *Program) replayRun(writes []gpu.Upload, reads []gpu.ReadBack) (gpu.Timing, error) {
+	in := make([][]byte, len(writes))
+	out := make([][]byte, len(reads))
+	if p.replay == nil {
+		ws := make([]gpu.Region, len(writes))
+		for i, w := range writes {
+			ws[i] = gpu.Region{Buf: w.Buf, Offset: w.Offset, Size: uint64(len(w.Data))}
+		}
+		rs := make([]gpu.Region, len(reads))
+		for i, r := range reads {
+			rs[i] = gpu.Region{Buf: r.Buf, Offset: r.Offset, Size: uint64(len(r.Dst))}
+		}
+		r, err := p.e.Dev.NewReplay(p.dispatches(), ws, rs)
+		if err != nil {
+			return gpu.Timing{}, err
+		}
+		p.replay = r
+	}
+	for i, w := range writes {
+		in[i] = w.Data
+	}
+	for i, r := range reads {
+		out[i] = r.Dst
+	}
+	return p.replay.Run(in, out)
 }
 
 func poison(n int) []byte {

@@ -62,7 +62,7 @@ func Choose(n *graph.Node) string {
 type Tuner struct {
 	Dev      *gpu.Device
 	Path     string            // cache file; "" keeps choices in memory only
-	Runs     int               // timed runs per candidate (default 3)
+	Runs     int               // timed runs per candidate (default 5)
 	Progress io.Writer         // a line per tuned shape; nil = quiet
 	Choices  map[string]string // shape (graph.Name) → variant
 }
@@ -70,7 +70,7 @@ type Tuner struct {
 // NewTuner returns a tuner for dev whose cache lives in dir (normally
 // $XDG_CACHE_HOME/resnet-gpu); an unreadable cache is ignored.
 func NewTuner(dev *gpu.Device, dir string) *Tuner {
-	t := &Tuner{Dev: dev, Runs: 3, Choices: map[string]string{}}
+	t := &Tuner{Dev: dev, Runs: 5, Choices: map[string]string{}}
 	if dir != "" {
 		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.ConvVariants())))
 		t.Path = filepath.Join(dir, fmt.Sprintf("tune-%x.json", h[:8]))
@@ -117,7 +117,9 @@ func (t *Tuner) Variant(n *graph.Node) string {
 }
 
 // time measures one variant on a one-node graph with random parameters:
-// the best of Runs runs after a warm-up, GPU timestamps when available.
+// the best of Runs runs after at least 25 ms of warm-up runs (a GPU idle
+// while the candidate compiled runs its first passes at low clocks, which
+// made close candidates swap places), GPU timestamps when available.
 func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Duration, error) {
 	g, _, err := graph.Random("conv", op, in, 1)
 	if err != nil {
@@ -131,17 +133,20 @@ func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Dur
 	defer p.Close()
 	runs := t.Runs
 	if runs <= 0 {
-		runs = 3
+		runs = 5
+	}
+	for i, start := 0, time.Now(); i < 1000 && (i == 0 || time.Since(start) < 25*time.Millisecond); i++ {
+		if _, err := p.kernelTime(); err != nil {
+			return 0, err
+		}
 	}
 	best := time.Duration(math.MaxInt64)
-	for i := 0; i <= runs; i++ {
+	for i := 0; i < runs; i++ {
 		d, err := p.kernelTime()
 		if err != nil {
 			return 0, err
 		}
-		if i > 0 && d < best { // run 0 is the warm-up
-			best = d
-		}
+		best = min(best, d)
 	}
 	return best, nil
 }

@@ -1,0 +1,16 @@
+set -u
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export XDG_CACHE_HOME=/tmp/cache
+B=bin/resnet-gpu
+L=$OUT/log.txt
+step() { echo "== $(date +%T) $*" >>"$L"; }
+$B devices >>"$L" 2>&1 || true
+if ! grep -q NVIDIA "$L"; then export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json; $B devices >>"$L" 2>&1; fi
+step b1-tune; timeout 90 $B bench --arch resnet50 --batch 1 --runs 50 --tune on --json >>"$OUT/bench.json" 2>>"$L"
+step b1-profile; timeout 30 $B bench --arch resnet50 --batch 1 --runs 50 --profile >>"$L" 2>&1
+step b64-tune; timeout 150 $B bench --arch resnet50 --batch 64 --json >>"$OUT/bench.json" 2>>"$L"
+step b64-profile; timeout 40 $B bench --arch resnet50 --batch 64 --profile >>"$L" 2>&1
+step r18; timeout 40 $B bench --arch resnet18 --batch 1 --runs 50 --json >>"$OUT/bench.json" 2>>"$L"
+cp -r /tmp/cache/resnet-gpu $OUT/cache 2>/dev/null
+step done

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -98,57 +99,89 @@ func (t *Tuner) Variant(n *graph.Node) string {
 	if v, ok := t.Choices[key]; ok && shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
 		return v
 	}
-	best, bestT := Choose(n), time.Duration(math.MaxInt64)
+	var cands []string
 	for _, v := range shaders.ConvVariants() {
-		if !shaders.ConvSupports(v, op, n.Inputs[0].Shape) || v == shaders.ConvTiled || v == shaders.ConvDirect {
-			continue // the general kernel and the CPU kernel never won on a GPU
+		if shaders.ConvSupports(v, op, n.Inputs[0].Shape) && v != shaders.ConvTiled && v != shaders.ConvDirect {
+			cands = append(cands, v) // the general kernel and the CPU kernel never won on a GPU
 		}
-		d, err := t.time(op, n.Inputs[0].Shape, v)
-		if err == nil && d < bestT {
-			best, bestT = v, d
+	}
+	times, errs := t.time(op, n.Inputs[0].Shape, cands)
+	best, bestT := Choose(n), time.Duration(math.MaxInt64)
+	var all []string // every candidate's time, for the progress line
+	for i, v := range cands {
+		if errs[i] != nil {
+			all = append(all, v+" failed")
+			continue
+		}
+		all = append(all, fmt.Sprintf("%s %.3f", v, float64(times[i])/1e6))
+		if times[i] < bestT {
+			best, bestT = v, times[i]
 		}
 	}
 	if t.Progress != nil {
-		fmt.Fprintf(t.Progress, "tuned %s: %s (%.3f ms)\n", key, best, float64(bestT)/1e6)
+		fmt.Fprintf(t.Progress, "tuned %s: %s (%.3f ms; %s)\n", key, best, float64(bestT)/1e6, strings.Join(all, ", "))
 	}
 	t.Choices[key] = best
 	t.save()
 	return best
 }
 
-// time measures one variant on a one-node graph with random parameters:
-// the best of Runs runs after at least 25 ms of warm-up runs (a GPU idle
-// while the candidate compiled runs its first passes at low clocks, which
-// made close candidates swap places), GPU timestamps when available.
-func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variant string) (time.Duration, error) {
+// time measures variants of one convolution on a one-node graph with
+// random parameters: it compiles them all, then runs them in turn, round
+// after round, so that every candidate meets the same GPU clocks: rounds
+// for at least 50 ms to bring the GPU out of its idle clocks (measured one
+// after another, each right after its compilation, candidates ran at
+// clocks up to 5× apart on an NVIDIA H200, and the ranking was noise), then
+// Runs timed rounds; a candidate's time is its best, from GPU timestamps
+// where the adapter has them. A candidate that fails to compile or run
+// gets an error.
+func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variants []string) ([]time.Duration, []error) {
+	times := make([]time.Duration, len(variants))
+	errs := make([]error, len(variants))
 	g, _, err := graph.Random("conv", op, in, 1)
-	if err != nil {
-		return 0, err
+	progs := make([]*Program, len(variants))
+	for i, v := range variants {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ex := New(t.Dev, Options{ConvVariant: func(*graph.Node) string { return v }})
+		if progs[i], errs[i] = ex.CompileGPU(g); errs[i] == nil {
+			defer progs[i].Close()
+		}
 	}
-	ex := New(t.Dev, Options{ConvVariant: func(*graph.Node) string { return variant }})
-	p, err := ex.CompileGPU(g)
-	if err != nil {
-		return 0, err
+	round := func(record bool) bool {
+		ran := false
+		for i, p := range progs {
+			if errs[i] != nil {
+				continue
+			}
+			d, err := p.kernelTime()
+			if errs[i] = err; err == nil {
+				ran = true
+				if record {
+					times[i] = min(times[i], d)
+				}
+			}
+		}
+		return ran
 	}
-	defer p.Close()
+	for r, start := 0, time.Now(); r < 1000 && (r < 2 || time.Since(start) < 50*time.Millisecond); r++ {
+		if !round(false) {
+			return times, errs
+		}
+	}
+	for i := range times {
+		times[i] = time.Duration(math.MaxInt64)
+	}
 	runs := t.Runs
 	if runs <= 0 {
 		runs = 5
 	}
-	for i, start := 0, time.Now(); i < 1000 && (i == 0 || time.Since(start) < 25*time.Millisecond); i++ {
-		if _, err := p.kernelTime(); err != nil {
-			return 0, err
-		}
+	for range runs {
+		round(true)
 	}
-	best := time.Duration(math.MaxInt64)
-	for i := 0; i < runs; i++ {
-		d, err := p.kernelTime()
-		if err != nil {
-			return 0, err
-		}
-		best = min(best, d)
-	}
-	return best, nil
+	return times, errs
 }
 
 // kernelTime runs the program's dispatches once (one pass) and returns

@@ -14,10 +14,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+// Bindings 2-5 and finish: conv2d_post.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -29,13 +26,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	for (var s = 0u; s < p.splits; s = s + 1u) {
 		v = v + part[s * p.total + i];
 	}
-	let m = (i / p.ohw) % p.cout;
-	v = v * scale[m] + bias[m];
-	if (RESIDUAL) {
-		v = v + res[i];
-	}
-	if (RELU) {
-		v = max(v, 0.0);
-	}
-	dst[i] = v;
+	finish(i, (i / p.ohw) % p.cout, v);
 }

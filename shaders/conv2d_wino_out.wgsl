@@ -2,14 +2,11 @@
 // channel m and tile t, the 4 × 4 products M[(4i + j)][m][t] of the GEMM
 // (conv2d_gemm.wgsl with ZMAT) become the 2 × 2 outputs Y = Aᵀ M A,
 //   Aᵀ = [1 1 1 0; 0 1 -1 -1],
-// then out = Y·scale[m] + bias[m] (+ res) (ReLU) per RESIDUAL and RELU,
-// written where the tile lies inside the output. One invocation per (m, t).
+// which get the epilogue (conv2d_post.wgsl) where the tile lies inside the
+// output. One invocation per (m, t).
 
 @group(0) @binding(1) var<storage, read> prod: array<f32>;
-@group(0) @binding(2) var<storage, read> scale: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> res: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dst: array<f32>;
+// Bindings 2-5 and finish: conv2d_post.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -30,26 +27,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	let s0 = r[0] + r[1] + r[2];
 	let s1 = r[1] - r[2] - r[3];
 	let tl = tile(t);
-	let sc = scale[m];
-	let bi = bias[m];
 	let base = (tl.b * p.cout + m) * p.oh * p.ow;
-	put(base, tl.y, tl.x, s0.x + s0.y + s0.z, sc, bi);
-	put(base, tl.y, tl.x + 1u, s0.y - s0.z - s0.w, sc, bi);
-	put(base, tl.y + 1u, tl.x, s1.x + s1.y + s1.z, sc, bi);
-	put(base, tl.y + 1u, tl.x + 1u, s1.y - s1.z - s1.w, sc, bi);
+	put(base, m, tl.y, tl.x, s0.x + s0.y + s0.z);
+	put(base, m, tl.y, tl.x + 1u, s0.y - s0.z - s0.w);
+	put(base, m, tl.y + 1u, tl.x, s1.x + s1.y + s1.z);
+	put(base, m, tl.y + 1u, tl.x + 1u, s1.y - s1.z - s1.w);
 }
 
-fn put(base: u32, y: u32, x: u32, y0: f32, sc: f32, bi: f32) {
-	if (y >= p.oh || x >= p.ow) {
-		return;
+// put finishes output (y, x) of channel m, if it lies inside the output.
+fn put(base: u32, m: u32, y: u32, x: u32, v: f32) {
+	if (y < p.oh && x < p.ow) {
+		finish(base + y * p.ow + x, m, v);
 	}
-	let idx = base + y * p.ow + x;
-	var v = y0 * sc + bi;
-	if (RESIDUAL) {
-		v = v + res[idx];
-	}
-	if (RELU) {
-		v = max(v, 0.0);
-	}
-	dst[idx] = v;
 }

@@ -353,7 +353,7 @@ func winograd(op *graph.Conv2D, cp ConvParams, v gemmVariant, variant string, ma
 		},
 		Launch: l,
 		Post: &Launch{
-			Key:    gpu.Key{Kernel: "conv2d_wino_out", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Key: gpu.Key{Kernel: "conv2d_wino_out", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
 			Source: func() string {
 				return Source("conv2d_wino_params.wgsl", flags...) + Source("conv2d_wino_out.wgsl") + Source("conv2d_post.wgsl")
 			},

@@ -289,7 +289,25 @@ func (p *Program) convVariant(n *graph.Node) string {
 			return v
 		}
 	}
-	return p.e.defaultChoice()(n)
+	v := p.e.defaultChoice()(n)
+	if op, ok := n.Op.(*graph.Conv2D); ok {
+		l, err := shaders.Conv2D(op, n.Inputs[0].Shape, v, p.e.Dev.Limits.MaxWorkgroupsPerDimension)
+		if err != nil || !fits(l, p.e.Dev.Limits) {
+			return shaders.ConvTiled64 // e.g. Winograd's scratch at a large batch
+		}
+	}
+	return v
+}
+
+// fits reports whether l's scratch buffers are within the adapter's buffer
+// limits.
+func fits(l shaders.ConvLaunch, lim gpu.Limits) bool {
+	for _, e := range l.Scratch {
+		if n := 4 * uint64(e); n > lim.MaxBufferSize || n > lim.MaxStorageBufferBinding {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultChoice is the untuned kernel choice for the executor's adapter.

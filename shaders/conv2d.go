@@ -34,7 +34,7 @@ const (
 	ConvGemm1x1      = "gemm1x1"       // 1×1 stride 1 as a GEMM per image, 64×64 tiles, vec4 loads
 	ConvGemm1x1Big   = "gemm1x1_128"   // gemm1x1 with 128×64 tiles
 	ConvGemm1x1Small = "gemm1x1_small" // gemm1x1 with 32×32 tiles, K split 4 ways
-	ConvDirect       = "direct"        // no workgroup memory or barriers, for CPU adapters: up to 3×3 generated (conv2d_direct.go), larger kernels conv2d_direct.wgsl
+	ConvDirect       = "direct"        // no workgroup memory or barriers, for CPU adapters: up to 7×7 generated (conv2d_direct.go), larger kernels conv2d_direct.wgsl
 )
 
 // ConvVariants lists the convolution kernels an executor may choose from.

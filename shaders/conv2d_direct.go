@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The "direct" variant for kernels up to 3×3 is generated WGSL, unrolled
+// The "direct" variant for kernels up to 7×7 is generated WGSL, unrolled
 // for the kernel size and stride. llvmpipe (Mesa 22) turns every storage
 // buffer load into a loop over the 8 SIMD lanes that loads and inserts one
 // float at a time, some 30 cycles a float, whatever the address; the
@@ -14,19 +14,22 @@ import (
 // the input patch under the block once per input channel (a 3×3 stride-1
 // convolution reuses each input float up to 9 × DM times and each weight
 // DR × DC times), which needs the kernel taps unrolled: a WGSL loop over
-// them would index the patch with a variable. Larger kernels (the 7×7
-// stem) use conv2d_direct.wgsl: their patch would make the shader too long
-// to compile quickly.
+// them would index the patch with a variable. Kernels wider than 3 (the
+// 7×7 stem) unroll the taps along x only and loop over the kernel rows, one
+// patch row per block row and kernel row, so that the shader stays short
+// enough to compile in a second or two. Larger kernels use
+// conv2d_direct.wgsl.
 
 // directBlock returns the channels and output block of one invocation of
 // the generated kernel for a kh × kw kernel: DC = 7 divides every ResNet
-// feature map width (112, 56, 28, 14, 7). ok is false for kernels larger
-// than 3×3.
+// feature map width (112, 56, 28, 14, 7); a 1×1 kernel has no patch to
+// reuse, so it takes more channels per input load. ok is false for kernels
+// larger than 7×7.
 func directBlock(kh, kw uint32) (dm, dr, dc uint32, ok bool) {
 	switch {
 	case kh == 1 && kw == 1:
-		return 16, 4, 7, true // no patch reuse: more channels per input load
-	case kh <= 3 && kw <= 3:
+		return 32, 4, 7, true
+	case kh <= 7 && kw <= 7:
 		return 8, 4, 7, true
 	}
 	return 0, 0, 0, false
@@ -38,6 +41,7 @@ func directSource(kh, kw, s, dm, dr, dc uint32) string {
 	var b strings.Builder
 	f := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	ph, pw := (dr-1)*s+kh, (dc-1)*s+kw // the input patch under the block
+	rowLoop := kh > 3 || kw > 3        // taps unrolled along x only
 	usedY, usedX := make([]bool, ph), make([]bool, pw)
 	for r := uint32(0); r < dr; r++ {
 		for y := uint32(0); y < kh; y++ {
@@ -75,7 +79,7 @@ func directSource(kh, kw, s, dm, dr, dc uint32) string {
 	f("\tlet hw = p.h * p.w;")
 	f("\tvar base = img * p.cin * hw;")
 	f("\t// Patch rows and columns: clamped offsets, and whether inside the image.")
-	for y := uint32(0); y < ph; y++ {
+	for y := uint32(0); y < ph && !rowLoop; y++ {
 		if usedY[y] {
 			f("\tlet y%d = clamp(iy0 + %d, 0, i32(p.h) - 1);", y, y)
 			f("\tlet oky%d = y%d == iy0 + %d;", y, y, y)
@@ -93,6 +97,22 @@ func directSource(kh, kw, s, dm, dr, dc uint32) string {
 		f("\tlet wr%d = min(m0 + %du, p.cout - 1u) * p.k;", i, i)
 	}
 	nq := dr * dc
+	// taps emits the weights of tap t (offset t from k) and its FMAs; row(r)
+	// is the patch row of block row r.
+	taps := func(t, ky, kx uint32, row func(r uint32) uint32) {
+		for i := uint32(0); i < dm/4; i++ {
+			f("\t\tlet w%d_%d = vec4<f32>(weight[wr%d + k + %du], weight[wr%d + k + %du], weight[wr%d + k + %du], weight[wr%d + k + %du]);",
+				i, t, 4*i, t, 4*i+1, t, 4*i+2, t, 4*i+3, t)
+		}
+		for r := uint32(0); r < dr; r++ {
+			for c := uint32(0); c < dc; c++ {
+				q := r*dc + c
+				for i := uint32(0); i < dm/4; i++ {
+					f("\t\tacc%d_%d = fma(w%d_%d, vec4<f32>(v%d_%d), acc%d_%d);", i, q, i, t, row(r), c*s+kx, i, q)
+				}
+			}
+		}
+	}
 	for i := uint32(0); i < dm/4; i++ {
 		for q := uint32(0); q < nq; q++ {
 			f("\tvar acc%d_%d = vec4<f32>(0.0);", i, q)
@@ -100,31 +120,38 @@ func directSource(kh, kw, s, dm, dr, dc uint32) string {
 	}
 	f("\tvar k = 0u;")
 	f("\tfor (var ci = 0u; ci < p.cin; ci = ci + 1u) {")
-	for y := uint32(0); y < ph; y++ {
-		for x := uint32(0); x < pw; x++ {
-			if usedY[y] && usedX[x] {
-				f("\t\tlet v%d_%d = select(0.0, src[base + ro%d + u32(x%d)], oky%d && okx%d);", y, x, y, x, y, x)
-			}
-		}
-	}
-	for ky := uint32(0); ky < kh; ky++ {
-		for kx := uint32(0); kx < kw; kx++ {
-			t := ky*kw + kx
-			for i := uint32(0); i < dm/4; i++ {
-				f("\t\tlet w%d_%d = vec4<f32>(weight[wr%d + k + %du], weight[wr%d + k + %du], weight[wr%d + k + %du], weight[wr%d + k + %du]);",
-					i, t, 4*i, t, 4*i+1, t, 4*i+2, t, 4*i+3, t)
-			}
-			for r := uint32(0); r < dr; r++ {
-				for c := uint32(0); c < dc; c++ {
-					q := r*dc + c
-					for i := uint32(0); i < dm/4; i++ {
-						f("\t\tacc%d_%d = fma(w%d_%d, vec4<f32>(v%d_%d), acc%d_%d);", i, q, i, t, r*s+ky, c*s+kx, i, q)
-					}
+	if !rowLoop {
+		for y := uint32(0); y < ph; y++ {
+			for x := uint32(0); x < pw; x++ {
+				if usedY[y] && usedX[x] {
+					f("\t\tlet v%d_%d = select(0.0, src[base + ro%d + u32(x%d)], oky%d && okx%d);", y, x, y, x, y, x)
 				}
 			}
 		}
+		for ky := uint32(0); ky < kh; ky++ {
+			for kx := uint32(0); kx < kw; kx++ {
+				taps(ky*kw+kx, ky, kx, func(r uint32) uint32 { return r*s + ky })
+			}
+		}
+		f("\t\tk = k + %du;", kh*kw)
+	} else {
+		f("\t\tfor (var ky = 0u; ky < %du; ky = ky + 1u) {", kh)
+		for r := uint32(0); r < dr; r++ {
+			f("\t\t\tlet y%d = iy0 + i32(%du + ky);", r, r*s)
+			f("\t\t\tlet oky%d = y%d >= 0 && y%d < i32(p.h);", r, r, r)
+			f("\t\t\tlet ro%d = base + u32(clamp(y%d, 0, i32(p.h) - 1)) * p.w;", r, r)
+			for x := uint32(0); x < pw; x++ {
+				if usedX[x] {
+					f("\t\t\tlet v%d_%d = select(0.0, src[ro%d + u32(x%d)], oky%d && okx%d);", r, x, r, x, r, x)
+				}
+			}
+		}
+		for kx := uint32(0); kx < kw; kx++ {
+			taps(kx, 0, kx, func(r uint32) uint32 { return r })
+		}
+		f("\t\t\tk = k + %du;", kw)
+		f("\t\t}")
 	}
-	f("\t\tk = k + %du;", kh*kw)
 	f("\t\tbase = base + hw;")
 	f("\t}")
 	// The epilogue loops over channels and block rows at run time and picks

@@ -152,7 +152,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		}, nil
 	}
 	if variant == ConvDirect {
-		if dm, dr, dc, ok := directBlock(p.KH, p.KW); ok {
+		if dm, dr, dc, ok := directBlock(p.KH, p.KW, p.Stride); ok {
 			nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
 			g, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)
 			if err != nil {

@@ -21,17 +21,18 @@ import (
 // conv2d_direct.wgsl.
 
 // directBlock returns the channels and output block of one invocation of
-// the generated kernel for a kh × kw kernel at stride s: DC = 7 divides
-// every ResNet feature map width (112, 56, 28, 14, 7). A 1×1 kernel has no
-// patch to reuse and a strided 3×3 one little, so they take more channels
-// per input load; more than these measured slower on lavapipe (the
+// the generated kernel for a kh × kw kernel at stride s: an 8 × 7 block, as
+// 7 divides every ResNet feature map width (112, 56, 28, 14, 7) and 8 rows
+// waste no more than 4 would on 14 and 7 rows. A 1×1 kernel has no patch to
+// reuse and a strided 3×3 one little, so they take more channels per input
+// load. Larger blocks or more channels measured slower on lavapipe (the
 // accumulators spill). ok is false for kernels larger than 7×7.
 func directBlock(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 	switch {
 	case kh == 1 && kw == 1, kh <= 3 && kw <= 3 && s > 1:
-		return 32, 4, 7, true
+		return 32, 8, 7, true
 	case kh <= 7 && kw <= 7:
-		return 16, 4, 7, true
+		return 16, 8, 7, true
 	}
 	return 0, 0, 0, false
 }

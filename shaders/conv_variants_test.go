@@ -36,6 +36,8 @@ func edgeConvs() []opcheck.Case {
 		{Op: conv(24, 33, 1, 2, 0, true, true), In: graph.Shape{3, 24, 9, 9}},       // 1×1 stride 2
 		{Op: conv(8, 136, 3, 1, 0, false, false), In: graph.Shape{1, 8, 130, 3}},    // no padding, tall image
 		{Op: conv(264, 200, 1, 1, 0, false, true), In: graph.Shape{2, 264, 12, 12}}, // 1×1 larger than every tile
+		{Op: conv(6, 20, 5, 1, 2, true, true), In: graph.Shape{2, 6, 9, 11}},        // 5×5: direct loops over kernel rows
+		{Op: conv(7, 9, 1, 3, 1, false, true), In: graph.Shape{1, 7, 10, 8}},        // 1×1 with padding, stride 3
 	}
 }
 

@@ -34,7 +34,7 @@ const (
 	ConvGemm1x1      = "gemm1x1"       // 1×1 stride 1 as a GEMM per image, 64×64 tiles, vec4 loads
 	ConvGemm1x1Big   = "gemm1x1_128"   // gemm1x1 with 128×64 tiles
 	ConvGemm1x1Small = "gemm1x1_small" // gemm1x1 with 32×32 tiles, K split 4 ways
-	ConvDirect       = "direct"        // no workgroup memory or barriers, 8 channels × 4 pixels per invocation: for CPU adapters (conv2d_direct.wgsl)
+	ConvDirect       = "direct"        // no workgroup memory or barriers, for CPU adapters: up to 7×7 generated (conv2d_direct.go), larger kernels conv2d_direct.wgsl
 	ConvKSplit4      = "ksplit4"       // small's tiles with K also split across 4 workgroups, then conv2d_reduce.wgsl
 	ConvKSplit8      = "ksplit8"       // the same across 8 workgroups
 	ConvKSplit16     = "ksplit16"      // the same across 16 workgroups
@@ -205,6 +205,21 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			Groups: g,
 		}}, nil
 	case ConvDirect:
+		if dm, dr, dc, ok := directBlock(p.KH, p.KW, p.Stride); ok {
+			nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
+			g, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)
+			if err != nil {
+				return ConvLaunch{}, err
+			}
+			return ConvLaunch{Launch: Launch{
+				Key: gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
+				Source: func() string {
+					return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc)
+				},
+				Params: &p,
+				Groups: g,
+			}}, nil
+		}
 		g := gpu.Groups{(p.NPix + 31) / 32, (p.Cout + 63) / 64, 1} // 8×8 invocations of 4 pixels × 8 channels
 		if err := g.Check(maxGroups); err != nil {
 			return ConvLaunch{}, err

@@ -5,7 +5,10 @@
 // input and weight buffers:
 //   out[m, j] = Σ_k w[m, k] · im2col(src)[k, j],  k = (ci, ky, kx),
 // then the epilogue: ·scale[m] + bias[m] (+ res) (ReLU).
-// KH, KW, STRIDE, RESIDUAL and RELU are prepended by the host.
+// KH, KW, STRIDE, RESIDUAL and RELU are prepended by the host. Only
+// kernels larger than 7×7 use this file; the others use the kernel that
+// conv2d_direct.go generates, which loads each input and weight far fewer
+// times (llvmpipe's storage buffer loads cost some 30 cycles a float).
 
 // Params and bindings 0, 2-6: conv2d_params.wgsl, prepended by the host.
 @group(0) @binding(1) var<storage, read> src: array<f32>;

@@ -39,6 +39,8 @@ func edgeConvs() []opcheck.Case {
 		{Op: conv(5, 7, 3, 1, 1, true, true), In: graph.Shape{2, 5, 5, 9}},          // odd output: partial 2×2 tiles, 30 tiles (not a multiple of 4)
 		{Op: conv(70, 66, 3, 1, 2, false, false), In: graph.Shape{1, 70, 3, 4}},     // padding 2: a 5×6 output from a 3×4 input
 		{Op: conv(3, 8, 3, 1, 1, false, true), In: graph.Shape{1, 3, 1, 1}},         // a 1×1 image: one tile, mostly padding
+		{Op: conv(6, 20, 5, 1, 2, true, true), In: graph.Shape{2, 6, 9, 11}},        // 5×5: direct loops over kernel rows
+		{Op: conv(7, 9, 1, 3, 1, false, true), In: graph.Shape{1, 7, 10, 8}},        // 1×1 with padding, stride 3
 	}
 }
 

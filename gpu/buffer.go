@@ -84,11 +84,8 @@ func (d *Device) encodeWrites(enc *wgpu.CommandEncoder, ws []Upload) error {
 	var total uint64
 	for _, w := range ws {
 		n := uint64(len(w.Data))
-		if w.Offset%4 != 0 || n%4 != 0 {
-			return fmt.Errorf("gpu: write to %s: offset %d and length %d must be multiples of 4", w.Buf.Label, w.Offset, n)
-		}
-		if w.Offset+n > w.Buf.Size {
-			return fmt.Errorf("gpu: write to %s: %d bytes at %d overrun its %d bytes", w.Buf.Label, n, w.Offset, w.Buf.Size)
+		if err := checkRegion("write to", w.Buf, w.Offset, n); err != nil {
+			return err
 		}
 		total += n
 	}
@@ -118,6 +115,21 @@ func (d *Device) encodeWrites(enc *wgpu.CommandEncoder, ws []Upload) error {
 			return fmt.Errorf("gpu: write to %s: %v", w.Buf.Label, oneLine(err.Error()))
 		}
 		off += n
+	}
+	return nil
+}
+
+// checkRegion reports an error unless n bytes at offset lie inside b, both
+// multiples of 4 (what copies between buffers need).
+func checkRegion(what string, b *Buffer, offset, n uint64) error {
+	if b == nil || b.b == nil {
+		return fmt.Errorf("gpu: %s: no buffer", what)
+	}
+	if offset%4 != 0 || n%4 != 0 {
+		return fmt.Errorf("gpu: %s %s: offset %d and length %d must be multiples of 4", what, b.Label, offset, n)
+	}
+	if offset+n > b.Size {
+		return fmt.Errorf("gpu: %s %s: %d bytes at %d overrun its %d bytes", what, b.Label, n, offset, b.Size)
 	}
 	return nil
 }
@@ -186,8 +198,8 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 	offs := make([]uint64, len(rs))
 	for i, r := range rs {
 		n := uint64(len(r.Dst))
-		if r.Offset%4 != 0 || n%4 != 0 || r.Offset+n > r.Buf.Size {
-			return nil, nil, fmt.Errorf("gpu: read back %s: bad region %d+%d of %d bytes", r.Buf.Label, r.Offset, n, r.Buf.Size)
+		if err := checkRegion("read back", r.Buf, r.Offset, n); err != nil {
+			return nil, nil, err
 		}
 		offs[i] = total
 		total += n
@@ -208,9 +220,7 @@ func (d *Device) encodeReads(enc *wgpu.CommandEncoder, rs []ReadBack) (*Buffer, 
 }
 
 // stagingBuffer returns the device's read-back buffer, at least size
-// bytes, reusing it between runs. A new one is created mapped and unmapped
-// at once so that wgpu counts it as initialised and never schedules a clear
-// of it through its pending-writes command buffer (see encodeWrites).
+// bytes, reusing it between runs.
 func (d *Device) stagingBuffer(size uint64) (*Buffer, error) {
 	size = (size + 3) &^ 3
 	if d.down != nil && d.down.Size >= size {
@@ -218,16 +228,28 @@ func (d *Device) stagingBuffer(size uint64) (*Buffer, error) {
 	}
 	d.down.Release()
 	d.down = nil
-	down, err := d.create("staging", size, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst, true)
+	down, err := d.newReadBack("staging", size)
 	if err != nil {
 		return nil, err
 	}
-	if err := down.b.Unmap(); err != nil {
-		down.Release()
-		return nil, fmt.Errorf("gpu: staging buffer: %v", err)
-	}
 	d.down = down
 	return down, nil
+}
+
+// newReadBack creates a buffer to map for reading. It is created mapped and
+// unmapped at once so that wgpu counts it as initialised and never
+// schedules a clear of it through its pending-writes command buffer (see
+// encodeWrites).
+func (d *Device) newReadBack(label string, size uint64) (*Buffer, error) {
+	b, err := d.create(label, size, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.b.Unmap(); err != nil {
+		b.Release()
+		return nil, fmt.Errorf("gpu: %s buffer: %v", label, err)
+	}
+	return b, nil
 }
 
 // mapOut maps staging and copies each region into its destination.

@@ -182,18 +182,26 @@ func (d *Device) stampSet(n int) (*stampSet, error) {
 	}
 	d.stamps.release()
 	d.stamps = nil
-	n = max(n, 64)
-	set, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "timestamps", Type: wgpu.QueryType_Timestamp, Count: uint32(n)})
+	s, err := d.newStampSet("timestamps", max(n, 64))
+	if err != nil {
+		return nil, err
+	}
+	d.stamps = s
+	return s, nil
+}
+
+// newStampSet creates a query set of n timestamps and its resolve buffer.
+func (d *Device) newStampSet(label string, n int) (*stampSet, error) {
+	set, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: label, Type: wgpu.QueryType_Timestamp, Count: uint32(n)})
 	if err != nil {
 		return nil, fmt.Errorf("gpu: timestamp query set: %v", err)
 	}
-	resolve, err := d.newBuffer("timestamps", uint64(8*n), wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc)
+	resolve, err := d.newBuffer(label, uint64(8*n), wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc)
 	if err != nil {
 		set.Release()
 		return nil, err
 	}
-	d.stamps = &stampSet{set: set, resolve: resolve, n: n}
-	return d.stamps, nil
+	return &stampSet{set: set, resolve: resolve, n: n}, nil
 }
 
 func (s *stampSet) release() {

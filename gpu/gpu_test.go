@@ -190,7 +190,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ds.Release()
-	r, err := d.NewReplay([]*gpu.Dispatch{ds}, []gpu.Region{{Buf: in, Size: 4 * n}}, []gpu.Region{{Buf: out, Offset: 8, Size: 4 * (n - 2)}})
+	r, err := d.NewReplay([]*gpu.Dispatch{ds}, []gpu.Upload{{Buf: in, Data: make([]byte, 4*n)}}, []gpu.ReadBack{{Buf: out, Offset: 8, Dst: make([]byte, 4*(n-2))}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestReplay(t *testing.T) {
 			x[i] = float32(run*1000 + i)
 		}
 		y := make([]float32, n-2)
-		tm, err := r.Run([][]byte{gpu.Bytes(x)}, [][]byte{gpu.Bytes(y)})
+		tm, err := r.Run([]gpu.Upload{{Buf: in, Data: gpu.Bytes(x)}}, []gpu.ReadBack{{Buf: out, Offset: 8, Dst: gpu.Bytes(y)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,10 +214,10 @@ func TestReplay(t *testing.T) {
 			t.Errorf("run %d: no GPU time on an adapter with timestamps", run)
 		}
 	}
-	if _, err := r.Run([][]byte{make([]byte, 4)}, [][]byte{make([]byte, 4*(n-2))}); err == nil {
+	if _, err := r.Run([]gpu.Upload{{Buf: in, Data: make([]byte, 4)}}, []gpu.ReadBack{{Buf: out, Offset: 8, Dst: make([]byte, 4*(n-2))}}); err == nil {
 		t.Error("a short input was taken")
 	}
-	if _, err := r.Run([][]byte{make([]byte, 4*n)}, nil); err == nil {
+	if _, err := r.Run([]gpu.Upload{{Buf: in, Data: make([]byte, 4*n)}}, nil); err == nil {
 		t.Error("a missing output was taken")
 	}
 }

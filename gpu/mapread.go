@@ -30,33 +30,34 @@ func rawBuffer(b *wgpu.Buffer) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(b), unsafe.Sizeof(uintptr(0))))
 }
 
-// mapAsync starts mapping b (mode 1 read, 2 write) and returns a poll
-// function that reports (done, status) and a free function for the status
-// word.
-func mapAsync(b *wgpu.Buffer, mode uint32, size uint64) (poll func() (bool, wgpu.BufferMapAsyncStatus), free func()) {
-	st := (*C.uint32_t)(C.malloc(C.size_t(unsafe.Sizeof(C.uint32_t(0)))))
-	*st = 0
-	C.rg_map(rawBuffer(b), C.uint32_t(mode), C.size_t(size), st)
-	poll = func() (bool, wgpu.BufferMapAsyncStatus) {
-		v := uint32(*(*uint32)(unsafe.Pointer(st)))
-		if v == 0 {
-			return false, 0
-		}
-		return true, wgpu.BufferMapAsyncStatus(v - 1)
-	}
-	return poll, func() { C.free(unsafe.Pointer(st)) }
+// pendingMap is a mapping of a buffer that was asked for and may not be
+// done yet. Its status word lives in C memory: the binding's MapAsync hands
+// C a pointer to a Go variable that the collector may free before the
+// callback runs.
+type pendingMap struct {
+	b  *Buffer
+	st *C.uint32_t // 0 while pending, then the callback's status + 1
 }
 
-// mapNow maps b (mode 1 read, 2 write) and polls the device until the
-// mapping is done.
-func (d *Device) mapNow(b *Buffer, mode uint32) error {
+// startMap asks wgpu to map b (mode 1 read, 2 write); the mapping completes
+// once the GPU is done with b and the device is polled.
+func startMap(b *Buffer, mode uint32) *pendingMap {
+	st := (*C.uint32_t)(C.malloc(C.size_t(unsafe.Sizeof(C.uint32_t(0)))))
+	*st = 0
+	C.rg_map(rawBuffer(b.b), C.uint32_t(mode), C.size_t(b.Size), st)
+	return &pendingMap{b: b, st: st}
+}
+
+// wait polls the device until the mapping is done and reports its outcome.
+// A mapping that never completes leaves its status word allocated: the
+// callback may still write to it.
+func (m *pendingMap) wait(d *Device) error {
 	var status wgpu.BufferMapAsyncStatus
 	done := false
-	err := d.scoped("gpu: map "+b.Label, func() error {
-		poll, free := mapAsync(b.b, mode, b.Size)
-		spin(100000, func() bool {
-			if done, status = poll(); done {
-				free() // else leaked: the callback may still write to it
+	err := d.scoped("gpu: map "+m.b.Label, func() error {
+		done = spin(100000, func() bool {
+			if v := uint32(*(*uint32)(unsafe.Pointer(m.st))); v != 0 {
+				status = wgpu.BufferMapAsyncStatus(v - 1)
 				return true
 			}
 			d.dev.Poll(false, nil)
@@ -64,14 +65,21 @@ func (d *Device) mapNow(b *Buffer, mode uint32) error {
 		})
 		return nil
 	})
+	if done {
+		C.free(unsafe.Pointer(m.st))
+	}
 	if err != nil {
 		return err
 	}
 	if !done {
-		return fmt.Errorf("gpu: map %s: the mapping never completed", b.Label)
+		return fmt.Errorf("gpu: map %s: the mapping never completed", m.b.Label)
 	}
 	if status != wgpu.BufferMapAsyncStatus_Success {
-		return fmt.Errorf("gpu: map %s: %s", b.Label, status)
+		return fmt.Errorf("gpu: map %s: %s", m.b.Label, status)
 	}
 	return nil
 }
+
+// mapNow maps b (mode 1 read, 2 write) and polls the device until the
+// mapping is done.
+func (d *Device) mapNow(b *Buffer, mode uint32) error { return startMap(b, mode).wait(d) }

@@ -8,12 +8,6 @@ import (
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
 
-// Region is a byte range of a buffer (offset and size multiples of 4).
-type Region struct {
-	Buf          *Buffer
-	Offset, Size uint64
-}
-
 // Replay runs one fixed sequence of dispatches many times, with the same
 // upload and read-back regions each time: a compiled network's forward
 // pass. WebGPU command buffers are single-use, so a Replay encodes the next
@@ -23,32 +17,53 @@ type Region struct {
 // read-back. It owns its upload, read-back and timestamp buffers, so other
 // work on the device cannot invalidate a command buffer it holds.
 type Replay struct {
-	d             *Device
-	ds            []*Dispatch
-	writes, reads []Region
-	up, down      *Buffer
-	stamps        *stampSet // nil without timestamps
-	next          *wgpu.CommandBuffer
-	upMapped      bool
-	upPoll        func() (bool, wgpu.BufferMapAsyncStatus) // a pending mapping of up
-	upFree        func()
+	d        *Device
+	ds       []*Dispatch
+	writes   []region
+	reads    []region
+	up, down *Buffer
+	stamps   *stampSet // nil without timestamps
+	next     *wgpu.CommandBuffer
+	upMap    *pendingMap // the upload buffer's mapping for the next run, once asked for
 }
 
-// NewReplay prepares runs of ds that upload into writes and read back reads.
-func (d *Device) NewReplay(ds []*Dispatch, writes, reads []Region) (*Replay, error) {
-	r := &Replay{d: d, ds: ds, writes: writes, reads: reads}
+// region is n bytes of buf at offset off.
+type region struct {
+	buf    *Buffer
+	off, n uint64
+}
+
+// check reports an error unless b, offset and n are the region's.
+func (g region) check(what string, i int, b *Buffer, offset, n uint64) error {
+	if b != g.buf || offset != g.off || n != g.n {
+		name := "no buffer"
+		if b != nil {
+			name = b.Label
+		}
+		return fmt.Errorf("gpu: replay %s %d: %d bytes at %d of %s, want %d bytes at %d of %s", what, i, n, offset, name, g.n, g.off, g.buf.Label)
+	}
+	return nil
+}
+
+// NewReplay prepares runs of ds that upload into the regions of writes and
+// read back the regions of reads; only the lengths of their Data and Dst
+// count here.
+func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*Replay, error) {
+	r := &Replay{d: d, ds: ds}
 	var nup, ndown uint64
 	for _, w := range writes {
-		if err := w.check("upload to"); err != nil {
+		if err := checkRegion("write to", w.Buf, w.Offset, uint64(len(w.Data))); err != nil {
 			return nil, err
 		}
-		nup += w.Size
+		r.writes = append(r.writes, region{w.Buf, w.Offset, uint64(len(w.Data))})
+		nup += uint64(len(w.Data))
 	}
 	for _, rd := range reads {
-		if err := rd.check("read back"); err != nil {
+		if err := checkRegion("read back", rd.Buf, rd.Offset, uint64(len(rd.Dst))); err != nil {
 			return nil, err
 		}
-		ndown += rd.Size
+		r.reads = append(r.reads, region{rd.Buf, rd.Offset, uint64(len(rd.Dst))})
+		ndown += uint64(len(rd.Dst))
 	}
 	ok := false
 	defer func() {
@@ -61,56 +76,39 @@ func (d *Device) NewReplay(ds []*Dispatch, writes, reads []Region) (*Replay, err
 		if r.up, err = d.create("replay upload", nup, wgpu.BufferUsage_MapWrite|wgpu.BufferUsage_CopySrc, true); err != nil {
 			return nil, err
 		}
-		r.upMapped = true
 	}
 	if d.HasTimestamps && len(ds) > 0 {
-		set, err := d.dev.CreateQuerySet(&wgpu.QuerySetDescriptor{Label: "replay timestamps", Type: wgpu.QueryType_Timestamp, Count: 2})
-		if err != nil {
-			return nil, fmt.Errorf("gpu: timestamp query set: %v", err)
-		}
-		r.stamps = &stampSet{set: set, n: 2}
-		if r.stamps.resolve, err = d.newBuffer("replay timestamps", 16, wgpu.BufferUsage_QueryResolve|wgpu.BufferUsage_CopySrc); err != nil {
+		if r.stamps, err = d.newStampSet("replay timestamps", 2); err != nil {
 			return nil, err
 		}
 		ndown += 16
 	}
 	if ndown > 0 {
-		// Created mapped and unmapped at once: see stagingBuffer.
-		if r.down, err = d.create("replay read-back", ndown, wgpu.BufferUsage_MapRead|wgpu.BufferUsage_CopyDst, true); err != nil {
+		if r.down, err = d.newReadBack("replay read-back", ndown); err != nil {
 			return nil, err
-		}
-		if err := r.down.b.Unmap(); err != nil {
-			return nil, fmt.Errorf("gpu: replay read-back buffer: %v", err)
 		}
 	}
 	ok = true
 	return r, nil
 }
 
-func (g Region) check(what string) error {
-	if g.Buf == nil || g.Offset%4 != 0 || g.Size%4 != 0 || g.Offset+g.Size > g.Buf.Size {
-		return fmt.Errorf("gpu: %s: bad region", what)
-	}
-	return nil
-}
-
-// Run writes in[i] into writes[i], runs the dispatches and copies reads[i]
-// into out[i] (len(in[i]) and len(out[i]) equal to the regions' sizes).
-// Timing.GPU is set on adapters with timestamps.
-func (r *Replay) Run(in, out [][]byte) (Timing, error) {
+// Run writes each writes[i].Data into its region and reads each region
+// back into reads[i].Dst; the buffers, offsets and lengths must be those
+// given to NewReplay. Timing.GPU is set on adapters with timestamps.
+func (r *Replay) Run(writes []Upload, reads []ReadBack) (Timing, error) {
 	start := time.Now()
 	var t Timing
-	if len(in) != len(r.writes) || len(out) != len(r.reads) {
-		return t, fmt.Errorf("gpu: replay of %d uploads and %d read-backs given %d and %d", len(r.writes), len(r.reads), len(in), len(out))
+	if len(writes) != len(r.writes) || len(reads) != len(r.reads) {
+		return t, fmt.Errorf("gpu: replay of %d uploads and %d read-backs given %d and %d", len(r.writes), len(r.reads), len(writes), len(reads))
 	}
-	for i, w := range r.writes {
-		if uint64(len(in[i])) != w.Size {
-			return t, fmt.Errorf("gpu: upload to %s: %d bytes, want %d", w.Buf.Label, len(in[i]), w.Size)
+	for i, w := range writes {
+		if err := r.writes[i].check("upload", i, w.Buf, w.Offset, uint64(len(w.Data))); err != nil {
+			return t, err
 		}
 	}
-	for i, rd := range r.reads {
-		if uint64(len(out[i])) != rd.Size {
-			return t, fmt.Errorf("gpu: read back %s: %d bytes, want %d", rd.Buf.Label, len(out[i]), rd.Size)
+	for i, rd := range reads {
+		if err := r.reads[i].check("read-back", i, rd.Buf, rd.Offset, uint64(len(rd.Dst))); err != nil {
+			return t, err
 		}
 	}
 	if r.next == nil {
@@ -121,16 +119,19 @@ func (r *Replay) Run(in, out [][]byte) (Timing, error) {
 		r.next = cb
 	}
 	if r.up != nil {
-		if err := r.mapUp(); err != nil {
-			return t, err
+		if r.upMap != nil { // else still mapped from its creation
+			err := r.upMap.wait(r.d)
+			r.upMap = nil
+			if err != nil {
+				return t, err
+			}
 		}
 		mapped := r.up.b.GetMappedRange(0, uint(r.up.Size))
 		var off uint64
-		for _, b := range in {
-			parallelCopy(mapped[off:], b)
-			off += uint64(len(b))
+		for _, w := range writes {
+			parallelCopy(mapped[off:], w.Data)
+			off += uint64(len(w.Data))
 		}
-		r.upMapped = false
 		if err := r.up.b.Unmap(); err != nil {
 			return t, fmt.Errorf("gpu: upload: %v", err)
 		}
@@ -148,7 +149,7 @@ func (r *Replay) Run(in, out [][]byte) (Timing, error) {
 	// While the GPU works: ask for the upload buffer back and encode the
 	// next run (an error here resurfaces when the next run encodes again).
 	if r.up != nil {
-		r.upPoll, r.upFree = mapAsync(r.up.b, 2, r.up.Size)
+		r.upMap = startMap(r.up, 2)
 	}
 	if next, err := r.encode(); err == nil {
 		r.next = next
@@ -160,8 +161,8 @@ func (r *Replay) Run(in, out [][]byte) (Timing, error) {
 		}
 		mapped := r.down.b.GetMappedRange(0, uint(r.down.Size))
 		var off uint64
-		for i := range r.reads {
-			off += uint64(copy(out[i], mapped[off:off+uint64(len(out[i]))]))
+		for _, rd := range reads {
+			off += uint64(copy(rd.Dst, mapped[off:off+uint64(len(rd.Dst))]))
 		}
 		if r.stamps != nil {
 			t.GPU = time.Duration(binary.LittleEndian.Uint64(mapped[off+8:]) - binary.LittleEndian.Uint64(mapped[off:]))
@@ -172,35 +173,6 @@ func (r *Replay) Run(in, out [][]byte) (Timing, error) {
 	}
 	t.Wall = time.Since(start)
 	return t, nil
-}
-
-// mapUp waits until the upload buffer is mapped for writing.
-func (r *Replay) mapUp() error {
-	if r.upMapped {
-		return nil
-	}
-	if r.upPoll == nil {
-		r.upPoll, r.upFree = mapAsync(r.up.b, 2, r.up.Size)
-	}
-	var status wgpu.BufferMapAsyncStatus
-	done := spin(100000, func() bool {
-		var ok bool
-		if ok, status = r.upPoll(); ok {
-			return true
-		}
-		r.d.dev.Poll(false, nil)
-		return false
-	})
-	if !done {
-		return fmt.Errorf("gpu: map %s: the mapping never completed", r.up.Label)
-	}
-	r.upFree()
-	r.upPoll, r.upFree = nil, nil
-	if status != wgpu.BufferMapAsyncStatus_Success {
-		return fmt.Errorf("gpu: map %s: %s", r.up.Label, status)
-	}
-	r.upMapped = true
-	return nil
 }
 
 // encode records one run: the copies from the upload buffer, the
@@ -214,10 +186,10 @@ func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
 	defer enc.Release()
 	var off uint64
 	for _, w := range r.writes {
-		if err := enc.CopyBufferToBuffer(r.up.b, off, w.Buf.b, w.Offset, w.Size); err != nil {
-			return nil, fmt.Errorf("gpu: write to %s: %v", w.Buf.Label, oneLine(err.Error()))
+		if err := enc.CopyBufferToBuffer(r.up.b, off, w.buf.b, w.off, w.n); err != nil {
+			return nil, fmt.Errorf("gpu: write to %s: %v", w.buf.Label, oneLine(err.Error()))
 		}
-		off += w.Size
+		off += w.n
 	}
 	if r.stamps != nil {
 		if err := enc.WriteTimestamp(r.stamps.set, 0); err != nil {
@@ -234,10 +206,10 @@ func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
 	}
 	off = 0
 	for _, rd := range r.reads {
-		if err := enc.CopyBufferToBuffer(rd.Buf.b, rd.Offset, r.down.b, off, rd.Size); err != nil {
-			return nil, fmt.Errorf("gpu: read back %s: %v", rd.Buf.Label, oneLine(err.Error()))
+		if err := enc.CopyBufferToBuffer(rd.buf.b, rd.off, r.down.b, off, rd.n); err != nil {
+			return nil, fmt.Errorf("gpu: read back %s: %v", rd.buf.Label, oneLine(err.Error()))
 		}
-		off += rd.Size
+		off += rd.n
 	}
 	if r.stamps != nil {
 		if err := enc.ResolveQuerySet(r.stamps.set, 0, 2, r.stamps.resolve.b, 0); err != nil {
@@ -267,5 +239,5 @@ func (r *Replay) Release() {
 	r.up.Release()
 	r.down.Release()
 	r.stamps.release()
-	r.up, r.down, r.stamps = nil, nil, nil
+	r.up, r.down, r.stamps, r.upMap = nil, nil, nil, nil
 }

@@ -59,8 +59,9 @@ type Program struct {
 	Steps   []Step
 	slots   []*gpu.Buffer
 	weights []*gpu.Buffer
-	scratch [2]*gpu.Buffer // between the launches of multi-launch convolutions (shaders.ConvLaunch)
-	replay  *gpu.Replay    // the forward pass, encoded one run ahead
+	convs   map[*graph.Node]conv // each convolution's kernel, chosen once
+	scratch [2]*gpu.Buffer       // between the launches of multi-launch convolutions (shaders.ConvLaunch)
+	replay  *gpu.Replay          // the forward pass, encoded one run ahead
 }
 
 // Compile implements graph.Executor.
@@ -82,7 +83,7 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 		}
 		p.slots = append(p.slots, b)
 	}
-	if err := p.allocScratch(); err != nil {
+	if err := p.planConvs(); err != nil {
 		return nil, err
 	}
 	for _, n := range g.Nodes {
@@ -96,19 +97,29 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 
 func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
 
-// allocScratch allocates the scratch buffers the multi-launch
-// convolutions need, each as large as the largest use (one pair serves
-// all: the launches run one after another).
-func (p *Program) allocScratch() error {
+// conv is a convolution's chosen kernel variant and its launches.
+type conv struct {
+	variant string
+	l       shaders.ConvLaunch
+}
+
+// planConvs chooses every convolution's kernel and allocates the scratch
+// buffers the multi-launch ones need, each as large as the largest use
+// (one pair serves all: the launches run one after another).
+func (p *Program) planConvs() error {
+	p.convs = map[*graph.Node]conv{}
 	var elems [2]int
 	for _, n := range p.g.Nodes {
-		if op, ok := n.Op.(*graph.Conv2D); ok {
-			l, err := shaders.Conv2D(op, n.Inputs[0].Shape, p.convVariant(n), p.e.Dev.Limits.MaxWorkgroupsPerDimension)
-			if err != nil {
-				return fmt.Errorf("%s: %s: %w", n.Name, n, err)
-			}
-			elems[0], elems[1] = max(elems[0], l.Scratch[0]), max(elems[1], l.Scratch[1])
+		op, ok := n.Op.(*graph.Conv2D)
+		if !ok {
+			continue
 		}
+		c, err := p.chooseConv(n, op)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", n.Name, n, err)
+		}
+		p.convs[n] = c
+		elems[0], elems[1] = max(elems[0], c.l.Scratch[0]), max(elems[1], c.l.Scratch[1])
 	}
 	for i, e := range elems {
 		if e > 0 {
@@ -120,6 +131,28 @@ func (p *Program) allocScratch() error {
 		}
 	}
 	return nil
+}
+
+// chooseConv picks node n's convolution kernel: Options.ConvVariant's
+// choice, else the adapter's default, which falls back to tiled64 where a
+// multi-launch kernel's scratch would pass the adapter's buffer limits
+// (e.g. Winograd's at a large batch).
+func (p *Program) chooseConv(n *graph.Node, op *graph.Conv2D) (conv, error) {
+	max := p.e.Dev.Limits.MaxWorkgroupsPerDimension
+	in := n.Inputs[0].Shape
+	if p.e.Opt.ConvVariant != nil {
+		if v := p.e.Opt.ConvVariant(n); v != "" {
+			l, err := shaders.Conv2D(op, in, v, max)
+			return conv{v, l}, err
+		}
+	}
+	v := p.e.defaultChoice()(n)
+	l, err := shaders.Conv2D(op, in, v, max)
+	if err != nil || !fits(l, p.e.Dev.Limits) {
+		v = shaders.ConvTiled64
+		l, err = shaders.Conv2D(op, in, v, max)
+	}
+	return conv{v, l}, err
 }
 
 // upload copies float32 values into a new buffer.
@@ -175,11 +208,9 @@ func (p *Program) record(n *graph.Node) error {
 	variant := ""
 	switch op := n.Op.(type) {
 	case *graph.Conv2D:
-		variant = p.convVariant(n)
-		cl, err := shaders.Conv2D(op, in, variant, max)
-		if err != nil {
-			return err
-		}
+		c := p.convs[n]
+		variant = c.variant
+		cl := c.l
 		w := op.Weight
 		if cl.Weights != nil {
 			w = cl.Weights(w)
@@ -187,11 +218,6 @@ func (p *Program) record(n *graph.Node) error {
 		ps, err := p.params(n, param{"weight", w}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
 		if err != nil {
 			return err
-		}
-		for i, e := range cl.Scratch {
-			if e > 0 && (p.scratch[i] == nil || p.scratch[i].Size < uint64(4*e)) {
-				return fmt.Errorf("gpuexec: scratch buffer %d too small for %s", i, variant) // allocScratch missed it
-			}
 		}
 		src, dst := p.slot(n.Inputs[0]), p.slot(n.Out)
 		res := src // unread without Residual
@@ -283,22 +309,6 @@ func (p *Program) add(n *graph.Node, variant string, l shaders.Launch, bufs []*g
 	return nil
 }
 
-func (p *Program) convVariant(n *graph.Node) string {
-	if p.e.Opt.ConvVariant != nil {
-		if v := p.e.Opt.ConvVariant(n); v != "" {
-			return v
-		}
-	}
-	v := p.e.defaultChoice()(n)
-	if op, ok := n.Op.(*graph.Conv2D); ok {
-		l, err := shaders.Conv2D(op, n.Inputs[0].Shape, v, p.e.Dev.Limits.MaxWorkgroupsPerDimension)
-		if err != nil || !fits(l, p.e.Dev.Limits) {
-			return shaders.ConvTiled64 // e.g. Winograd's scratch at a large batch
-		}
-	}
-	return v
-}
-
 // fits reports whether l's scratch buffers are within the adapter's buffer
 // limits.
 func fits(l shaders.ConvLaunch, lim gpu.Limits) bool {
@@ -384,7 +394,12 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 	if profile {
 		t, err = d.RunWith(p.dispatches(), writes, reads, true)
 	} else {
-		t, err = p.replayRun(writes, reads)
+		if p.replay == nil {
+			if p.replay, err = d.NewReplay(p.dispatches(), writes, reads); err != nil {
+				return nil, t, err
+			}
+		}
+		t, err = p.replay.Run(writes, reads)
 	}
 	if err != nil {
 		return nil, t, err
@@ -399,35 +414,6 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		out[i] = out[i][:n:n]
 	}
 	return out, t, nil
-}
-
-// replayRun runs the forward pass through the program's replay, made on
-// first use for these upload and read-back regions.
-func (p *Program) replayRun(writes []gpu.Upload, reads []gpu.ReadBack) (gpu.Timing, error) {
-	in := make([][]byte, len(writes))
-	out := make([][]byte, len(reads))
-	if p.replay == nil {
-		ws := make([]gpu.Region, len(writes))
-		for i, w := range writes {
-			ws[i] = gpu.Region{Buf: w.Buf, Offset: w.Offset, Size: uint64(len(w.Data))}
-		}
-		rs := make([]gpu.Region, len(reads))
-		for i, r := range reads {
-			rs[i] = gpu.Region{Buf: r.Buf, Offset: r.Offset, Size: uint64(len(r.Dst))}
-		}
-		r, err := p.e.Dev.NewReplay(p.dispatches(), ws, rs)
-		if err != nil {
-			return gpu.Timing{}, err
-		}
-		p.replay = r
-	}
-	for i, w := range writes {
-		in[i] = w.Data
-	}
-	for i, r := range reads {
-		out[i] = r.Dst
-	}
-	return p.replay.Run(in, out)
 }
 
 func poison(n int) []byte {

@@ -191,7 +191,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		KW: u32(op.KW), Stride: u32(op.Stride), Pad: u32(op.Pad), K: u32(op.Cin * op.KH * op.KW),
 		NPix: u32(out[0] * out[2] * out[3]),
 	}
-	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
+	flags := epilogue(op.Residual, op.ReLU)
 	switch variant {
 	case ConvTiled, "":
 		g := gpu.Groups{(p.NPix + 63) / 64, (p.Cout + 63) / 64, 1}
@@ -247,19 +247,17 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	case v.split > 1:
 		cl, err = kSplit(op, p, v, variant, maxGroups)
 	default:
-		// The loader: 1 = 1×1 with vec4 loads, 2 = 1×1 element by
-		// element, 0 = im2col.
 		loader, file := gemmIm2col, "conv2d_im2col.wgsl"
-		g := gpu.Groups{(p.NPix + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), 1}
+		g := v.tile.grid(p.NPix, p.Cout, 1)
 		if v.is1 {
 			hw := p.OH * p.OW
 			loader, file = gemm1x1Scalar, "conv2d_1x1s.wgsl"
 			if hw%4 == 0 {
 				loader, file = gemm1x1Vec4, "conv2d_1x1.wgsl"
 			}
-			g = gpu.Groups{(hw + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), p.N}
+			g = v.tile.grid(hw, p.Cout, p.N)
 		}
-		cl.Launch, err = gemm(variant, v, &p, flags, loader, file, g)
+		cl.Launch, err = gemm(variant, v, &p, op.Residual, op.ReLU, loader, file, g)
 	}
 	if err != nil {
 		return ConvLaunch{}, err
@@ -274,6 +272,17 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	return cl, nil
 }
 
+// epilogue returns the compile-time flags of a convolution's epilogue.
+func epilogue(residual, relu bool) []Const {
+	return []Const{{"RESIDUAL", residual}, {"RELU", relu}}
+}
+
+// grid is the workgroup count of conv2d_gemm.wgsl with tile t over cols
+// columns, rows output channels and z grid slices.
+func (t gemmTile) grid(cols, rows, z uint32) gpu.Groups {
+	return gpu.Groups{(cols + uint32(t.BN) - 1) / uint32(t.BN), (rows + uint32(t.BM) - 1) / uint32(t.BM), z}
+}
+
 // The B loaders of conv2d_gemm.wgsl, as named in pipeline keys.
 const (
 	gemmIm2col uint32 = iota
@@ -284,17 +293,17 @@ const (
 
 // gemm returns the launch of conv2d_gemm.wgsl with variant v's tiles, the
 // epilogue flags, and the B loader in file.
-func gemm(variant string, v gemmVariant, p *ConvParams, flags []Const, loader uint32, file string, g gpu.Groups) (Launch, error) {
+func gemm(variant string, v gemmVariant, p *ConvParams, residual, relu bool, loader uint32, file string, g gpu.Groups) (Launch, error) {
 	tc, err := v.tile.consts()
 	if err != nil {
 		return Launch{}, err
 	}
 	split := uint32(max(v.split, 1))
-	consts := append(append(flags[:len(flags):len(flags)],
+	consts := append(append(epilogue(residual, relu),
 		Const{"KH", p.KH}, Const{"KW", p.KW}, Const{"STRIDE", p.Stride}, Const{"SPLIT", split}, Const{"ZMAT", v.wino}), tc...)
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
-			Consts: [8]uint32{b2u(flags[0].Value.(bool)), b2u(flags[1].Value.(bool)), p.KH, p.KW, p.Stride, loader, split, b2u(v.wino)}},
+			Consts: [8]uint32{b2u(residual), b2u(relu), p.KH, p.KW, p.Stride, loader, split, b2u(v.wino)}},
 		Source: func() string {
 			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl")
 		},
@@ -311,9 +320,7 @@ func kSplit(op *graph.Conv2D, p ConvParams, v gemmVariant, variant string, maxGr
 	chunk := (p.K + uint32(v.split) - 1) / uint32(v.split)
 	p.KChunk = (chunk + bkt - 1) / bkt * bkt
 	splits := (p.K + p.KChunk - 1) / p.KChunk
-	g := gpu.Groups{(p.NPix + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (p.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), splits}
-	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
-	l, err := gemm(variant, v, &p, flags, gemmIm2col, "conv2d_im2col.wgsl", g)
+	l, err := gemm(variant, v, &p, op.Residual, op.ReLU, gemmIm2col, "conv2d_im2col.wgsl", v.tile.grid(p.NPix, p.Cout, splits))
 	if err != nil {
 		return ConvLaunch{}, err
 	}
@@ -326,8 +333,10 @@ func kSplit(op *graph.Conv2D, p ConvParams, v gemmVariant, variant string, maxGr
 	return ConvLaunch{
 		Launch: l,
 		Post: &Launch{
-			Key:    gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
-			Source: func() string { return Source("conv2d_reduce.wgsl", flags...) + Source("conv2d_post.wgsl") },
+			Key: gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Source: func() string {
+				return Source("conv2d_reduce.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_post.wgsl")
+			},
 			Params: &rp,
 			Groups: rg,
 		},
@@ -353,12 +362,11 @@ func winograd(op *graph.Conv2D, cp ConvParams, v gemmVariant, variant string, ma
 		return ConvLaunch{}, err
 	}
 	gp := ConvParams{N: 1, Cin: wp.C, H: 1, W: wp.P4, Cout: wp.Cout, OH: 1, OW: wp.P4, KH: 1, KW: 1, Stride: 1, K: wp.C, NPix: wp.P4}
-	g := gpu.Groups{(wp.P4 + uint32(v.tile.BN) - 1) / uint32(v.tile.BN), (wp.Cout + uint32(v.tile.BM) - 1) / uint32(v.tile.BM), 16}
-	l, err := gemm(variant, v, &gp, []Const{{"RESIDUAL", false}, {"RELU", false}}, gemmWino, "conv2d_wino.wgsl", g)
+	g := v.tile.grid(wp.P4, wp.Cout, 16)
+	l, err := gemm(variant, v, &gp, false, false, gemmWino, "conv2d_wino.wgsl", g) // the epilogue comes after the output transform
 	if err != nil {
 		return ConvLaunch{}, err
 	}
-	flags := []Const{{"RESIDUAL", op.Residual}, {"RELU", op.ReLU}}
 	return ConvLaunch{
 		Pre: &Launch{
 			Key:    gpu.Key{Kernel: "conv2d_wino_in"},
@@ -370,7 +378,7 @@ func winograd(op *graph.Conv2D, cp ConvParams, v gemmVariant, variant string, ma
 		Post: &Launch{
 			Key: gpu.Key{Kernel: "conv2d_wino_out", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
 			Source: func() string {
-				return Source("conv2d_wino_params.wgsl", flags...) + Source("conv2d_wino_out.wgsl") + Source("conv2d_post.wgsl")
+				return Source("conv2d_wino_params.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_wino_out.wgsl") + Source("conv2d_post.wgsl")
 			},
 			Params: &wp,
 			Groups: out,

@@ -69,6 +69,11 @@ func runBench(args []string) error {
 		lat[i] = time.Since(t)
 	}
 	st := perf.Summarize(lat)
+	var gst *perf.Stats // GPU time, where every run has it
+	if len(gpuT) == len(lat) {
+		g := perf.Summarize(gpuT)
+		gst = &g
+	}
 	ips := float64(*batch) / st.Median.Seconds()
 	name, backend := m.Exec.Name(), "cpu"
 	if d := m.Device(); d != nil {
@@ -83,18 +88,16 @@ func runBench(args []string) error {
 			"cold_start_ms": ms(cold),
 			"runs":          *runs,
 		}
-		if len(gpuT) == len(lat) {
-			g := perf.Summarize(gpuT)
-			obj["gpu_ms"] = map[string]float64{"median": ms(g.Median), "p10": ms(g.P10), "p90": ms(g.P90)}
+		if gst != nil {
+			obj["gpu_ms"] = map[string]float64{"median": ms(gst.Median), "p10": ms(gst.P10), "p90": ms(gst.P90)}
 		}
 		return json.NewEncoder(os.Stdout).Encode(obj)
 	}
 	fmt.Printf("%s batch %d on %s (%s), weights %s\n", m.Arch.Name, *batch, name, backend, m.Weights.Name)
 	fmt.Printf("cold start (load, compile, first forward): %.1f ms\n", ms(cold))
 	fmt.Printf("latency over %d runs: median %.3f ms, p10 %.3f ms, p90 %.3f ms; %.1f images/s\n", *runs, ms(st.Median), ms(st.P10), ms(st.P90), ips)
-	if len(gpuT) == len(lat) {
-		g := perf.Summarize(gpuT)
-		fmt.Printf("GPU time of the dispatches (timestamps): median %.3f ms, p10 %.3f ms, p90 %.3f ms\n", ms(g.Median), ms(g.P10), ms(g.P90))
+	if gst != nil {
+		fmt.Printf("GPU time of the dispatches (timestamps): median %.3f ms, p10 %.3f ms, p90 %.3f ms\n", ms(gst.Median), ms(gst.P10), ms(gst.P90))
 	}
 	if *profile {
 		if gp == nil {

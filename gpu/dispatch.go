@@ -87,6 +87,15 @@ type Timing struct {
 	Spans []time.Duration // GPU time of each dispatch (profiled runs on adapters with timestamps)
 }
 
+// Kernels is the GPU time of the dispatches where timestamps measured it,
+// else the wall time.
+func (t Timing) Kernels() time.Duration {
+	if t.GPU > 0 {
+		return t.GPU
+	}
+	return t.Wall
+}
+
 // Run is RunWith without uploads.
 func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, error) {
 	return d.RunWith(ds, nil, reads, profile)

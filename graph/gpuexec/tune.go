@@ -188,10 +188,7 @@ func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variants []string) ([]tim
 // their GPU time (timestamps) or, without timestamps, the wall time.
 func (p *Program) kernelTime() (time.Duration, error) {
 	tm, err := p.e.Dev.Run(p.dispatches(), nil, false)
-	if err != nil || tm.GPU == 0 {
-		return tm.Wall, err
-	}
-	return tm.GPU, nil
+	return tm.Kernels(), err
 }
 
 func (p *Program) dispatches() []*gpu.Dispatch {

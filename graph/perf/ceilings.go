@@ -60,8 +60,8 @@ func (s CeilingSize) sizes() (gemm int, copyBytes uint64, runs int) {
 }
 
 // MeasureCeilings measures the device's attainable GFLOP/s and GB/s at the
-// given size. GFLOP/s is that of the fastest convolution kernel (every
-// variant in shaders.ConvVariants that supports the shape) on a square GEMM
+// given size. GFLOP/s is that of the fastest one-launch convolution kernel
+// (the variants in shaders.ConvVariants that support the shape) on a square GEMM
 // posed as a 1×1 convolution (Cin = K, Cout = M, H·W = N, batch 1); GB/s is
 // that of a vec4 copy, counting the bytes read and written. Each kernel is
 // warmed up, then timed a few times; the fastest run counts.
@@ -80,14 +80,11 @@ func MeasureCeilings(dev *gpu.Device, size CeilingSize) (Ceilings, error) {
 
 // clock names how times are taken on dev.
 func clock(dev *gpu.Device) string {
-	if useStamps(dev) {
+	if dev.HasTimestamps {
 		return "timestamps"
 	}
 	return "wall clock"
 }
-
-// useStamps reports whether kernel times come from GPU timestamps.
-func useStamps(dev *gpu.Device) bool { return dev.HasTimestamps }
 
 // measureGEMM returns the best GFLOP/s over the conv variants on an n³
 // GEMM, timed runs times each, and what it measured.
@@ -187,17 +184,13 @@ func mib(b uint64) string {
 const warmUp = 100 * time.Millisecond
 
 // repeat replays ds untimed for warmUp (at least once), then returns the
-// times of runs timed replays: the sum of the dispatches' GPU timestamp
-// spans where the device records them, else the wall time of the
-// submission.
+// times of runs timed replays (Timing.Kernels: one pass between two GPU
+// timestamps where the device records them, else the wall time of the
+// submission).
 func repeat(dev *gpu.Device, ds []*gpu.Dispatch, runs int) ([]time.Duration, error) {
-	stamps := useStamps(dev)
 	run := func() (time.Duration, error) {
 		t, err := dev.Run(ds, nil, false)
-		if err != nil || !stamps {
-			return t.Wall, err
-		}
-		return t.GPU, nil
+		return t.Kernels(), err
 	}
 	start := time.Now()
 	for i := 0; i < 1000 && (i == 0 || time.Since(start) < warmUp); i++ {

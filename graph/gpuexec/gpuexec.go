@@ -424,6 +424,15 @@ func poison(n int) []byte {
 	return out
 }
 
+// dispatches returns the recorded dispatches in order.
+func (p *Program) dispatches() []*gpu.Dispatch {
+	ds := make([]*gpu.Dispatch, len(p.Steps))
+	for i, s := range p.Steps {
+		ds[i] = s.Dispatch
+	}
+	return ds
+}
+
 // Time runs the program's dispatches without input or output transfers and
 // returns the wall time, waiting for the GPU; for benchmarks.
 func (p *Program) Time() (time.Duration, error) {

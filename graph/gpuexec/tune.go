@@ -191,14 +191,6 @@ func (p *Program) kernelTime() (time.Duration, error) {
 	return tm.Kernels(), err
 }
 
-func (p *Program) dispatches() []*gpu.Dispatch {
-	ds := make([]*gpu.Dispatch, len(p.Steps))
-	for i, s := range p.Steps {
-		ds[i] = s.Dispatch
-	}
-	return ds
-}
-
 // save writes the choices atomically (temporary file, then rename).
 func (t *Tuner) save() {
 	if t.Path == "" {

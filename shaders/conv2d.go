@@ -199,8 +199,10 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			return ConvLaunch{}, err
 		}
 		return ConvLaunch{Launch: Launch{
-			Key:    gpu.Key{Kernel: "conv2d", Variant: ConvTiled, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
-			Source: func() string { return Source("conv2d_params.wgsl", flags...) + Source("conv2d.wgsl") },
+			Key: gpu.Key{Kernel: "conv2d", Variant: ConvTiled, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
+			Source: func() string {
+				return Source("conv2d_params.wgsl", flags...) + Source("conv2d.wgsl") + Source(epilogueFile)
+			},
 			Params: &p,
 			Groups: g,
 		}}, nil
@@ -214,7 +216,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			return ConvLaunch{Launch: Launch{
 				Key: gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
 				Source: func() string {
-					return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc)
+					return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc) + Source(epilogueFile)
 				},
 				Params: &p,
 				Groups: g,
@@ -226,8 +228,10 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 		}
 		consts := append(flags, Const{"KH", p.KH}, Const{"KW", p.KW}, Const{"STRIDE", p.Stride})
 		return ConvLaunch{Launch: Launch{
-			Key:    gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride}},
-			Source: func() string { return Source("conv2d_params.wgsl", consts...) + Source("conv2d_direct.wgsl") },
+			Key: gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride}},
+			Source: func() string {
+				return Source("conv2d_params.wgsl", consts...) + Source("conv2d_direct.wgsl") + Source(epilogueFile)
+			},
 			Params: &p,
 			Groups: g,
 		}}, nil
@@ -272,6 +276,9 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 	return cl, nil
 }
 
+// epilogueFile is the epilogue every convolution kernel ends with.
+const epilogueFile = "conv2d_epilogue.wgsl"
+
 // epilogue returns the compile-time flags of a convolution's epilogue.
 func epilogue(residual, relu bool) []Const {
 	return []Const{{"RESIDUAL", residual}, {"RELU", relu}}
@@ -305,7 +312,7 @@ func gemm(variant string, v gemmVariant, p *ConvParams, residual, relu bool, loa
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
 			Consts: [8]uint32{b2u(residual), b2u(relu), p.KH, p.KW, p.Stride, loader, split, b2u(v.wino)}},
 		Source: func() string {
-			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl")
+			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl") + Source(epilogueFile)
 		},
 		Params: p,
 		Groups: g,
@@ -335,7 +342,7 @@ func kSplit(op *graph.Conv2D, p ConvParams, v gemmVariant, variant string, maxGr
 		Post: &Launch{
 			Key: gpu.Key{Kernel: "conv2d_reduce", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
 			Source: func() string {
-				return Source("conv2d_reduce.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_post.wgsl")
+				return Source("conv2d_reduce.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_post.wgsl") + Source(epilogueFile)
 			},
 			Params: &rp,
 			Groups: rg,
@@ -378,7 +385,7 @@ func winograd(op *graph.Conv2D, cp ConvParams, v gemmVariant, variant string, ma
 		Post: &Launch{
 			Key: gpu.Key{Kernel: "conv2d_wino_out", Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU)}},
 			Source: func() string {
-				return Source("conv2d_wino_params.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_wino_out.wgsl") + Source("conv2d_post.wgsl")
+				return Source("conv2d_wino_params.wgsl", epilogue(op.Residual, op.ReLU)...) + Source("conv2d_wino_out.wgsl") + Source("conv2d_post.wgsl") + Source(epilogueFile)
 			},
 			Params: &wp,
 			Groups: out,

@@ -97,15 +97,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 			if (col >= p.npix) {
 				continue;
 			}
-			let idx = ((col / ohw) * p.cout + m) * ohw + col % ohw;
-			var v = acc[i * 4u + jx] * s + bb;
-			if (RESIDUAL) {
-				v = v + res[idx];
-			}
-			if (RELU) {
-				v = max(v, 0.0);
-			}
-			dst[idx] = v;
+			finish(((col / ohw) * p.cout + m) * ohw + col % ohw, acc[i * 4u + jx], s, bb);
 		}
 	}
 }

@@ -186,10 +186,7 @@ func directSource(kh, kw, s, dm, dr, dc uint32) string {
 			e = fmt.Sprintf("select(%s, %s, i >= %du)", e, vi[i], 4*i)
 		}
 		f("\t\t\t\tlet a = %s;", e)
-		f("\t\t\t\tvar o = a[i %% 4u] * sc + bi;")
-		f("\t\t\t\tif (RESIDUAL) {\n\t\t\t\t\to = o + res[row + %du];\n\t\t\t\t}", c)
-		f("\t\t\t\tif (RELU) {\n\t\t\t\t\to = max(o, 0.0);\n\t\t\t\t}")
-		f("\t\t\t\tdst[row + %du] = o;", c)
+		f("\t\t\t\tfinish(row + %du, a[i %% 4u], sc, bi);", c)
 		f("\t\t\t}")
 	}
 	f("\t\t}")

@@ -109,15 +109,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 			if (j >= p.npix) {
 				break;
 			}
-			let idx = ((j / ohw) * p.cout + m) * ohw + j % ohw;
-			var v = acc[r * 4u + c] * s + b;
-			if (RESIDUAL) {
-				v = v + res[idx];
-			}
-			if (RELU) {
-				v = max(v, 0.0);
-			}
-			dst[idx] = v;
+			finish(((j / ohw) * p.cout + m) * ohw + j % ohw, acc[r * 4u + c], s, b);
 		}
 	}
 }

@@ -2,7 +2,8 @@
 // small, splitk and gemm1x1*: the convolution as the matrix product
 //   C[m, j] = Σ_k A[m, k] · B[k, j],  m = output channel, k = (ci, ky, kx),
 //   A = weights [Cout][Cin·KH·KW], B = the input seen as a K × columns matrix,
-// then out = C·scale[m] + bias[m] (+ res) and ReLU, per RESIDUAL and RELU.
+// then out = C·scale[m] + bias[m] (+ res) and ReLU, per RESIDUAL and RELU
+// (conv2d_epilogue.wgsl).
 //
 // The host puts in front of this file the compile-time constants (tile
 // sizes, kernel geometry, flags) and a B loader (conv2d_im2col.wgsl,
@@ -262,25 +263,17 @@ fn storeQuad(m: u32, ob: vec4<u32>, v: vec4<f32>) {
 	let s = scale[m];
 	let b = bias[m];
 	let mo = m * p.oh * p.ow;
-	store1(ob.x, mo, v.x * s + b);
-	store1(ob.y, mo, v.y * s + b);
-	store1(ob.z, mo, v.z * s + b);
-	store1(ob.w, mo, v.w * s + b);
+	store1(ob.x + mo, ob.x, v.x, s, b);
+	store1(ob.y + mo, ob.y, v.y, s, b);
+	store1(ob.z + mo, ob.z, v.z, s, b);
+	store1(ob.w + mo, ob.w, v.w, s, b);
 }
 
-fn store1(base: u32, mo: u32, v0: f32) {
-	if (base == NOCOL) {
-		return;
+// store1 finishes output idx unless its column base is NOCOL.
+fn store1(idx: u32, base: u32, v: f32, s: f32, b: f32) {
+	if (base != NOCOL) {
+		finish(idx, v, s, b);
 	}
-	let idx = base + mo;
-	var v = v0;
-	if (RESIDUAL) {
-		v = v + res[idx];
-	}
-	if (RELU) {
-		v = max(v, 0.0);
-	}
-	dst[idx] = v;
 }
 
 fn storeRaw(base: u32, mo: u32, v: f32) {

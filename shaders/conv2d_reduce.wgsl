@@ -14,7 +14,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> part: array<f32>;
-// Bindings 2-5 and finish: conv2d_post.wgsl.
+// Bindings 2-5: conv2d_post.wgsl; finish: conv2d_epilogue.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -26,5 +26,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	for (var s = 0u; s < p.splits; s = s + 1u) {
 		v = v + part[s * p.total + i];
 	}
-	finish(i, (i / p.ohw) % p.cout, v);
+	let m = (i / p.ohw) % p.cout;
+	finish(i, v, scale[m], bias[m]);
 }

@@ -2,11 +2,11 @@
 // channel m and tile t, the 4 × 4 products M[(4i + j)][m][t] of the GEMM
 // (conv2d_gemm.wgsl with ZMAT) become the 2 × 2 outputs Y = Aᵀ M A,
 //   Aᵀ = [1 1 1 0; 0 1 -1 -1],
-// which get the epilogue (conv2d_post.wgsl) where the tile lies inside the
-// output. One invocation per (m, t).
+// which get the epilogue (conv2d_epilogue.wgsl) where the tile lies inside
+// the output. One invocation per (m, t).
 
 @group(0) @binding(1) var<storage, read> prod: array<f32>;
-// Bindings 2-5 and finish: conv2d_post.wgsl.
+// Bindings 2-5: conv2d_post.wgsl; finish: conv2d_epilogue.wgsl.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -28,15 +28,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	let s1 = r[1] - r[2] - r[3];
 	let tl = tile(t);
 	let base = (tl.b * p.cout + m) * p.oh * p.ow;
-	put(base, m, tl.y, tl.x, s0.x + s0.y + s0.z);
-	put(base, m, tl.y, tl.x + 1u, s0.y - s0.z - s0.w);
-	put(base, m, tl.y + 1u, tl.x, s1.x + s1.y + s1.z);
-	put(base, m, tl.y + 1u, tl.x + 1u, s1.y - s1.z - s1.w);
+	let sc = scale[m];
+	let bi = bias[m];
+	put(base, tl.y, tl.x, s0.x + s0.y + s0.z, sc, bi);
+	put(base, tl.y, tl.x + 1u, s0.y - s0.z - s0.w, sc, bi);
+	put(base, tl.y + 1u, tl.x, s1.x + s1.y + s1.z, sc, bi);
+	put(base, tl.y + 1u, tl.x + 1u, s1.y - s1.z - s1.w, sc, bi);
 }
 
-// put finishes output (y, x) of channel m, if it lies inside the output.
-fn put(base: u32, m: u32, y: u32, x: u32, v: f32) {
+// put finishes output (y, x) of the image and channel at base, if it lies
+// inside the output.
+fn put(base: u32, y: u32, x: u32, v: f32, sc: f32, bi: f32) {
 	if (y < p.oh && x < p.ow) {
-		finish(base + y * p.ow + x, m, v);
+		finish(base + y * p.ow + x, v, sc, bi);
 	}
 }

@@ -114,7 +114,7 @@ func (p *Program) planConvs() error {
 		if !ok {
 			continue
 		}
-		c, err := p.chooseConv(n, op)
+		c, err := p.e.chooseConv(n, op)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", n.Name, n, err)
 		}
@@ -137,18 +137,18 @@ func (p *Program) planConvs() error {
 // choice, else the adapter's default, which falls back to tiled64 where a
 // multi-launch kernel's scratch would pass the adapter's buffer limits
 // (e.g. Winograd's at a large batch).
-func (p *Program) chooseConv(n *graph.Node, op *graph.Conv2D) (conv, error) {
-	max := p.e.Dev.Limits.MaxWorkgroupsPerDimension
+func (e *Executor) chooseConv(n *graph.Node, op *graph.Conv2D) (conv, error) {
+	max := e.Dev.Limits.MaxWorkgroupsPerDimension
 	in := n.Inputs[0].Shape
-	if p.e.Opt.ConvVariant != nil {
-		if v := p.e.Opt.ConvVariant(n); v != "" {
+	if e.Opt.ConvVariant != nil {
+		if v := e.Opt.ConvVariant(n); v != "" {
 			l, err := shaders.Conv2D(op, in, v, max)
 			return conv{v, l}, err
 		}
 	}
-	v := p.e.defaultChoice()(n)
+	v := e.defaultChoice()(n)
 	l, err := shaders.Conv2D(op, in, v, max)
-	if err != nil || !fits(l, p.e.Dev.Limits) {
+	if err != nil || !fits(l, e.Dev.Limits) {
 		v = shaders.ConvTiled64
 		l, err = shaders.Conv2D(op, in, v, max)
 	}
@@ -461,11 +461,16 @@ func (p *Program) CheckGuards() error {
 	return nil
 }
 
-// ConvChooser returns the executor's convolution kernel choice, so that
-// tools timing single layers pick what the network runs.
+// ConvChooser returns the executor's convolution kernel choice (the one
+// CompileGPU makes), so that tools timing single layers pick what the
+// network runs.
 func (e *Executor) ConvChooser() func(*graph.Node) string {
-	if e.Opt.ConvVariant != nil {
-		return e.Opt.ConvVariant
+	return func(n *graph.Node) string {
+		op, ok := n.Op.(*graph.Conv2D)
+		if !ok {
+			return ""
+		}
+		c, _ := e.chooseConv(n, op)
+		return c.variant
 	}
-	return e.defaultChoice()
 }

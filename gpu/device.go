@@ -41,6 +41,7 @@ type Limits struct {
 	MaxBufferSize              uint64
 	MaxStorageBuffersPerStage  uint32
 	MinStorageOffsetAlignment  uint32
+	MaxTextureDimension2D      uint32
 }
 
 // Device is an open WebGPU device with its queue and pipeline cache.
@@ -175,6 +176,7 @@ func Open(opt Options) (*Device, error) {
 		MaxBufferSize:              got.MaxBufferSize,
 		MaxStorageBuffersPerStage:  got.MaxStorageBuffersPerShaderStage,
 		MinStorageOffsetAlignment:  got.MinStorageBufferOffsetAlignment,
+		MaxTextureDimension2D:      got.MaxTextureDimension2D,
 	}
 	return d, nil
 }
@@ -264,7 +266,8 @@ func (d *Device) Err() error { return d.errs.take() }
 
 // pickLimits asks for the adapter's own limits where the kernels need more
 // than WebGPU's defaults (buffer sizes, workgroup counts and sizes,
-// workgroup memory, storage bindings) and the defaults elsewhere.
+// workgroup memory, storage bindings, texture size) and the defaults
+// elsewhere.
 func pickLimits(sup wgpu.Limits) wgpu.Limits {
 	l := wgpu.DefaultLimits()
 	l.MaxStorageBufferBindingSize = sup.MaxStorageBufferBindingSize
@@ -276,5 +279,6 @@ func pickLimits(sup wgpu.Limits) wgpu.Limits {
 	l.MaxComputeWorkgroupSizeZ = sup.MaxComputeWorkgroupSizeZ
 	l.MaxComputeWorkgroupStorageSize = sup.MaxComputeWorkgroupStorageSize
 	l.MaxStorageBuffersPerShaderStage = sup.MaxStorageBuffersPerShaderStage
+	l.MaxTextureDimension2D = sup.MaxTextureDimension2D
 	return l
 }

@@ -34,8 +34,9 @@ func ParamBytes(params any) ([]byte, error) {
 }
 
 // NewDispatch records a launch of p over groups with params bound as a
-// uniform buffer at binding 0 and bufs as storage buffers at bindings 1, 2, ….
-func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Groups, bufs ...*Buffer) (*Dispatch, error) {
+// uniform buffer at binding 0 and bufs (buffers and textures) at bindings
+// 1, 2, ….
+func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Groups, bufs ...Binding) (*Dispatch, error) {
 	if err := groups.Check(d.Limits.MaxWorkgroupsPerDimension); err != nil {
 		return nil, fmt.Errorf("%s (%s): %v", label, p.Key, err)
 	}
@@ -53,11 +54,16 @@ func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Group
 	}
 	entries := []wgpu.BindGroupEntry{{Binding: 0, Buffer: ub.b, Size: ub.Size}}
 	for i, b := range bufs {
-		if b == nil || b.b == nil {
+		var e wgpu.BindGroupEntry
+		ok := b != nil
+		if ok {
+			e, ok = b.entry(uint32(i + 1))
+		}
+		if !ok {
 			ub.Release()
 			return nil, fmt.Errorf("%s (%s): binding %d has no buffer", label, p.Key, i+1)
 		}
-		entries = append(entries, wgpu.BindGroupEntry{Binding: uint32(i + 1), Buffer: b.b, Size: b.Size})
+		entries = append(entries, e)
 	}
 	var bg *wgpu.BindGroup
 	err = d.scoped(fmt.Sprintf("gpu: %s (kernel %s): bind group", label, p.Key), func() (err error) {

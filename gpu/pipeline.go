@@ -39,18 +39,25 @@ func (p *Pipeline) release() {
 }
 
 // Pipeline returns the cached pipeline for k, compiling source (WGSL, entry
-// point "main") on the first request. Compilation and validation errors name
-// the kernel.
+// point "main") on the first request. Its bind group layout is the
+// automatic one, or for kernels that read textures the one declared in the
+// source (see explicitLayout). Compilation and validation errors name the
+// kernel.
 func (d *Device) Pipeline(k Key, source func() string) (*Pipeline, error) {
 	if p, ok := d.pipelines[k]; ok {
 		return p, nil
 	}
 	what := fmt.Sprintf("gpu: kernel %s", k)
+	src := source()
+	entries, err := explicitLayout(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
 	var mod *wgpu.ShaderModule
-	err := d.scoped(what+": shader", func() (err error) {
+	err = d.scoped(what+": shader", func() (err error) {
 		mod, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
 			Label:          k.String(),
-			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: source()},
+			WGSLDescriptor: &wgpu.ShaderModuleWGSLDescriptor{Code: src},
 		})
 		return err
 	})
@@ -58,21 +65,44 @@ func (d *Device) Pipeline(k Key, source func() string) (*Pipeline, error) {
 		return nil, err
 	}
 	defer mod.Release()
+	var layout *wgpu.BindGroupLayout
+	var pl *wgpu.PipelineLayout
+	if entries != nil {
+		err = d.scoped(what+": layout", func() (err error) {
+			if layout, err = d.dev.CreateBindGroupLayout(&wgpu.BindGroupLayoutDescriptor{Label: k.String(), Entries: entries}); err != nil {
+				return err
+			}
+			pl, err = d.dev.CreatePipelineLayout(&wgpu.PipelineLayoutDescriptor{Label: k.String(), BindGroupLayouts: []*wgpu.BindGroupLayout{layout}})
+			return err
+		})
+		if err != nil {
+			if layout != nil {
+				layout.Release()
+			}
+			return nil, err
+		}
+		defer pl.Release()
+	}
 	var cp *wgpu.ComputePipeline
 	err = d.scoped(what+": pipeline", func() (err error) {
 		cp, err = d.dev.CreateComputePipeline(&wgpu.ComputePipelineDescriptor{
 			Label:   k.String(),
+			Layout:  pl,
 			Compute: wgpu.ProgrammableStageDescriptor{Module: mod, EntryPoint: "main"},
 		})
 		return err
 	})
 	if err != nil {
+		if layout != nil {
+			layout.Release()
+		}
 		return nil, err
 	}
-	layout, err := bindGroupLayout(cp)
-	if err != nil {
-		cp.Release()
-		return nil, fmt.Errorf("%s: %v", what, err)
+	if layout == nil {
+		if layout, err = bindGroupLayout(cp); err != nil {
+			cp.Release()
+			return nil, fmt.Errorf("%s: %v", what, err)
+		}
 	}
 	p := &Pipeline{Key: k, p: cp, layout: layout}
 	d.pipelines[k] = p

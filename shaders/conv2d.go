@@ -35,6 +35,7 @@ const (
 	ConvGemm1x1Big   = "gemm1x1_128"   // gemm1x1 with 128×64 tiles
 	ConvGemm1x1Small = "gemm1x1_small" // gemm1x1 with 32×32 tiles, K split 4 ways
 	ConvDirect       = "direct"        // no workgroup memory or barriers, for CPU adapters: up to 7×7 generated (conv2d_direct.go), larger kernels conv2d_direct.wgsl
+	ConvDirect4      = "direct4"       // direct (up to 7×7) reading input and weights from textures of four channels a texel (conv2d_pack.wgsl packs the input), for llvmpipe
 	ConvKSplit4      = "ksplit4"       // small's tiles with K also split across 4 workgroups, then conv2d_reduce.wgsl
 	ConvKSplit8      = "ksplit8"       // the same across 8 workgroups
 	ConvKSplit16     = "ksplit16"      // the same across 16 workgroups
@@ -44,7 +45,7 @@ const (
 
 // ConvVariants lists the convolution kernels an executor may choose from.
 func ConvVariants() []string {
-	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvKSplit4, ConvKSplit8, ConvKSplit16, ConvWino, ConvWinoSmall}
+	return []string{ConvTiled, ConvTiled64, ConvTiled128, ConvTiled64x128, ConvSmall, ConvSplitK, ConvGemm1x1, ConvGemm1x1Big, ConvGemm1x1Small, ConvDirect, ConvDirect4, ConvKSplit4, ConvKSplit8, ConvKSplit16, ConvWino, ConvWinoSmall}
 }
 
 // gemmTile is a tile shape of conv2d_gemm.wgsl: a BM (output channels) ×
@@ -121,11 +122,16 @@ func (t gemmTile) consts() ([]Const, error) {
 }
 
 // ConvSupports reports whether variant applies to op on an input of shape
-// in: the 1×1 variants need a 1×1 kernel, stride 1 and no padding; the
-// others take any convolution.
+// in: the 1×1 variants need a 1×1 kernel, stride 1 and no padding, direct4
+// a kernel up to 7×7, Winograd 3×3 at stride 1; the others take any
+// convolution.
 func ConvSupports(variant string, op *graph.Conv2D, in graph.Shape) bool {
 	if variant == ConvTiled || variant == ConvDirect || variant == "" {
 		return true
+	}
+	if variant == ConvDirect4 {
+		_, _, _, ok := direct4Block(u32(op.KH), u32(op.KW), u32(op.Stride))
+		return ok
 	}
 	v, ok := gemmVariants[variant]
 	switch {
@@ -160,7 +166,15 @@ type ConvLaunch struct {
 	Scratch [2]int
 	// Weights, when set, transforms the weights before upload.
 	Weights func([]float32) []float32
+	// Texels, when non-zero, marks a kernel that reads textures (direct4):
+	// Pre packs the input into a texture scratch of Texels texels
+	// (bindings: src, texture), which Launch reads at binding 1, and the
+	// weights, after Weights, go to a texture at binding 2.
+	Texels int
 }
+
+// PackParams mirrors `struct Params` in conv2d_pack.wgsl.
+type PackParams struct{ C, HW, Texels, _ uint32 }
 
 // ReduceParams mirrors `struct Params` in conv2d_reduce.wgsl.
 type ReduceParams struct{ Total, OHW, Cout, Splits uint32 }
@@ -175,6 +189,7 @@ type WinoParams struct {
 
 var (
 	_ [unsafe.Sizeof(ReduceParams{}) - 16]byte
+	_ [unsafe.Sizeof(PackParams{}) - 16]byte
 	_ [unsafe.Sizeof(WinoParams{}) - 64]byte
 	_ [64 - unsafe.Sizeof(WinoParams{})]byte
 )
@@ -216,7 +231,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			return ConvLaunch{Launch: Launch{
 				Key: gpu.Key{Kernel: "conv2d", Variant: variant, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
 				Source: func() string {
-					return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc) + Source(epilogueFile)
+					return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, false) + Source(epilogueFile)
 				},
 				Params: &p,
 				Groups: g,
@@ -235,6 +250,11 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			Params: &p,
 			Groups: g,
 		}}, nil
+	case ConvDirect4:
+		if !ConvSupports(variant, op, in) {
+			return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", variant, graph.Name(op, in))
+		}
+		return direct4(op, p, maxGroups)
 	}
 	v, ok := gemmVariants[variant]
 	if !ok {

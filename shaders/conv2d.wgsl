@@ -8,8 +8,9 @@
 // Epilogue: out = C·scale[m] + bias[m] (+ res) then ReLU, per the constants
 // RESIDUAL and RELU that the host prepends.
 
-// Params and bindings 0, 2-6: conv2d_params.wgsl, prepended by the host.
+// Params and bindings 0, 3-6: conv2d_params.wgsl, prepended by the host.
 @group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;

@@ -10,8 +10,9 @@
 // conv2d_direct.go generates, which loads each input and weight far fewer
 // times (llvmpipe's storage buffer loads cost some 30 cycles a float).
 
-// Params and bindings 0, 2-6: conv2d_params.wgsl, prepended by the host.
+// Params and bindings 0, 3-6: conv2d_params.wgsl, prepended by the host.
 @group(0) @binding(1) var<storage, read> src: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -48,8 +48,9 @@
 // SHSZ = 2·(ASZ+BSZ), or KS·BM·BN/4 if more and KS > 1,
 // ALD = BKT·BM/1024, BLD = BKT·BN/1024.
 
-// Params and bindings 0, 2-6: conv2d_params.wgsl, prepended by the host;
+// Params and bindings 0, 3-6: conv2d_params.wgsl, prepended by the host;
 // binding 1 comes with the loader.
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
 
 const NOCOL: u32 = 0xffffffffu;
 

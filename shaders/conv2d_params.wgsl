@@ -1,6 +1,7 @@
 // The parameters and bindings every conv2d kernel shares (ConvParams in
-// conv2d.go mirrors Params). Each kernel file declares binding 1, the input,
-// itself: as f32 or vec4<f32>.
+// conv2d.go mirrors Params). Each kernel file declares bindings 1 and 2,
+// the input and the weights, itself: as f32 or vec4<f32> arrays, or as
+// textures (the direct4 variant).
 
 struct Params {
 	n: u32, cin: u32, h: u32, w: u32,
@@ -10,7 +11,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read> scale: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 @group(0) @binding(5) var<storage, read> res: array<f32>;

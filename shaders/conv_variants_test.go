@@ -81,7 +81,7 @@ func variantCases(t *testing.T, variant string) []opcheck.Case {
 // the rest, which share their code and differ only in tile constants.
 func largeTarget(variant string) bool {
 	switch variant {
-	case shaders.ConvTiled128, shaders.ConvGemm1x1, shaders.ConvGemm1x1Big, shaders.ConvWino:
+	case shaders.ConvTiled128, shaders.ConvGemm1x1, shaders.ConvGemm1x1Big, shaders.ConvWino, shaders.ConvDirect4:
 		return true
 	}
 	return false

@@ -61,6 +61,8 @@ type Program struct {
 	weights []*gpu.Buffer
 	convs   map[*graph.Node]conv // each convolution's kernel, chosen once
 	scratch [2]*gpu.Buffer       // between the launches of multi-launch convolutions (shaders.ConvLaunch)
+	packed  *gpu.Texture         // the packed input of texture-reading convolutions (ConvLaunch.Texels)
+	texs    []*gpu.Texture       // weights of texture-reading convolutions
 	replay  *gpu.Replay          // the forward pass, encoded one run ahead
 }
 
@@ -104,11 +106,12 @@ type conv struct {
 }
 
 // planConvs chooses every convolution's kernel and allocates the scratch
-// buffers the multi-launch ones need, each as large as the largest use
-// (one pair serves all: the launches run one after another).
+// buffers and texture the multi-launch ones need, each as large as the
+// largest use (one set serves all: the launches run one after another).
 func (p *Program) planConvs() error {
 	p.convs = map[*graph.Node]conv{}
 	var elems [2]int
+	texels := 0
 	for _, n := range p.g.Nodes {
 		op, ok := n.Op.(*graph.Conv2D)
 		if !ok {
@@ -120,6 +123,14 @@ func (p *Program) planConvs() error {
 		}
 		p.convs[n] = c
 		elems[0], elems[1] = max(elems[0], c.l.Scratch[0]), max(elems[1], c.l.Scratch[1])
+		texels = max(texels, c.l.Texels)
+	}
+	if texels > 0 {
+		t, err := p.e.Dev.NewTexture("packed", uint64(texels))
+		if err != nil {
+			return err
+		}
+		p.packed = t
 	}
 	for i, e := range elems {
 		if e > 0 {
@@ -165,6 +176,16 @@ func (p *Program) upload(label string, vals []float32) (*gpu.Buffer, error) {
 	return b, p.e.Dev.Write(b, 0, gpu.Bytes(vals))
 }
 
+// uploadTexture copies float32 values into a new texture.
+func (p *Program) uploadTexture(label string, vals []float32) (*gpu.Texture, error) {
+	t, err := p.e.Dev.NewTexture(label, uint64(len(vals)+3)/4)
+	if err != nil {
+		return nil, err
+	}
+	p.texs = append(p.texs, t)
+	return t, p.e.Dev.WriteTexture(t, vals)
+}
+
 // orFill returns vals, or n copies of v when vals is nil (an absent scale
 // or bias).
 func orFill(vals []float32, n int, v float32) []float32 {
@@ -203,7 +224,7 @@ func (p *Program) record(n *graph.Node) error {
 	max := d.Limits.MaxWorkgroupsPerDimension
 	in := n.Inputs[0].Shape
 	var l shaders.Launch
-	var bufs []*gpu.Buffer
+	var bufs []gpu.Binding
 	var err error
 	variant := ""
 	switch op := n.Op.(type) {
@@ -215,41 +236,51 @@ func (p *Program) record(n *graph.Node) error {
 		if cl.Weights != nil {
 			w = cl.Weights(w)
 		}
-		ps, err := p.params(n, param{"weight", w}, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
+		ps, err := p.params(n, param{"scale", orFill(op.Scale, op.Cout, 1)}, param{"bias", orFill(op.Bias, op.Cout, 0)})
 		if err != nil {
 			return err
 		}
-		src, dst := p.slot(n.Inputs[0]), p.slot(n.Out)
-		res := src // unread without Residual
+		var wb, src, pre gpu.Binding = nil, p.slot(n.Inputs[0]), p.scratch[0]
+		if cl.Texels > 0 {
+			wb, err = p.uploadTexture(n.Name+".weight", w)
+			pre = p.packed
+		} else {
+			wb, err = p.upload(n.Name+".weight", w)
+		}
+		if err != nil {
+			return err
+		}
+		dst := p.slot(n.Out)
+		res := p.slot(n.Inputs[0]) // unread without Residual
 		if op.Residual {
 			res = p.slot(n.Inputs[1])
 		}
 		if cl.Pre != nil {
-			if err := p.add(n, variant, *cl.Pre, []*gpu.Buffer{src, p.scratch[0]}); err != nil {
+			if err := p.add(n, variant, *cl.Pre, []gpu.Binding{src, pre}); err != nil {
 				return err
 			}
-			src = p.scratch[0]
+			src = pre
 		}
 		if cl.Post != nil {
 			dst = p.scratch[1]
 		}
-		l, bufs = cl.Launch, []*gpu.Buffer{src, ps[0], ps[1], ps[2], res, dst}
+		l, bufs = cl.Launch, []gpu.Binding{src, wb, ps[0], ps[1], res, dst}
 		if cl.Post != nil {
 			if err := p.add(n, variant, cl.Launch, bufs); err != nil {
 				return err
 			}
-			l, bufs = *cl.Post, []*gpu.Buffer{p.scratch[1], ps[1], ps[2], res, p.slot(n.Out)}
+			l, bufs = *cl.Post, []gpu.Binding{p.scratch[1], ps[0], ps[1], res, p.slot(n.Out)}
 		}
 	case graph.MaxPool:
 		if l, err = shaders.MaxPool(op, in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), p.slot(n.Out)}
 	case graph.GlobalAvgPool:
 		if l, err = shaders.GlobalAvgPool(in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), p.slot(n.Out)}
 	case *graph.Linear:
 		if l, err = shaders.Linear(op, in, max); err != nil {
 			return err
@@ -258,22 +289,22 @@ func (p *Program) record(n *graph.Node) error {
 		if err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], ps[1], p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), ps[0], ps[1], p.slot(n.Out)}
 	case graph.Softmax:
 		if l, err = shaders.Softmax(in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), p.slot(n.Out)}
 	case graph.ReLU:
 		if l, err = shaders.Elementwise(shaders.ModeReLU, true, in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Inputs[0]), p.slot(n.Out)} // b unread
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), p.slot(n.Inputs[0]), p.slot(n.Out)} // b unread
 	case graph.Add:
 		if l, err = shaders.Elementwise(shaders.ModeAdd, op.ReLU, in, max); err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), p.slot(n.Inputs[1]), p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), p.slot(n.Inputs[1]), p.slot(n.Out)}
 	case *graph.BatchNorm:
 		if l, err = shaders.Elementwise(shaders.ModeAffine, false, in, max); err != nil {
 			return err
@@ -288,7 +319,7 @@ func (p *Program) record(n *graph.Node) error {
 		if err != nil {
 			return err
 		}
-		bufs = []*gpu.Buffer{p.slot(n.Inputs[0]), ps[0], p.slot(n.Out)}
+		bufs = []gpu.Binding{p.slot(n.Inputs[0]), ps[0], p.slot(n.Out)}
 	default:
 		return fmt.Errorf("gpuexec: unsupported op %s", n.Op.Kind())
 	}
@@ -296,7 +327,7 @@ func (p *Program) record(n *graph.Node) error {
 }
 
 // add compiles l and records its dispatch as a step of node n.
-func (p *Program) add(n *graph.Node, variant string, l shaders.Launch, bufs []*gpu.Buffer) error {
+func (p *Program) add(n *graph.Node, variant string, l shaders.Launch, bufs []gpu.Binding) error {
 	pl, err := p.e.Dev.Pipeline(l.Key, l.Source)
 	if err != nil {
 		return err
@@ -341,9 +372,13 @@ func (p *Program) Close() {
 	for _, b := range p.weights {
 		b.Release()
 	}
+	for _, t := range p.texs {
+		t.Release()
+	}
 	p.scratch[0].Release()
 	p.scratch[1].Release()
-	p.Steps, p.slots, p.weights, p.scratch = nil, nil, nil, [2]*gpu.Buffer{}
+	p.packed.Release()
+	p.Steps, p.slots, p.weights, p.scratch, p.packed, p.texs = nil, nil, nil, [2]*gpu.Buffer{}, nil, nil
 }
 
 // Run implements graph.Program.

@@ -17,11 +17,17 @@ import (
 )
 
 // ChooseCPU is the default convolution kernel on CPU adapters (lavapipe):
-// the kernel without workgroup memory or barriers, since llvmpipe runs a
-// workgroup that has barriers as one coroutine per invocation.
+// a kernel without workgroup memory or barriers, since llvmpipe runs a
+// workgroup that has barriers as one coroutine per invocation, and which
+// reads textures (direct4) where it applies, since llvmpipe loads a float
+// from a storage buffer or workgroup memory one lane at a time.
 func ChooseCPU(n *graph.Node) string {
-	if _, ok := n.Op.(*graph.Conv2D); !ok {
+	op, ok := n.Op.(*graph.Conv2D)
+	if !ok {
 		return ""
+	}
+	if shaders.ConvSupports(shaders.ConvDirect4, op, n.Inputs[0].Shape) {
+		return shaders.ConvDirect4
 	}
 	return shaders.ConvDirect
 }

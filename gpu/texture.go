@@ -1,0 +1,146 @@
+package gpu
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/rajveermalviya/go-webgpu/wgpu"
+)
+
+// TexWidth is the width in texels of every Texture: texel i sits at
+// (i mod TexWidth, i / TexWidth). Kernels index textures with it.
+const TexWidth = 4096
+
+// Texture is a flat array of float32 quadruples on the device, an
+// rgba32float 2-D texture TexWidth texels wide that kernels read with
+// textureLoad (texture_2d<f32>) or write with textureStore
+// (texture_storage_2d<rgba32float, write>). llvmpipe fetches a texel for 8
+// lanes with vector gathers, where a storage-buffer load is a loop over the
+// lanes (about 8 times slower per float, measured on lavapipe).
+type Texture struct {
+	Label  string
+	Texels uint64
+	t      *wgpu.Texture
+	v      *wgpu.TextureView
+}
+
+// NewTexture allocates a texture of at least texels float32 quadruples.
+func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
+	rows := (max(texels, 1) + TexWidth - 1) / TexWidth
+	if rows > uint64(d.Limits.MaxTextureDimension2D) {
+		return nil, fmt.Errorf("gpu: texture %s: %d texels exceed the adapter's %d×%d limit", label, texels, TexWidth, d.Limits.MaxTextureDimension2D)
+	}
+	tx := &Texture{Label: label, Texels: rows * TexWidth}
+	err := d.scoped("gpu: texture "+label, func() (err error) {
+		tx.t, err = d.dev.CreateTexture(&wgpu.TextureDescriptor{
+			Label:         label,
+			Size:          wgpu.Extent3D{Width: TexWidth, Height: uint32(rows), DepthOrArrayLayers: 1},
+			MipLevelCount: 1,
+			SampleCount:   1,
+			Dimension:     wgpu.TextureDimension_2D,
+			Format:        wgpu.TextureFormat_RGBA32Float,
+			Usage:         wgpu.TextureUsage_TextureBinding | wgpu.TextureUsage_StorageBinding | wgpu.TextureUsage_CopyDst,
+		})
+		if err != nil {
+			return err
+		}
+		tx.v, err = tx.t.CreateView(nil)
+		return err
+	})
+	if err != nil {
+		tx.Release()
+		return nil, err
+	}
+	return tx, nil
+}
+
+// WriteTexture fills texture t from texel 0 with vals, 4 floats a texel;
+// the rest of the last row is zero.
+func (d *Device) WriteTexture(t *Texture, vals []float32) error {
+	n := uint64(len(vals)+3) / 4
+	if n > t.Texels {
+		return fmt.Errorf("gpu: texture %s: %d texels written, %d allocated", t.Label, n, t.Texels)
+	}
+	rows := (max(n, 1) + TexWidth - 1) / TexWidth
+	data := make([]float32, rows*TexWidth*4)
+	copy(data, vals)
+	return d.scoped("gpu: write texture "+t.Label, func() error {
+		d.queue.WriteTexture(
+			&wgpu.ImageCopyTexture{Texture: t.t, MipLevel: 0, Aspect: wgpu.TextureAspect_All},
+			Bytes(data),
+			&wgpu.TextureDataLayout{BytesPerRow: TexWidth * 16, RowsPerImage: uint32(rows)},
+			&wgpu.Extent3D{Width: TexWidth, Height: uint32(rows), DepthOrArrayLayers: 1})
+		return nil
+	})
+}
+
+// Release frees the texture.
+func (t *Texture) Release() {
+	if t == nil {
+		return
+	}
+	if t.v != nil {
+		t.v.Release()
+		t.v = nil
+	}
+	if t.t != nil {
+		t.t.Destroy()
+		t.t.Release()
+		t.t = nil
+	}
+}
+
+// Binding is what a dispatch binds: a *Buffer or a *Texture.
+type Binding interface {
+	entry(binding uint32) (wgpu.BindGroupEntry, bool)
+}
+
+func (b *Buffer) entry(i uint32) (wgpu.BindGroupEntry, bool) {
+	if b == nil || b.b == nil {
+		return wgpu.BindGroupEntry{}, false
+	}
+	return wgpu.BindGroupEntry{Binding: i, Buffer: b.b, Size: b.Size}, true
+}
+
+func (t *Texture) entry(i uint32) (wgpu.BindGroupEntry, bool) {
+	if t == nil || t.v == nil {
+		return wgpu.BindGroupEntry{}, false
+	}
+	return wgpu.BindGroupEntry{Binding: i, TextureView: t.v}, true
+}
+
+// declRE matches a group-0 binding declaration of WGSL source.
+var declRE = regexp.MustCompile(`@group\(0\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?\s+\w+\s*:\s*([^;]+);`)
+
+// explicitLayout returns the group-0 layout entries declared in src when
+// it reads a texture_2d<f32>, whose automatic layout would demand a
+// filterable format (rgba32float is not); nil otherwise.
+func explicitLayout(src string) ([]wgpu.BindGroupLayoutEntry, error) {
+	if !strings.Contains(src, "texture_2d<f32>") {
+		return nil, nil
+	}
+	var es []wgpu.BindGroupLayoutEntry
+	for _, m := range declRE.FindAllStringSubmatch(src, -1) {
+		i, _ := strconv.Atoi(m[1])
+		e := wgpu.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStage_Compute}
+		space, typ := strings.ReplaceAll(m[2], " ", ""), strings.ReplaceAll(m[3], " ", "")
+		switch {
+		case space == "<uniform>":
+			e.Buffer.Type = wgpu.BufferBindingType_Uniform
+		case space == "<storage,read>":
+			e.Buffer.Type = wgpu.BufferBindingType_ReadOnlyStorage
+		case space == "<storage,read_write>":
+			e.Buffer.Type = wgpu.BufferBindingType_Storage
+		case typ == "texture_2d<f32>":
+			e.Texture = wgpu.TextureBindingLayout{SampleType: wgpu.TextureSampleType_UnfilterableFloat, ViewDimension: wgpu.TextureViewDimension_2D}
+		case typ == "texture_storage_2d<rgba32float,write>":
+			e.StorageTexture = wgpu.StorageTextureBindingLayout{Access: wgpu.StorageTextureAccess_WriteOnly, Format: wgpu.TextureFormat_RGBA32Float, ViewDimension: wgpu.TextureViewDimension_2D}
+		default:
+			return nil, fmt.Errorf("binding %d: unsupported declaration %q", i, m[0])
+		}
+		es = append(es, e)
+	}
+	return es, nil
+}

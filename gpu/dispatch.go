@@ -17,6 +17,7 @@ type Dispatch struct {
 	Groups   Groups
 	bind     *wgpu.BindGroup
 	params   *Buffer
+	copy     *texCopy // before the kernel (CopyFirst)
 }
 
 // ParamBytes encodes a kernel's parameter struct (fixed-size fields only,
@@ -240,6 +241,16 @@ func (d *Device) encode(enc *wgpu.CommandEncoder, ds []*Dispatch, qs *stampSet, 
 		return nil
 	}
 	for i, ds := range ds {
+		if ds.copy != nil {
+			if pass != nil {
+				if err := end("compute pass"); err != nil {
+					return err
+				}
+			}
+			if err := ds.copy.encode(enc); err != nil {
+				return fmt.Errorf("gpu: %s: copy to texture %s: %v", ds.Label, ds.copy.dst.Label, oneLine(err.Error()))
+			}
+		}
 		if pass == nil {
 			pass = enc.BeginComputePass(nil)
 		}

@@ -144,3 +144,47 @@ func explicitLayout(src string) ([]wgpu.BindGroupLayoutEntry, error) {
 	}
 	return es, nil
 }
+
+// texCopy is a copy of a buffer's first texels floats quadruples into a
+// texture.
+type texCopy struct {
+	src    *Buffer
+	dst    *Texture
+	texels uint64
+}
+
+// CopyFirst makes the dispatch begin with a copy of the first texels
+// float32 quadruples of src into dst from texel 0, so that the kernel can
+// read as a texture what the kernels before it wrote to a buffer.
+func (ds *Dispatch) CopyFirst(src *Buffer, dst *Texture, texels uint64) error {
+	if src == nil || src.b == nil || dst == nil || dst.t == nil {
+		return fmt.Errorf("gpu: %s: copy to texture: no buffer or texture", ds.Label)
+	}
+	if 16*texels > src.Size || texels > dst.Texels {
+		return fmt.Errorf("gpu: %s: copy of %d texels from buffer %s (%d bytes) to texture %s (%d texels)", ds.Label, texels, src.Label, src.Size, dst.Label, dst.Texels)
+	}
+	ds.copy = &texCopy{src: src, dst: dst, texels: texels}
+	return nil
+}
+
+// encode records the copy: the whole rows, then the rest.
+func (c *texCopy) encode(enc *wgpu.CommandEncoder) error {
+	rows, rest := c.texels/TexWidth, c.texels%TexWidth
+	const row = TexWidth * 16
+	if rows > 0 {
+		err := enc.CopyBufferToTexture(
+			&wgpu.ImageCopyBuffer{Buffer: c.src.b, Layout: wgpu.TextureDataLayout{BytesPerRow: row, RowsPerImage: uint32(rows)}},
+			&wgpu.ImageCopyTexture{Texture: c.dst.t, Aspect: wgpu.TextureAspect_All},
+			&wgpu.Extent3D{Width: TexWidth, Height: uint32(rows), DepthOrArrayLayers: 1})
+		if err != nil {
+			return err
+		}
+	}
+	if rest == 0 {
+		return nil
+	}
+	return enc.CopyBufferToTexture(
+		&wgpu.ImageCopyBuffer{Buffer: c.src.b, Layout: wgpu.TextureDataLayout{Offset: rows * row, BytesPerRow: row, RowsPerImage: 1}},
+		&wgpu.ImageCopyTexture{Texture: c.dst.t, Origin: wgpu.Origin3D{Y: uint32(rows)}, Aspect: wgpu.TextureAspect_All},
+		&wgpu.Extent3D{Width: uint32(rest), Height: 1, DepthOrArrayLayers: 1})
+}

@@ -166,11 +166,13 @@ type ConvLaunch struct {
 	Scratch [2]int
 	// Weights, when set, transforms the weights before upload.
 	Weights func([]float32) []float32
-	// Texels, when non-zero, marks a kernel that reads textures (direct4):
-	// Pre packs the input into a texture scratch of Texels texels
-	// (bindings: src, texture), which Launch reads at binding 1, and the
-	// weights, after Weights, go to a texture at binding 2.
-	Texels int
+	// Texels, when non-zero, marks a kernel that reads textures (direct4)
+	// through two texture scratches of Texels texels: the host copies the
+	// input into the first, 4 floats a texel (InTexels of them), before
+	// Pre, which packs it into the second (bindings: the two textures);
+	// Launch reads that at binding 1 and the weights, after Weights, as a
+	// texture at binding 2.
+	Texels, InTexels int
 }
 
 // PackParams mirrors `struct Params` in conv2d_pack.wgsl.

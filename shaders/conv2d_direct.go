@@ -243,13 +243,15 @@ func directSource(kh, kw, s, dm, dr, dc uint32, packed bool) string {
 }
 
 // direct4Block is directBlock for the direct4 form, whose loads cost a
-// quarter as much per float: dm output channels × a dr × dc block.
+// quarter as much per float, so that smaller blocks pay: dm output channels
+// × a dr × dc block (2 × 7 pixels; 32 channels for 1×1 kernels, 16 for
+// the rest, after timing 8–64 channels and 1–4 rows on lavapipe).
 func direct4Block(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 	switch {
 	case kh == 1 && kw == 1:
-		return 16, 2, 7, true
+		return 32, 2, 7, true
 	case kh <= 7 && kw <= 7:
-		return 8, 2, 7, true
+		return 16, 2, 7, true
 	}
 	return 0, 0, 0, false
 }
@@ -268,7 +270,12 @@ func direct4(op *graph.Conv2D, p ConvParams, maxGroups uint32) (ConvLaunch, erro
 		return ConvLaunch{}, err
 	}
 	texels := p.N * ((p.Cin + 3) / 4) * p.H * p.W
-	pg, err := gpu.Split1D(texels, 64, maxGroups)
+	aligned := p.H*p.W%4 == 0
+	perInv := uint32(1)
+	if aligned {
+		perInv = 4
+	}
+	pg, err := gpu.Split1D(texels/perInv, 64, maxGroups)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
@@ -277,8 +284,10 @@ func direct4(op *graph.Conv2D, p ConvParams, maxGroups uint32) (ConvLaunch, erro
 	kh, kw, cout, cin := op.KH, op.KW, op.Cout, op.Cin
 	return ConvLaunch{
 		Pre: &Launch{
-			Key:    gpu.Key{Kernel: "conv2d_pack"},
-			Source: func() string { return Source("conv2d_pack.wgsl", Const{"TEXW", uint32(gpu.TexWidth)}) },
+			Key: gpu.Key{Kernel: "conv2d_pack", Consts: [8]uint32{b2u(aligned)}},
+			Source: func() string {
+				return Source("conv2d_pack.wgsl", Const{"TEXW", uint32(gpu.TexWidth)}, Const{"ALIGNED", aligned})
+			},
 			Params: &pp,
 			Groups: pg,
 		},
@@ -290,8 +299,9 @@ func direct4(op *graph.Conv2D, p ConvParams, maxGroups uint32) (ConvLaunch, erro
 			Params: &p,
 			Groups: g,
 		},
-		Texels:  int(texels),
-		Weights: func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
+		Texels:   int(texels),
+		InTexels: int((p.N*p.Cin*p.H*p.W + 3) / 4),
+		Weights:  func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
 	}, nil
 }
 

@@ -61,7 +61,7 @@ type Program struct {
 	weights []*gpu.Buffer
 	convs   map[*graph.Node]conv // each convolution's kernel, chosen once
 	scratch [2]*gpu.Buffer       // between the launches of multi-launch convolutions (shaders.ConvLaunch)
-	packed  *gpu.Texture         // the packed input of texture-reading convolutions (ConvLaunch.Texels)
+	packed  [2]*gpu.Texture      // the input of texture-reading convolutions, copied and packed (ConvLaunch.Texels)
 	texs    []*gpu.Texture       // weights of texture-reading convolutions
 	replay  *gpu.Replay          // the forward pass, encoded one run ahead
 }
@@ -79,7 +79,8 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 		}
 	}()
 	for i, elems := range p.Plan.SlotElems {
-		b, err := e.Dev.NewBuffer(fmt.Sprintf("activation%d", i), uint64(4*(elems+e.Opt.Guard)))
+		// whole texels, for copies into textures (ConvLaunch.InTexels)
+		b, err := e.Dev.NewBuffer(fmt.Sprintf("activation%d", i), uint64(16*((elems+e.Opt.Guard+3)/4)))
 		if err != nil {
 			return nil, err
 		}
@@ -103,6 +104,20 @@ func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[
 type conv struct {
 	variant string
 	l       shaders.ConvLaunch
+	op      *graph.Conv2D // the node's, or its Linear as a convolution (linearConv)
+}
+
+// linearConv returns node n's Linear as a 1×1 convolution of its N×In×1×1
+// input on CPU adapters, where the direct4 kernel's texture reads beat the
+// linear kernel's storage-buffer loads (llvmpipe loads those one lane at a
+// time); nil elsewhere.
+func (p *Program) linearConv(n *graph.Node) *graph.Conv2D {
+	op, ok := n.Op.(*graph.Linear)
+	in := n.Inputs[0].Shape
+	if !ok || p.e.Dev.Info.Type != "CPU" || len(in) != 4 || in[2] != 1 || in[3] != 1 {
+		return nil
+	}
+	return &graph.Conv2D{Cin: op.In, Cout: op.Out, KH: 1, KW: 1, Stride: 1, Weight: op.Weight, Bias: op.Bias}
 }
 
 // planConvs chooses every convolution's kernel and allocates the scratch
@@ -113,11 +128,17 @@ func (p *Program) planConvs() error {
 	var elems [2]int
 	texels := 0
 	for _, n := range p.g.Nodes {
-		op, ok := n.Op.(*graph.Conv2D)
-		if !ok {
+		var c conv
+		var err error
+		if op, ok := n.Op.(*graph.Conv2D); ok {
+			c, err = p.e.chooseConv(n, op)
+		} else if op := p.linearConv(n); op != nil {
+			c.variant = shaders.ConvDirect4
+			c.l, err = shaders.Conv2D(op, n.Inputs[0].Shape, c.variant, p.e.Dev.Limits.MaxWorkgroupsPerDimension)
+			c.op = op
+		} else {
 			continue
 		}
-		c, err := p.e.chooseConv(n, op)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", n.Name, n, err)
 		}
@@ -125,12 +146,12 @@ func (p *Program) planConvs() error {
 		elems[0], elems[1] = max(elems[0], c.l.Scratch[0]), max(elems[1], c.l.Scratch[1])
 		texels = max(texels, c.l.Texels)
 	}
-	if texels > 0 {
-		t, err := p.e.Dev.NewTexture("packed", uint64(texels))
+	for i := 0; i < 2 && texels > 0; i++ {
+		t, err := p.e.Dev.NewTexture(fmt.Sprintf("packed%d", i), uint64(texels))
 		if err != nil {
 			return err
 		}
-		p.packed = t
+		p.packed[i] = t
 	}
 	for i, e := range elems {
 		if e > 0 {
@@ -154,7 +175,7 @@ func (e *Executor) chooseConv(n *graph.Node, op *graph.Conv2D) (conv, error) {
 	if e.Opt.ConvVariant != nil {
 		if v := e.Opt.ConvVariant(n); v != "" {
 			l, err := shaders.Conv2D(op, in, v, max)
-			return conv{v, l}, err
+			return conv{v, l, op}, err
 		}
 	}
 	v := e.defaultChoice()(n)
@@ -163,7 +184,7 @@ func (e *Executor) chooseConv(n *graph.Node, op *graph.Conv2D) (conv, error) {
 		v = shaders.ConvTiled64
 		l, err = shaders.Conv2D(op, in, v, max)
 	}
-	return conv{v, l}, err
+	return conv{v, l, op}, err
 }
 
 // upload copies float32 values into a new buffer.
@@ -227,7 +248,11 @@ func (p *Program) record(n *graph.Node) error {
 	var bufs []gpu.Binding
 	var err error
 	variant := ""
-	switch op := n.Op.(type) {
+	op := n.Op
+	if c, ok := p.convs[n]; ok {
+		op = c.op
+	}
+	switch op := op.(type) {
 	case *graph.Conv2D:
 		c := p.convs[n]
 		variant = c.variant
@@ -243,7 +268,7 @@ func (p *Program) record(n *graph.Node) error {
 		var wb, src, pre gpu.Binding = nil, p.slot(n.Inputs[0]), p.scratch[0]
 		if cl.Texels > 0 {
 			wb, err = p.uploadTexture(n.Name+".weight", w)
-			pre = p.packed
+			src, pre = p.packed[0], p.packed[1]
 		} else {
 			wb, err = p.upload(n.Name+".weight", w)
 		}
@@ -258,6 +283,11 @@ func (p *Program) record(n *graph.Node) error {
 		if cl.Pre != nil {
 			if err := p.add(n, variant, *cl.Pre, []gpu.Binding{src, pre}); err != nil {
 				return err
+			}
+			if cl.Texels > 0 {
+				if err := p.Steps[len(p.Steps)-1].Dispatch.CopyFirst(p.slot(n.Inputs[0]), p.packed[0], uint64(cl.InTexels)); err != nil {
+					return err
+				}
 			}
 			src = pre
 		}
@@ -377,8 +407,9 @@ func (p *Program) Close() {
 	}
 	p.scratch[0].Release()
 	p.scratch[1].Release()
-	p.packed.Release()
-	p.Steps, p.slots, p.weights, p.scratch, p.packed, p.texs = nil, nil, nil, [2]*gpu.Buffer{}, nil, nil
+	p.packed[0].Release()
+	p.packed[1].Release()
+	p.Steps, p.slots, p.weights, p.scratch, p.packed, p.texs = nil, nil, nil, [2]*gpu.Buffer{}, [2]*gpu.Texture{}, nil
 }
 
 // Run implements graph.Program.

@@ -107,8 +107,8 @@ func (t *Tuner) Variant(n *graph.Node) string {
 	}
 	var cands []string
 	for _, v := range shaders.ConvVariants() {
-		if shaders.ConvSupports(v, op, n.Inputs[0].Shape) && v != shaders.ConvTiled && v != shaders.ConvDirect {
-			cands = append(cands, v) // the general kernel and the CPU kernel never won on a GPU
+		if shaders.ConvSupports(v, op, n.Inputs[0].Shape) && v != shaders.ConvTiled && v != shaders.ConvDirect && v != shaders.ConvDirect4 {
+			cands = append(cands, v) // the general kernel and the CPU kernels never won on a GPU
 		}
 	}
 	times, errs := t.time(op, n.Inputs[0].Shape, cands)

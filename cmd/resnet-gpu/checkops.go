@@ -70,8 +70,8 @@ func runCheckOps(args []string) error {
 			}
 			r := opcheck.Run(c, ex, *seed)
 			label := ""
-			if isConv {
-				label = " [" + chosen(ex, conv, c.In) + "]"
+			if k := chosen(ex, c.Op, c.In); k != "" {
+				label = " [" + k + "]"
 			}
 			fmt.Printf("%v%s\n", r, label)
 			if r.Pass() {
@@ -94,7 +94,8 @@ func runCheckOps(args []string) error {
 	return nil
 }
 
-// chosen names the kernel ex runs for a convolution.
-func chosen(ex *gpuexec.Executor, op *graph.Conv2D, in graph.Shape) string {
+// chosen names the convolution kernel ex runs for op: a convolution's, or
+// a Linear's where it runs as a convolution; "" for the rest.
+func chosen(ex *gpuexec.Executor, op graph.Op, in graph.Shape) string {
 	return ex.ConvChooser()(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
 }

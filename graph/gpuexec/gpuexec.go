@@ -111,10 +111,10 @@ type conv struct {
 // input on CPU adapters, where the direct4 kernel's texture reads beat the
 // linear kernel's storage-buffer loads (llvmpipe loads those one lane at a
 // time); nil elsewhere.
-func (p *Program) linearConv(n *graph.Node) *graph.Conv2D {
+func (e *Executor) linearConv(n *graph.Node) *graph.Conv2D {
 	op, ok := n.Op.(*graph.Linear)
 	in := n.Inputs[0].Shape
-	if !ok || p.e.Dev.Info.Type != "CPU" || len(in) != 4 || in[2] != 1 || in[3] != 1 {
+	if !ok || e.Dev.Info.Type != "CPU" || len(in) != 4 || in[2] != 1 || in[3] != 1 {
 		return nil
 	}
 	return &graph.Conv2D{Cin: op.In, Cout: op.Out, KH: 1, KW: 1, Stride: 1, Weight: op.Weight, Bias: op.Bias}
@@ -132,7 +132,7 @@ func (p *Program) planConvs() error {
 		var err error
 		if op, ok := n.Op.(*graph.Conv2D); ok {
 			c, err = p.e.chooseConv(n, op)
-		} else if op := p.linearConv(n); op != nil {
+		} else if op := p.e.linearConv(n); op != nil {
 			c.variant = shaders.ConvDirect4
 			c.l, err = shaders.Conv2D(op, n.Inputs[0].Shape, c.variant, p.e.Dev.Limits.MaxWorkgroupsPerDimension)
 			c.op = op
@@ -249,12 +249,12 @@ func (p *Program) record(n *graph.Node) error {
 	var err error
 	variant := ""
 	op := n.Op
-	if c, ok := p.convs[n]; ok {
-		op = c.op
+	c, isConv := p.convs[n]
+	if isConv {
+		op = c.op // a Linear's convolution (linearConv)
 	}
 	switch op := op.(type) {
 	case *graph.Conv2D:
-		c := p.convs[n]
 		variant = c.variant
 		cl := c.l
 		w := op.Weight
@@ -528,10 +528,13 @@ func (p *Program) CheckGuards() error {
 }
 
 // ConvChooser returns the executor's convolution kernel choice (the one
-// CompileGPU makes), so that tools timing single layers pick what the
-// network runs.
+// CompileGPU makes, a Linear's too where it runs as a convolution), so
+// that tools timing single layers pick what the network runs.
 func (e *Executor) ConvChooser() func(*graph.Node) string {
 	return func(n *graph.Node) string {
+		if e.linearConv(n) != nil {
+			return shaders.ConvDirect4
+		}
 		op, ok := n.Op.(*graph.Conv2D)
 		if !ok {
 			return ""

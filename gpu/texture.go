@@ -26,9 +26,13 @@ type Texture struct {
 	v      *wgpu.TextureView
 }
 
+// texRows is the number of TexWidth-texel rows that hold texels texels
+// (at least one).
+func texRows(texels uint64) uint64 { return (max(texels, 1) + TexWidth - 1) / TexWidth }
+
 // NewTexture allocates a texture of at least texels float32 quadruples.
 func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
-	rows := (max(texels, 1) + TexWidth - 1) / TexWidth
+	rows := texRows(texels)
 	if rows > uint64(d.Limits.MaxTextureDimension2D) {
 		return nil, fmt.Errorf("gpu: texture %s: %d texels exceed the adapter's %d×%d limit", label, texels, TexWidth, d.Limits.MaxTextureDimension2D)
 	}
@@ -56,22 +60,31 @@ func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
 	return tx, nil
 }
 
-// WriteTexture fills texture t from texel 0 with vals, 4 floats a texel;
-// the rest of the last row is zero.
+// WriteTexture fills texture t from texel 0 with vals, 4 floats a texel:
+// the whole rows straight from vals, the last one zero-padded.
 func (d *Device) WriteTexture(t *Texture, vals []float32) error {
 	n := uint64(len(vals)+3) / 4
 	if n > t.Texels {
 		return fmt.Errorf("gpu: texture %s: %d texels written, %d allocated", t.Label, n, t.Texels)
 	}
-	rows := (max(n, 1) + TexWidth - 1) / TexWidth
-	data := make([]float32, rows*TexWidth*4)
-	copy(data, vals)
-	return d.scoped("gpu: write texture "+t.Label, func() error {
+	const row = TexWidth * 4 // floats
+	full := uint64(len(vals)) / row
+	tail := make([]float32, row)
+	copy(tail, vals[full*row:])
+	write := func(y uint64, data []float32, rows uint64) {
 		d.queue.WriteTexture(
-			&wgpu.ImageCopyTexture{Texture: t.t, MipLevel: 0, Aspect: wgpu.TextureAspect_All},
+			&wgpu.ImageCopyTexture{Texture: t.t, Origin: wgpu.Origin3D{Y: uint32(y)}, Aspect: wgpu.TextureAspect_All},
 			Bytes(data),
-			&wgpu.TextureDataLayout{BytesPerRow: TexWidth * 16, RowsPerImage: uint32(rows)},
+			&wgpu.TextureDataLayout{BytesPerRow: row * 4, RowsPerImage: uint32(rows)},
 			&wgpu.Extent3D{Width: TexWidth, Height: uint32(rows), DepthOrArrayLayers: 1})
+	}
+	return d.scoped("gpu: write texture "+t.Label, func() error {
+		if full > 0 {
+			write(0, vals[:full*row], full)
+		}
+		if full < texRows(n) {
+			write(full, tail, 1)
+		}
 		return nil
 	})
 }

@@ -253,10 +253,7 @@ func Conv2D(op *graph.Conv2D, in graph.Shape, variant string, maxGroups uint32) 
 			Groups: g,
 		}}, nil
 	case ConvDirect4:
-		if !ConvSupports(variant, op, in) {
-			return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", variant, graph.Name(op, in))
-		}
-		return direct4(op, p, maxGroups)
+		return direct4(op, in, p, maxGroups)
 	}
 	v, ok := gemmVariants[variant]
 	if !ok {

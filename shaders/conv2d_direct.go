@@ -43,7 +43,7 @@ func directBlock(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 // directSource returns the generated kernel (after conv2d_params.wgsl) for a
 // kh × kw kernel at stride s, dm channels × a dr × dc block per invocation.
 // packed selects the direct4 form: input and weights are textures of four
-// input channels a texel (PackInput, PackWeights), fetched 4 floats per
+// input channels a texel (conv2d_pack.wgsl, PackWeights), fetched 4 floats per
 // lane by vector gathers, and each step of the channel loop covers four
 // input channels.
 func directSource(kh, kw, s, dm, dr, dc uint32, packed bool) string {
@@ -259,10 +259,10 @@ func direct4Block(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 // direct4 returns the launches of the direct4 variant: conv2d_pack.wgsl
 // packs the input into a texture, which the generated kernel reads with
 // the weights packed by PackWeights.
-func direct4(op *graph.Conv2D, p ConvParams, maxGroups uint32) (ConvLaunch, error) {
+func direct4(op *graph.Conv2D, in graph.Shape, p ConvParams, maxGroups uint32) (ConvLaunch, error) {
 	dm, dr, dc, ok := direct4Block(p.KH, p.KW, p.Stride)
 	if !ok {
-		return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q takes kernels up to 7×7", ConvDirect4)
+		return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", ConvDirect4, graph.Name(op, in))
 	}
 	nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
 	g, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)

@@ -5,9 +5,12 @@
 //   A = weights [cout][cing·kh·kw], B_g the im2col view of input channels
 //   g·cing + ci at (oy·sh − pt + ky·dh, ox·sw − pl + kx·dw), zero outside
 //   the image.
-// A 64×64 tile of one group's C per workgroup of 256 invocations, each
-// accumulating a 4×4 block (rows ty + 16·i, columns tx + 16·j so that
-// writes coalesce); K advances in steps of 16 through workgroup memory.
+// A BM×BN tile of one group's C per workgroup of 256 invocations (64×64,
+// or 16×256 for groups of at most 16 output channels), each accumulating a
+// 4×4 block (rows ty + RT·i, columns tx + CT·j so that writes coalesce); K
+// advances in steps of 16 through workgroup memory, each invocation loading
+// ALD weights and BLD inputs a step. The host prepends BM, BN, ALD, BLD,
+// RT = BM/4 and CT = BN/4.
 // The tiles are numbered column tile fastest, then row tile within the
 // group, then group, and the number is folded over the grid's x, y and z;
 // workgroups past p.tiles write nothing.
@@ -17,12 +20,10 @@
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
 const BK: u32 = 16u;
 
-var<workgroup> As: array<f32, 1024>; // [BK][BM]
-var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
+var<workgroup> As: array<f32, ASZ>; // [BK][BM]
+var<workgroup> Bs: array<f32, BSZ>; // [BK][BN]
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -33,8 +34,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	let grp = rt / p.rtiles;
 	let r0 = (rt % p.rtiles) * BM; // first row of the tile within its group
 	let n0 = ct * BN;
-	let tx = li % 16u;
-	let ty = li / 16u;
+	let tx = li % CT;
+	let ty = li / CT;
 	let khw = p.kh * p.kw;
 	let ohw = p.oh * p.ow;
 	let hw = p.h * p.w;
@@ -50,15 +51,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	let ix0 = i32((pix % p.ow) * p.sw) - i32(p.pl);
 	let sbase = (b * p.cin + grp * p.cing) * hw;
 
-	// The row of A this invocation loads.
-	let arow = li / 4u;
+	// The row of A this invocation loads, and its first column.
+	let arow = (li * ALD) / BK;
 	let avalid = live && r0 + arow < p.coutg;
 	let abase = (grp * p.coutg + r0 + arow) * p.k;
-	let ak = (li % 4u) * 4u;
+	let ak = (li * ALD) % BK;
 
 	var acc: array<f32, 16>;
 	for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
-		for (var t = 0u; t < 4u; t = t + 1u) {
+		for (var t = 0u; t < ALD; t = t + 1u) {
 			let gk = k0 + ak + t;
 			var v = 0.0;
 			if (avalid && gk < p.k) {
@@ -66,8 +67,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 			}
 			As[(ak + t) * BM + arow] = v;
 		}
-		for (var t = 0u; t < 4u; t = t + 1u) {
-			let kk = (li / BN) * 4u + t;
+		for (var t = 0u; t < BLD; t = t + 1u) {
+			let kk = (li / BN) * BLD + t;
 			let gk = k0 + kk;
 			var v = 0.0;
 			if (jvalid && gk < p.k) {
@@ -86,8 +87,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 			var a: array<f32, 4>;
 			var bv: array<f32, 4>;
 			for (var i = 0u; i < 4u; i = i + 1u) {
-				a[i] = As[kk * BM + ty + 16u * i];
-				bv[i] = Bs[kk * BN + tx + 16u * i];
+				a[i] = As[kk * BM + ty + RT * i];
+				bv[i] = Bs[kk * BN + tx + CT * i];
 			}
 			for (var i = 0u; i < 4u; i = i + 1u) {
 				for (var jx = 0u; jx < 4u; jx = jx + 1u) {
@@ -102,7 +103,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 		return;
 	}
 	for (var i = 0u; i < 4u; i = i + 1u) {
-		let r = r0 + ty + 16u * i;
+		let r = r0 + ty + RT * i;
 		if (r >= p.coutg) {
 			continue;
 		}
@@ -110,7 +111,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 		let s = scale[m];
 		let bb = bias[m];
 		for (var jx = 0u; jx < 4u; jx = jx + 1u) {
-			let col = n0 + tx + 16u * jx;
+			let col = n0 + tx + CT * jx;
 			if (col >= p.npix) {
 				continue;
 			}

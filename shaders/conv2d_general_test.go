@@ -181,6 +181,7 @@ func generalConvCases() []shaders.ConvGeom {
 		cg(1, 6, 7, 7, 9, 3, 1, 1, 3, true, true),      // groups 3: cin 6, cout 9
 		cg(2, 128, 7, 7, 128, 3, 1, 1, 32, true, true), // 32 groups of 4 channels (ResNeXt), batch 2
 		cg(1, 8, 9, 9, 8, 3, 1, 1, 8, false, false),    // depthwise
+		cg(2, 6, 14, 14, 12, 3, 1, 1, 3, false, true),  // 392 pixels: two column tiles of 256
 		dwDil, // depthwise, stride 2, dilation 2
 		cg(1, 8, 5, 6, 140, 3, 1, 1, 2, false, true), // 70 channels a group: two row tiles per group
 		dil2,  // dilation 2
@@ -201,7 +202,7 @@ func generalConvCases() []shaders.ConvGeom {
 
 // TestConvGeneral runs conv2d_general.wgsl on every case against refConv,
 // the ResNeXt case with a workgroup limit of 5 so that its grid folds
-// (5×5×3, past its 64 tiles).
+// (5×5×2, past its 32 tiles).
 func TestConvGeneral(t *testing.T) {
 	dev := gputest.Device(t)
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -242,21 +243,25 @@ func TestConvGeneralLaunch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (gpu.Key{Kernel: "conv2d", Variant: "general", Consts: [8]uint32{1, 0}}); l.Key != want {
+	if want := (gpu.Key{Kernel: "conv2d", Variant: "general", Consts: [8]uint32{1, 0, 16}}); l.Key != want {
 		t.Errorf("key %+v, want %+v", l.Key, want)
 	}
 	p := l.Params.(*shaders.ConvGeneralParams)
-	if p.CinG != 4 || p.CoutG != 4 || p.K != 36 || p.NPix != 98 || p.CTiles != 2 || p.RTiles != 1 || p.Tiles != 64 {
+	if p.CinG != 4 || p.CoutG != 4 || p.K != 36 || p.NPix != 98 || p.CTiles != 1 || p.RTiles != 1 || p.Tiles != 32 {
 		t.Errorf("params %+v", *p)
 	}
-	if l.Groups != (gpu.Groups{64, 1, 1}) {
-		t.Errorf("grid %v, want 64 workgroups", l.Groups)
+	if l.Groups != (gpu.Groups{32, 1, 1}) {
+		t.Errorf("grid %v, want 32 workgroups", l.Groups)
 	}
-	if l, err = shaders.ConvGeneral(g, 5); err != nil || l.Groups.Check(5) != nil || l.Groups.Count() < 64 {
+	if l, err = shaders.ConvGeneral(g, 5); err != nil || l.Groups.Check(5) != nil || l.Groups.Count() < 32 {
 		t.Errorf("folded grid %v, %v", l.Groups, err)
 	}
 	if _, err := shaders.ConvGeneral(g, 1); err == nil {
-		t.Error("64 workgroups fit a limit of 1")
+		t.Error("32 workgroups fit a limit of 1")
+	}
+	g.Groups = 2 // 64 channels a group: 64×64 tiles
+	if l, err = shaders.ConvGeneral(g, 65535); err != nil || l.Key.Consts[2] != 64 || l.Params.(*shaders.ConvGeneralParams).Tiles != 4 {
+		t.Errorf("2 groups of 64: key %+v, params %+v, %v", l.Key, l.Params, err)
 	}
 	g.Groups = 3
 	if _, err := shaders.ConvGeneral(g, 65535); err == nil {

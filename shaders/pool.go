@@ -1,6 +1,7 @@
 package shaders
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -9,44 +10,68 @@ import (
 
 // PoolParams mirrors `struct Params` in pool.wgsl.
 type PoolParams struct {
-	NC, H, W, OH       uint32
-	OW, K, Stride, Pad uint32
-	Total              uint32
-	_                  [3]uint32
+	NC, H, W, OH   uint32
+	OW, KH, KW, SH uint32
+	SW, PT, PL, HP uint32 // HP = H + PB
+	WP, Total      uint32 // WP = W + PR
+	_              [2]uint32
 }
 
 var (
-	_ [unsafe.Sizeof(PoolParams{}) - 48]byte
-	_ [48 - unsafe.Sizeof(PoolParams{})]byte
+	_ [unsafe.Sizeof(PoolParams{}) - 64]byte
+	_ [64 - unsafe.Sizeof(PoolParams{})]byte
 )
 
-// MaxPool returns the launch of a max pool over an input of shape in.
-// Bindings: src, dst.
-func MaxPool(op graph.MaxPool, in graph.Shape, maxGroups uint32) (Launch, error) {
-	out, err := op.OutShape([]graph.Shape{in})
+// Pool returns the launch of the max or average pool g describes, the
+// workgroup count folded past maxGroups. Bindings: src, dst.
+func Pool(g PoolGeom, maxGroups uint32) (Launch, error) {
+	if err := g.Check(); err != nil {
+		return Launch{}, err
+	}
+	oh, ow := g.OH(), g.OW()
+	if !fits(g.N, g.C, oh, ow) {
+		return Launch{}, fmt.Errorf("shaders: %v: the output has more than 2³¹ − 1 elements", g)
+	}
+	p := PoolParams{
+		NC: u32(g.N * g.C), H: u32(g.H), W: u32(g.W), OH: u32(oh),
+		OW: u32(ow), KH: u32(g.KH), KW: u32(g.KW), SH: u32(g.SH),
+		SW: u32(g.SW), PT: u32(g.PT), PL: u32(g.PL), HP: u32(g.H + g.PB),
+		WP: u32(g.W + g.PR), Total: u32(g.N * g.C * oh * ow),
+	}
+	grid, err := fold1D(int(p.Total), 64, maxGroups)
 	if err != nil {
 		return Launch{}, err
 	}
-	p := PoolParams{NC: u32(in[0] * in[1]), H: u32(in[2]), W: u32(in[3]), OH: u32(out[2]), OW: u32(out[3]),
-		K: u32(op.K), Stride: u32(op.Stride), Pad: u32(op.Pad), Total: u32(out.Numel())}
-	return poolLaunch(p, 0, maxGroups)
-}
-
-// GlobalAvgPool returns the launch of a global average pool. Bindings: src, dst.
-func GlobalAvgPool(in graph.Shape, maxGroups uint32) (Launch, error) {
-	p := PoolParams{NC: u32(in[0] * in[1]), H: u32(in[2]), W: u32(in[3]), OH: 1, OW: 1, Total: u32(in[0] * in[1])}
-	return poolLaunch(p, 1, maxGroups)
-}
-
-func poolLaunch(p PoolParams, mode uint32, maxGroups uint32) (Launch, error) {
-	g, err := fold1D(int(p.Total), 64, maxGroups)
-	if err != nil {
-		return Launch{}, err
-	}
+	includePad := g.CountIncludePad && !g.Max // one pipeline per distinct source
 	return Launch{
-		Key:    gpu.Key{Kernel: "pool", Consts: [8]uint32{mode}},
-		Source: func() string { return Source("pool.wgsl", Const{"MODE", mode}) },
+		Key: gpu.Key{Kernel: "pool", Consts: [8]uint32{b2u(g.Max), b2u(includePad)}},
+		Source: func() string {
+			return Source("pool.wgsl", Const{"MAX", g.Max}, Const{"INCLUDE_PAD", includePad})
+		},
 		Params: &p,
-		Groups: g,
+		Groups: grid,
 	}, nil
+}
+
+// GlobalAvgPoolGeom returns the launch of the global average pool of an
+// input [n][c][h][w] into [n][c][1][1]. Bindings: src, dst.
+func GlobalAvgPoolGeom(n, c, h, w int, maxGroups uint32) (Launch, error) {
+	return Pool(PoolGeom{N: n, C: c, H: h, W: w, KH: h, KW: w, SH: 1, SW: 1}, maxGroups)
+}
+
+// MaxPool returns the launch of a max pool over an input of shape in: Pool
+// for graph.MaxPool, until its callers call Pool. Bindings: src, dst.
+func MaxPool(op graph.MaxPool, in graph.Shape, maxGroups uint32) (Launch, error) {
+	if _, err := op.OutShape([]graph.Shape{in}); err != nil {
+		return Launch{}, err
+	}
+	return Pool(PoolGeom{N: in[0], C: in[1], H: in[2], W: in[3], KH: op.K, KW: op.K, SH: op.Stride, SW: op.Stride,
+		PT: op.Pad, PL: op.Pad, PB: op.Pad, PR: op.Pad, Max: true}, maxGroups)
+}
+
+// GlobalAvgPool returns the launch of a global average pool over an input
+// of shape in: GlobalAvgPoolGeom, until its callers call that. Bindings:
+// src, dst.
+func GlobalAvgPool(in graph.Shape, maxGroups uint32) (Launch, error) {
+	return GlobalAvgPoolGeom(in[0], in[1], in[2], in[3], maxGroups)
 }

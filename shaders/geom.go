@@ -1,0 +1,186 @@
+package shaders
+
+import "fmt"
+
+// maxSize bounds every element count and extent a kernel indexes: the
+// kernels index in u32 and offset windows in i32.
+const maxSize = 1<<31 - 1
+
+// ConvGeom is a 2-D convolution's geometry and epilogue: an input
+// [N][Cin][H][W], weights [Cout][Cin/Groups][KH][KW], an output
+// [N][Cout][OH][OW] where output channel m reads input channels
+// (m / (Cout/Groups))·(Cin/Groups) + [0, Cin/Groups), and the epilogue
+// out = conv·scale[m] + bias[m] (+ residual) (ReLU).
+// A ConvGeom is a plain value, safe to share.
+type ConvGeom struct {
+	N, Cin, H, W   int
+	Cout, KH, KW   int
+	SH, SW         int // stride
+	PT, PL, PB, PR int // zero padding: top, left, bottom, right
+	DH, DW         int // dilation, ≥ 1
+	Groups         int // ≥ 1; divides Cin and Cout
+	Residual, ReLU bool
+}
+
+// OH is the output height, (H + PT + PB − DH·(KH−1) − 1)/SH + 1.
+func (g ConvGeom) OH() int { return convOut(g.H, g.PT, g.PB, g.KH, g.SH, g.DH) }
+
+// OW is the output width, (W + PL + PR − DW·(KW−1) − 1)/SW + 1.
+func (g ConvGeom) OW() int { return convOut(g.W, g.PL, g.PR, g.KW, g.SW, g.DW) }
+
+func convOut(in, p0, p1, k, s, d int) int {
+	if s <= 0 {
+		return 0
+	}
+	span := in + p0 + p1 - d*(k-1) - 1
+	if span < 0 {
+		return 0
+	}
+	return span/s + 1
+}
+
+// String names the geometry as a test case does.
+func (g ConvGeom) String() string {
+	s := fmt.Sprintf("conv2d(n=%d,cin=%d,h=%d,w=%d,cout=%d,k=%dx%d,s=%d,%d,p=%d,%d,%d,%d,d=%d,%d,g=%d",
+		g.N, g.Cin, g.H, g.W, g.Cout, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.PB, g.PR, g.DH, g.DW, g.Groups)
+	if g.Residual {
+		s += ",residual"
+	}
+	if g.ReLU {
+		s += ",relu"
+	}
+	return s + ")"
+}
+
+// Check returns an error if a field is out of range, the groups do not
+// divide the channels, the dilated kernel does not fit the padded input,
+// or a size exceeds 2³¹ − 1.
+func (g ConvGeom) Check() error {
+	bad := func(why string) error { return fmt.Errorf("shaders: %v: %s", g, why) }
+	switch {
+	case g.N < 1 || g.Cin < 1 || g.H < 1 || g.W < 1 || g.Cout < 1:
+		return bad("sizes must be ≥ 1")
+	case g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1 || g.DH < 1 || g.DW < 1:
+		return bad("kernel, stride and dilation must be ≥ 1")
+	case g.PT < 0 || g.PL < 0 || g.PB < 0 || g.PR < 0:
+		return bad("padding must be ≥ 0")
+	case g.Groups < 1 || g.Cin%g.Groups != 0 || g.Cout%g.Groups != 0:
+		return bad("groups must be ≥ 1 and divide cin and cout")
+	}
+	for _, v := range []int{g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.PB, g.PR, g.DH, g.DW} {
+		if v > maxSize/8 {
+			return bad("an extent exceeds 2²⁸")
+		}
+	}
+	if g.H+g.PT+g.PB < g.DH*(g.KH-1)+1 || g.W+g.PL+g.PR < g.DW*(g.KW-1)+1 {
+		return bad("the dilated kernel is larger than the padded input")
+	}
+	cing := g.Cin / g.Groups
+	for _, n := range [][]int{{g.N, g.Cin, g.H, g.W}, {g.N, g.Cout, g.OH(), g.OW()}, {g.Cout, cing, g.KH, g.KW}} {
+		if !fits(n...) {
+			return bad("a tensor has more than 2³¹ − 1 elements")
+		}
+	}
+	return nil
+}
+
+// fits reports whether the product of vs is at most maxSize.
+func fits(vs ...int) bool {
+	p := 1
+	for _, v := range vs {
+		if v < 0 || v > maxSize || p*v > maxSize {
+			return false
+		}
+		p *= v
+	}
+	return true
+}
+
+// PoolGeom is a 2-D max or average pool's geometry, PyTorch's semantics:
+// input [N][C][H][W], output [N][C][OH][OW], the window of output (y, x)
+// starting at (y·SH − PT, x·SW − PL). Max ignores positions outside the
+// image; average divides the in-image sum by the window's in-image size,
+// or with CountIncludePad by its size clipped to the padded input.
+// A PoolGeom is a plain value, safe to share.
+type PoolGeom struct {
+	N, C, H, W      int
+	KH, KW          int
+	SH, SW          int
+	PT, PL, PB, PR  int
+	CeilMode        bool
+	Max             bool // else average
+	CountIncludePad bool // average: the divisor counts padded positions (PyTorch count_include_pad)
+}
+
+// OH is the output height: (H + PT + PB − KH)/SH + 1, the division rounded
+// up with CeilMode, less the last window when CeilMode makes it start
+// past the input and its top padding ((OH−1)·SH ≥ H + PT).
+func (g PoolGeom) OH() int { return poolOut(g.H, g.PT, g.PB, g.KH, g.SH, g.CeilMode) }
+
+// OW is the output width, as OH.
+func (g PoolGeom) OW() int { return poolOut(g.W, g.PL, g.PR, g.KW, g.SW, g.CeilMode) }
+
+func poolOut(in, p0, p1, k, s int, ceil bool) int {
+	if s <= 0 {
+		return 0
+	}
+	span := in + p0 + p1 - k
+	if span < 0 {
+		return 0
+	}
+	if ceil {
+		span += s - 1
+	}
+	o := span/s + 1
+	if ceil && (o-1)*s >= in+p0 {
+		o--
+	}
+	return o
+}
+
+// String names the geometry as a test case does.
+func (g PoolGeom) String() string {
+	kind := "avgpool"
+	if g.Max {
+		kind = "maxpool"
+	}
+	s := fmt.Sprintf("%s(n=%d,c=%d,h=%d,w=%d,k=%dx%d,s=%d,%d,p=%d,%d,%d,%d", kind,
+		g.N, g.C, g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.PB, g.PR)
+	if g.CeilMode {
+		s += ",ceil"
+	}
+	if g.CountIncludePad && !g.Max {
+		s += ",include_pad"
+	}
+	return s + ")"
+}
+
+// Check returns an error if a field is out of range, the window does not
+// fit the padded input, a window lies wholly in the padding (PT ≥ KH, or
+// the last window starts past the input), or a size exceeds 2³¹ − 1.
+func (g PoolGeom) Check() error {
+	bad := func(why string) error { return fmt.Errorf("shaders: %v: %s", g, why) }
+	switch {
+	case g.N < 1 || g.C < 1 || g.H < 1 || g.W < 1:
+		return bad("sizes must be ≥ 1")
+	case g.KH < 1 || g.KW < 1 || g.SH < 1 || g.SW < 1:
+		return bad("kernel and stride must be ≥ 1")
+	case g.PT < 0 || g.PL < 0 || g.PB < 0 || g.PR < 0:
+		return bad("padding must be ≥ 0")
+	}
+	for _, v := range []int{g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.PB, g.PR} {
+		if v > maxSize/8 {
+			return bad("an extent exceeds 2²⁸")
+		}
+	}
+	if g.H+g.PT+g.PB < g.KH || g.W+g.PL+g.PR < g.KW {
+		return bad("the window is larger than the padded input")
+	}
+	if g.PT >= g.KH || g.PL >= g.KW || (g.OH()-1)*g.SH-g.PT >= g.H || (g.OW()-1)*g.SW-g.PL >= g.W {
+		return bad("a window lies wholly in the padding")
+	}
+	if !fits(g.N, g.C, g.H, g.W) || !fits(g.KH, g.KW) {
+		return bad("a size exceeds 2³¹ − 1")
+	}
+	return nil
+}

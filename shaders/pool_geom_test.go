@@ -1,0 +1,152 @@
+package shaders_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// refPool is the pool g describes, in float64, as PyTorch computes it: the
+// window of (y, x) starts at (y·SH − PT, x·SW − PL); hend = min(hstart + KH,
+// H + PB) and wend likewise; an average divides by (hend − hstart)·(wend −
+// wstart) with CountIncludePad, else by the in-image positions; max and sum
+// run over the window clipped to the image.
+func refPool(g shaders.PoolGeom, in []float32) []float64 {
+	oh, ow := g.OH(), g.OW()
+	out := make([]float64, g.N*g.C*oh*ow)
+	for nc := 0; nc < g.N*g.C; nc++ {
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				hs, ws := y*g.SH-g.PT, x*g.SW-g.PL
+				he, we := min(hs+g.KH, g.H+g.PB), min(ws+g.KW, g.W+g.PR)
+				div := float64((he - hs) * (we - ws))
+				hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, g.H), min(we, g.W)
+				if !g.CountIncludePad {
+					div = float64((he - hs) * (we - ws))
+				}
+				m, s := math.Inf(-1), 0.0
+				for iy := hs; iy < he; iy++ {
+					for ix := ws; ix < we; ix++ {
+						v := float64(in[(nc*g.H+iy)*g.W+ix])
+						m = math.Max(m, v)
+						s += v
+					}
+				}
+				o := s / div
+				if g.Max {
+					o = m
+				}
+				out[(nc*oh+y)*ow+x] = o
+			}
+		}
+	}
+	return out
+}
+
+// pg is a square, symmetric pool; the cases adjust the rest.
+func pg(n, c, h, w, k, s, pad int, isMax, ceil, includePad bool) shaders.PoolGeom {
+	return shaders.PoolGeom{N: n, C: c, H: h, W: w, KH: k, KW: k, SH: s, SW: s, PT: pad, PL: pad, PB: pad, PR: pad,
+		Max: isMax, CeilMode: ceil, CountIncludePad: includePad}
+}
+
+func poolCases() []shaders.PoolGeom {
+	rect := pg(2, 3, 7, 9, 1, 1, 0, true, false, false)
+	rect.KH, rect.KW, rect.SH, rect.SW, rect.PL, rect.PR = 2, 3, 1, 2, 1, 1
+	rectAvg := rect
+	rectAvg.Max, rectAvg.CountIncludePad, rectAvg.CeilMode = false, true, true
+	asym := pg(1, 4, 8, 7, 3, 2, 0, true, false, false)
+	asym.PT, asym.PL, asym.PB, asym.PR = 0, 1, 1, 0
+	asymAvg, asymAvgEx := asym, asym
+	asymAvg.Max, asymAvg.CountIncludePad = false, true
+	asymAvgEx.Max, asymAvgEx.CeilMode = false, true
+	cs := []shaders.PoolGeom{
+		pg(2, 5, 13, 13, 3, 2, 1, true, false, false), // ResNet's max pool
+		pg(1, 3, 7, 7, 2, 2, 1, true, true, false),    // ceil: the rule drops a fifth window
+		pg(1, 3, 10, 11, 3, 2, 0, true, true, false),  // ceil: a partial last window
+		pg(2, 3, 8, 8, 3, 2, 1, false, true, true),    // average, ceil, the last window past the padding
+		pg(2, 3, 8, 8, 3, 2, 1, false, true, false),   // … not counting the padding
+		pg(1, 2, 9, 9, 3, 2, 1, false, false, true),   // average with padding, counted
+		pg(1, 2, 9, 9, 3, 2, 1, false, false, false),  // … and not
+		pg(1, 3, 5, 5, 3, 3, 1, false, true, true),    // ceil rule on an average
+		rect, rectAvg, // 2×3, stride (1, 2)
+		asym, asymAvg, asymAvgEx, // padding (0, 1, 1, 0)
+		pg(1, 3, 1, 1, 1, 1, 0, true, false, false),     // 1×1 input
+		pg(2, 3, 1, 1, 3, 1, 1, true, false, false),     // 1×1 input, padding 1
+		pg(2, 3, 1, 1, 3, 1, 1, false, false, true),     // … average over 9
+		pg(2, 3, 1, 1, 3, 1, 1, false, false, false),    // … average over 1
+		pg(1, 2, 1, 1, 1, 2, 0, false, true, false),     // 1×1, ceil
+		pg(3, 7, 13, 13, 13, 1, 0, false, false, false), // global
+		pg(1, 70, 40, 40, 2, 2, 0, true, false, false),  // 28000 outputs: folded below
+	}
+	return cs
+}
+
+// TestPool runs pool.wgsl on every case against refPool, the last with a
+// workgroup limit of 20 so that its 438 workgroups fold.
+func TestPool(t *testing.T) {
+	dev := gputest.Device(t)
+	rng := rand.New(rand.NewPCG(3, 5))
+	cases := poolCases()
+	for i, g := range cases {
+		maxGroups := dev.Limits.MaxWorkgroupsPerDimension
+		if i == len(cases)-1 {
+			maxGroups = 20
+		}
+		t.Run(g.String(), func(t *testing.T) {
+			start := time.Now()
+			l, err := shaders.Pool(g, maxGroups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randoms(rng, g.N*g.C*g.H*g.W)
+			want := refPool(g, in)
+			got := runLaunch(t, dev, l, [][]float32{in}, len(want))
+			if e := nmse(got, want); !(e <= maxNMSE) {
+				t.Errorf("NMSE %.3e > %.0e (grid %v)", e, maxNMSE, l.Groups)
+			}
+			t.Logf("%v in %v workgroups, %v", l.Key, l.Groups, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// The old entry points launch what Pool and GlobalAvgPoolGeom launch.
+func TestPoolWrappers(t *testing.T) {
+	l, err := shaders.MaxPool(graph.MaxPool{K: 3, Stride: 2, Pad: 1}, graph.Shape{2, 64, 112, 112}, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := shaders.Pool(pg(2, 64, 112, 112, 3, 2, 1, true, false, false), 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Key != want.Key || l.Groups != want.Groups || *l.Params.(*shaders.PoolParams) != *want.Params.(*shaders.PoolParams) {
+		t.Errorf("MaxPool launches %+v, Pool %+v", l, want)
+	}
+	if p := l.Params.(*shaders.PoolParams); p.OH != 56 || p.OW != 56 || p.Total != 2*64*56*56 {
+		t.Errorf("MaxPool params %+v", *p)
+	}
+	if _, err := shaders.MaxPool(graph.MaxPool{K: 3, Stride: 2, Pad: 2}, graph.Shape{1, 1, 8, 8}, 65535); err == nil {
+		t.Error("MaxPool accepted padding 2 on a 3×3 window")
+	}
+	l, err = shaders.GlobalAvgPool(graph.Shape{3, 2048, 7, 7}, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := shaders.GlobalAvgPoolGeom(3, 2048, 7, 7, 65535); l.Key != want.Key || *l.Params.(*shaders.PoolParams) != *want.Params.(*shaders.PoolParams) {
+		t.Errorf("GlobalAvgPool launches %+v, GlobalAvgPoolGeom %+v", l, want)
+	}
+	if l.Key != (gpu.Key{Kernel: "pool"}) || l.Groups != (gpu.Groups{96, 1, 1}) {
+		t.Errorf("GlobalAvgPool key %+v over %v", l.Key, l.Groups)
+	}
+	bad := pg(1, 1, 5, 5, 2, 6, 0, true, false, false)
+	bad.PB = 3 // the second window starts at 6, past the image
+	if _, err := shaders.Pool(bad, 65535); err == nil {
+		t.Errorf("%v accepted", bad)
+	}
+}

@@ -33,7 +33,8 @@ func (a AdapterInfo) String() string {
 	return s + ")"
 }
 
-// Limits are the adapter limits that the kernels rely on.
+// Limits are the adapter limits that the kernels rely on. Caps carries
+// them too, with the other device facts.
 type Limits struct {
 	MaxWorkgroupsPerDimension  uint32
 	MaxInvocationsPerWorkgroup uint32
@@ -58,6 +59,8 @@ type Device struct {
 	Info          AdapterInfo
 	Limits        Limits
 	HasTimestamps bool // the device records GPU timestamps (TimestampQuery)
+
+	cpu bool // the adapter is a CPU implementation (see Caps)
 
 	// mu serialises all work on the device (see the type's doc); it guards
 	// every field below. A Replay's lock, when both are held, is taken
@@ -157,6 +160,7 @@ func Open(opt Options) (*Device, error) {
 	}
 	d := &Device{inst: inst, adapter: adapter, pipelines: map[Key]*Pipeline{}}
 	d.Info = describe(d.adapterIndex(), adapter)
+	d.cpu = adapter.GetProperties().AdapterType == wgpu.AdapterType_CPU
 	sup := adapter.GetLimits().Limits
 	var feats []wgpu.FeatureName
 	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
@@ -299,7 +303,8 @@ func (d *Device) Err() error { return d.errs.take() }
 // pickLimits asks for the adapter's own limits where the kernels need more
 // than WebGPU's defaults (buffer sizes, workgroup counts and sizes,
 // workgroup memory, storage bindings, texture size) and the defaults
-// elsewhere.
+// elsewhere (the storage offset alignment among them: 256 bytes, which
+// every adapter supports).
 func pickLimits(sup wgpu.Limits) wgpu.Limits {
 	l := wgpu.DefaultLimits()
 	l.MaxStorageBufferBindingSize = sup.MaxStorageBufferBindingSize

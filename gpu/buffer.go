@@ -62,7 +62,7 @@ func (d *Device) create(label string, size uint64, usage wgpu.BufferUsage, mappe
 
 // Release frees the buffer's memory.
 func (b *Buffer) Release() {
-	if b == nil {
+	if b == nil || b.d == nil {
 		return
 	}
 	b.d.mu.Lock()

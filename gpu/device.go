@@ -297,7 +297,8 @@ func (d *Device) Close() {
 }
 
 // Err returns and clears any error the device reported asynchronously
-// (uncaptured validation errors, out-of-memory, device loss).
+// (uncaptured validation errors, out-of-memory, device loss). Errors that
+// arise during a call are that call's; Err reports the rest.
 func (d *Device) Err() error { return d.errs.take() }
 
 // pickLimits asks for the adapter's own limits where the kernels need more

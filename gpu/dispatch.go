@@ -111,6 +111,9 @@ func (d *Device) newDispatch(label string, p *Pipeline, params any, groups Group
 
 // Release frees the dispatch's bind group and parameter buffer.
 func (ds *Dispatch) Release() {
+	if ds == nil || ds.d == nil {
+		return
+	}
 	ds.d.mu.Lock()
 	defer ds.d.mu.Unlock()
 	if ds.bind != nil {

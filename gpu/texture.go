@@ -102,7 +102,7 @@ func (d *Device) WriteTexture(t *Texture, vals []float32) error {
 
 // Release frees the texture.
 func (t *Texture) Release() {
-	if t == nil {
+	if t == nil || t.d == nil {
 		return
 	}
 	t.d.mu.Lock()
@@ -154,6 +154,9 @@ type texCopy struct {
 // float32 quadruples of src into dst from texel 0, so that the kernel can
 // read as a texture what the kernels before it wrote to a buffer.
 func (ds *Dispatch) CopyFirst(src *Buffer, dst *Texture, texels uint64) error {
+	if ds.d == nil {
+		return fmt.Errorf("gpu: %s: copy to texture: the dispatch was not made by a device", ds.Label)
+	}
 	ds.d.mu.Lock()
 	defer ds.d.mu.Unlock()
 	if src == nil || src.b == nil || dst == nil || dst.t == nil {

@@ -9,17 +9,23 @@ import (
 )
 
 // Buffer is a storage buffer on the device, usable as a copy source and
-// destination.
+// destination. Its methods are safe for concurrent use (they take the
+// device's lock); Release must not race with a run that uses the buffer.
 type Buffer struct {
 	Label string
 	Size  uint64 // bytes
 	b     *wgpu.Buffer
+	d     *Device
 }
 
 // NewBuffer allocates a storage buffer of size bytes (rounded up to a
 // multiple of 4). Sizes beyond the adapter's limits and out-of-memory are
 // errors naming label.
 func (d *Device) NewBuffer(label string, size uint64) (*Buffer, error) {
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
 	return d.newBuffer(label, size, wgpu.BufferUsage_Storage|wgpu.BufferUsage_CopySrc|wgpu.BufferUsage_CopyDst)
 }
 
@@ -51,11 +57,21 @@ func (d *Device) create(label string, size uint64, usage wgpu.BufferUsage, mappe
 		}
 		return nil, err
 	}
-	return &Buffer{Label: label, Size: size, b: b}, nil
+	return &Buffer{Label: label, Size: size, b: b, d: d}, nil
 }
 
 // Release frees the buffer's memory.
 func (b *Buffer) Release() {
+	if b == nil || b.d == nil {
+		return
+	}
+	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
+	b.release()
+}
+
+// release is Release with the device lock held.
+func (b *Buffer) release() {
 	if b != nil && b.b != nil {
 		b.b.Destroy()
 		b.b.Release()
@@ -65,7 +81,16 @@ func (b *Buffer) Release() {
 
 // Write copies data into b at offset (both multiples of 4) and waits.
 func (d *Device) Write(b *Buffer, offset uint64, data []byte) error {
-	_, err := d.RunWith(nil, []Upload{{Buf: b, Offset: offset, Data: data}}, nil, false)
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	return d.write(b, offset, data)
+}
+
+// write is Write with the device lock held.
+func (d *Device) write(b *Buffer, offset uint64, data []byte) error {
+	_, err := d.runWith(nil, []Upload{{Buf: b, Offset: offset, Data: data}}, nil, false)
 	return err
 }
 
@@ -162,7 +187,7 @@ func (d *Device) uploadBuffer(size uint64) (*Buffer, error) {
 		}
 		return d.up, nil
 	}
-	d.up.Release()
+	d.up.release()
 	d.up = nil
 	up, err := d.create("upload", size, wgpu.BufferUsage_MapWrite|wgpu.BufferUsage_CopySrc, true)
 	if err != nil {
@@ -188,7 +213,11 @@ type ReadBack struct {
 
 // ReadInto reads back several regions with one submission and one mapping.
 func (d *Device) ReadInto(rs []ReadBack) error {
-	_, err := d.RunWith(nil, nil, rs, false)
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	_, err := d.runWith(nil, nil, rs, false)
 	return err
 }
 
@@ -226,7 +255,7 @@ func (d *Device) stagingBuffer(size uint64) (*Buffer, error) {
 	if d.down != nil && d.down.Size >= size {
 		return d.down, nil
 	}
-	d.down.Release()
+	d.down.release()
 	d.down = nil
 	down, err := d.newReadBack("staging", size)
 	if err != nil {
@@ -246,7 +275,7 @@ func (d *Device) newReadBack(label string, size uint64) (*Buffer, error) {
 		return nil, err
 	}
 	if err := b.b.Unmap(); err != nil {
-		b.Release()
+		b.release()
 		return nil, fmt.Errorf("gpu: %s buffer: %v", label, err)
 	}
 	return b, nil

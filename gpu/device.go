@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -32,7 +33,8 @@ func (a AdapterInfo) String() string {
 	return s + ")"
 }
 
-// Limits are the adapter limits that the kernels rely on.
+// Limits are the adapter limits that the kernels rely on. Caps carries
+// them too, with the other device facts.
 type Limits struct {
 	MaxWorkgroupsPerDimension  uint32
 	MaxInvocationsPerWorkgroup uint32
@@ -45,12 +47,25 @@ type Limits struct {
 }
 
 // Device is an open WebGPU device with its queue and pipeline cache.
-// A Device is not safe for concurrent use.
+//
+// A Device is safe for concurrent use by multiple goroutines, and so are the
+// methods of the buffers, textures, dispatches and replays made from it:
+// every call that touches the queue, the shared upload and read-back
+// buffers, the error scopes or the pipeline cache holds one device-wide
+// lock, so the queue has one owner at a time and concurrent callers wait
+// their turn (their GPU work is serialised, never interleaved). Info,
+// Limits and HasTimestamps are set by Open and read-only afterwards.
 type Device struct {
 	Info          AdapterInfo
 	Limits        Limits
 	HasTimestamps bool // the device records GPU timestamps (TimestampQuery)
 
+	cpu bool // the adapter is a CPU implementation (see Caps)
+
+	// mu serialises all work on the device (see the type's doc); it guards
+	// every field below. A Replay's lock, when both are held, is taken
+	// first.
+	mu        sync.Mutex
 	inst      *wgpu.Instance
 	adapter   *wgpu.Adapter
 	dev       *wgpu.Device
@@ -145,6 +160,7 @@ func Open(opt Options) (*Device, error) {
 	}
 	d := &Device{inst: inst, adapter: adapter, pipelines: map[Key]*Pipeline{}}
 	d.Info = describe(d.adapterIndex(), adapter)
+	d.cpu = adapter.GetProperties().AdapterType == wgpu.AdapterType_CPU
 	sup := adapter.GetLimits().Limits
 	var feats []wgpu.FeatureName
 	if adapter.HasFeature(wgpu.FeatureName_TimestampQuery) {
@@ -240,17 +256,37 @@ func chooseAdapter(inst *wgpu.Instance, opt Options) (*wgpu.Adapter, error) {
 	return nil, fmt.Errorf("gpu: no adapter matches %q (have: %s)", want, strings.Join(names, "; "))
 }
 
-// Close releases the device and everything cached on it.
+// errClosed is what calls on a closed Device return.
+var errClosed = errors.New("gpu: device closed")
+
+// lock takes the device lock, or reports errClosed (without the lock) when
+// the device has been closed.
+func (d *Device) lock() error {
+	d.mu.Lock()
+	if d.dev == nil {
+		d.mu.Unlock()
+		return errClosed
+	}
+	return nil
+}
+
+// Close releases the device and everything cached on it. Buffers,
+// textures, dispatches and replays made from it should be released first;
+// calls on the device afterwards return an error.
 func (d *Device) Close() {
-	if d == nil || d.dev == nil {
+	if d == nil {
 		return
 	}
+	if d.lock() != nil {
+		return
+	}
+	defer d.mu.Unlock()
 	for _, p := range d.pipelines {
 		p.release()
 	}
 	d.pipelines = nil
-	d.up.Release()
-	d.down.Release()
+	d.up.release()
+	d.down.release()
 	d.stamps.release()
 	d.queue.Release()
 	removeSink(d.dev)
@@ -261,13 +297,15 @@ func (d *Device) Close() {
 }
 
 // Err returns and clears any error the device reported asynchronously
-// (uncaptured validation errors, out-of-memory, device loss).
+// (uncaptured validation errors, out-of-memory, device loss). Errors that
+// arise during a call are that call's; Err reports the rest.
 func (d *Device) Err() error { return d.errs.take() }
 
 // pickLimits asks for the adapter's own limits where the kernels need more
 // than WebGPU's defaults (buffer sizes, workgroup counts and sizes,
 // workgroup memory, storage bindings, texture size) and the defaults
-// elsewhere.
+// elsewhere (the storage offset alignment among them: 256 bytes, which
+// every adapter supports).
 func pickLimits(sup wgpu.Limits) wgpu.Limits {
 	l := wgpu.DefaultLimits()
 	l.MaxStorageBufferBindingSize = sup.MaxStorageBufferBindingSize

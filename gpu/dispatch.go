@@ -10,7 +10,10 @@ import (
 )
 
 // Dispatch is one recorded kernel launch: a pipeline, its bound buffers and
-// its workgroup counts. Dispatches are built once and replayed by Run.
+// its workgroup counts. Dispatches are built once and replayed by Run. A
+// Dispatch may be used by many runs at once; its methods are safe for
+// concurrent use (they take the device's lock), but CopyFirst and Release
+// must not race with runs that use the dispatch.
 type Dispatch struct {
 	Label    string
 	Pipeline *Pipeline
@@ -18,6 +21,7 @@ type Dispatch struct {
 	bind     *wgpu.BindGroup
 	params   *Buffer
 	copy     *texCopy // before the kernel (CopyFirst)
+	d        *Device
 }
 
 // ParamBytes encodes a kernel's parameter struct (fixed-size fields only,
@@ -36,10 +40,49 @@ func ParamBytes(params any) ([]byte, error) {
 
 // NewDispatch records a launch of p over groups with params bound as a
 // uniform buffer at binding 0 and bufs (buffers and textures) at bindings
-// 1, 2, ….
+// 1, 2, …. Bind, which binds by the names the WGSL declares, is to replace
+// it.
 func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Groups, bufs ...Binding) (*Dispatch, error) {
+	bs := make([]bound, len(bufs))
+	for i, b := range bufs {
+		bs[i] = bound{index: uint32(i + 1), b: b}
+	}
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
+	return d.newDispatch(label, p, params, groups, bs)
+}
+
+// bound is one binding of a dispatch besides the parameters: b at index,
+// named name in the WGSL when known.
+type bound struct {
+	index uint32
+	name  string
+	b     Binding
+}
+
+// newDispatch records a launch of p over groups with params at binding 0
+// and bs at theirs; the device lock is held.
+func (d *Device) newDispatch(label string, p *Pipeline, params any, groups Groups, bs []bound) (*Dispatch, error) {
 	if err := groups.Check(d.Limits.MaxWorkgroupsPerDimension); err != nil {
 		return nil, fmt.Errorf("%s (%s): %v", label, p.Key, err)
+	}
+	entries := []wgpu.BindGroupEntry{{Binding: 0}}
+	for _, b := range bs {
+		var e wgpu.BindGroupEntry
+		ok := b.b != nil
+		if ok {
+			e, ok = b.b.entry(b.index)
+		}
+		if !ok {
+			name := ""
+			if b.name != "" {
+				name = fmt.Sprintf(" (%s)", b.name)
+			}
+			return nil, fmt.Errorf("%s (%s): binding %d%s has no buffer", label, p.Key, b.index, name)
+		}
+		entries = append(entries, e)
 	}
 	data, err := ParamBytes(params)
 	if err != nil {
@@ -49,42 +92,35 @@ func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Group
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Write(ub, 0, data); err != nil {
-		ub.Release()
+	if err := d.write(ub, 0, data); err != nil {
+		ub.release()
 		return nil, err
 	}
-	entries := []wgpu.BindGroupEntry{{Binding: 0, Buffer: ub.b, Size: ub.Size}}
-	for i, b := range bufs {
-		var e wgpu.BindGroupEntry
-		ok := b != nil
-		if ok {
-			e, ok = b.entry(uint32(i + 1))
-		}
-		if !ok {
-			ub.Release()
-			return nil, fmt.Errorf("%s (%s): binding %d has no buffer", label, p.Key, i+1)
-		}
-		entries = append(entries, e)
-	}
+	entries[0] = wgpu.BindGroupEntry{Binding: 0, Buffer: ub.b, Size: ub.Size}
 	var bg *wgpu.BindGroup
 	err = d.scoped(fmt.Sprintf("gpu: %s (kernel %s): bind group", label, p.Key), func() (err error) {
 		bg, err = d.dev.CreateBindGroup(&wgpu.BindGroupDescriptor{Label: label, Layout: p.layout, Entries: entries})
 		return err
 	})
 	if err != nil {
-		ub.Release()
+		ub.release()
 		return nil, err
 	}
-	return &Dispatch{Label: label, Pipeline: p, Groups: groups, bind: bg, params: ub}, nil
+	return &Dispatch{Label: label, Pipeline: p, Groups: groups, bind: bg, params: ub, d: d}, nil
 }
 
 // Release frees the dispatch's bind group and parameter buffer.
 func (ds *Dispatch) Release() {
+	if ds == nil || ds.d == nil {
+		return
+	}
+	ds.d.mu.Lock()
+	defer ds.d.mu.Unlock()
 	if ds.bind != nil {
 		ds.bind.Release()
 		ds.bind = nil
 	}
-	ds.params.Release()
+	ds.params.release()
 }
 
 // Timing is what Run measured.
@@ -113,7 +149,18 @@ func (d *Device) Run(ds []*Dispatch, reads []ReadBack, profile bool) (Timing, er
 // when profile is set and the adapter has timestamps), then the read-backs;
 // it submits once, waits and copies the read-backs out. On adapters with
 // timestamps, the dispatches are bracketed by two timestamps (Timing.GPU).
+// Concurrent runs on one device take turns; Timing.Wall starts when this
+// run's turn comes.
 func (d *Device) RunWith(ds []*Dispatch, writes []Upload, reads []ReadBack, profile bool) (Timing, error) {
+	if err := d.lock(); err != nil {
+		return Timing{}, err
+	}
+	defer d.mu.Unlock()
+	return d.runWith(ds, writes, reads, profile)
+}
+
+// runWith is RunWith with the device lock held.
+func (d *Device) runWith(ds []*Dispatch, writes []Upload, reads []ReadBack, profile bool) (Timing, error) {
 	start := time.Now()
 	var t Timing
 	nstamps := 0
@@ -223,7 +270,7 @@ func (d *Device) newStampSet(label string, n int) (*stampSet, error) {
 func (s *stampSet) release() {
 	if s != nil {
 		s.set.Release()
-		s.resolve.Release()
+		s.resolve.release()
 	}
 }
 

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -22,12 +23,20 @@ func (k Key) String() string {
 	return k.Kernel + "/" + k.Variant
 }
 
-// Pipeline is a compiled compute pipeline with its bind group layout.
+// Pipeline is a compiled compute pipeline with its bind group layout and
+// the names of its bindings. It does not change once compiled and is safe
+// for concurrent use.
 type Pipeline struct {
-	Key    Key
-	p      *wgpu.ComputePipeline
-	layout *wgpu.BindGroupLayout
+	Key      Key
+	p        *wgpu.ComputePipeline
+	layout   *wgpu.BindGroupLayout
+	bindings map[int]string // group-0 binding index → WGSL name
 }
+
+// Bindings returns the names of the pipeline's group-0 bindings as its
+// WGSL declares them, by binding index (see BindingNames). The map is the
+// caller's to change.
+func (p *Pipeline) Bindings() map[int]string { return maps.Clone(p.bindings) }
 
 func (p *Pipeline) release() {
 	if p.layout != nil {
@@ -42,14 +51,24 @@ func (p *Pipeline) release() {
 // point "main") on the first request. Its bind group layout is the
 // automatic one, or for kernels that read textures the one declared in the
 // source (see explicitLayout). Compilation and validation errors name the
-// kernel.
+// kernel, and so do malformed binding declarations (see BindingNames).
+// Concurrent first requests for one key compile it once; source is called
+// with the device lock held and must not use the device.
 func (d *Device) Pipeline(k Key, source func() string) (*Pipeline, error) {
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
 	if p, ok := d.pipelines[k]; ok {
 		return p, nil
 	}
 	what := fmt.Sprintf("gpu: kernel %s", k)
 	src := source()
-	entries, err := explicitLayout(src)
+	decls, err := parseDecls(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", what, err)
+	}
+	entries, err := explicitLayout(src, decls)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", what, err)
 	}
@@ -104,7 +123,7 @@ func (d *Device) Pipeline(k Key, source func() string) (*Pipeline, error) {
 			return nil, fmt.Errorf("%s: %v", what, err)
 		}
 	}
-	p := &Pipeline{Key: k, p: cp, layout: layout}
+	p := &Pipeline{Key: k, p: cp, layout: layout, bindings: names(decls)}
 	d.pipelines[k] = p
 	return p, nil
 }

@@ -3,6 +3,8 @@ package gpu
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
@@ -16,7 +18,12 @@ import (
 // costs the CPU little more than the input copy, one submission and the
 // read-back. It owns its upload, read-back and timestamp buffers, so other
 // work on the device cannot invalidate a command buffer it holds.
+//
+// A Replay is safe for concurrent use: concurrent Runs of one Replay take
+// turns (each holds the replay's lock, then the device's), and so do Runs
+// of different replays and other work on the device.
 type Replay struct {
+	mu       sync.Mutex // guards the fields below and the command buffer held ahead
 	d        *Device
 	ds       []*Dispatch
 	writes   []region
@@ -49,7 +56,7 @@ func (g region) check(what string, i int, b *Buffer, offset, n uint64) error {
 // read back the regions of reads; only the lengths of their Data and Dst
 // count here.
 func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*Replay, error) {
-	r := &Replay{d: d, ds: ds}
+	r := &Replay{d: d, ds: slices.Clone(ds)}
 	var nup, ndown uint64
 	for _, w := range writes {
 		if err := checkRegion("write to", w.Buf, w.Offset, uint64(len(w.Data))); err != nil {
@@ -65,10 +72,14 @@ func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*
 		r.reads = append(r.reads, region{rd.Buf, rd.Offset, uint64(len(rd.Dst))})
 		ndown += uint64(len(rd.Dst))
 	}
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
 	ok := false
 	defer func() {
 		if !ok {
-			r.Release()
+			r.release()
 		}
 	}()
 	var err error
@@ -96,6 +107,20 @@ func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*
 // back into reads[i].Dst; the buffers, offsets and lengths must be those
 // given to NewReplay. Timing.GPU is set on adapters with timestamps.
 func (r *Replay) Run(writes []Upload, reads []ReadBack) (Timing, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.d == nil {
+		return Timing{}, fmt.Errorf("gpu: replay released")
+	}
+	if err := r.d.lock(); err != nil {
+		return Timing{}, err
+	}
+	defer r.d.mu.Unlock()
+	return r.run(writes, reads)
+}
+
+// run is Run with the replay's and the device's locks held.
+func (r *Replay) run(writes []Upload, reads []ReadBack) (Timing, error) {
 	start := time.Now()
 	var t Timing
 	if len(writes) != len(r.writes) || len(reads) != len(r.reads) {
@@ -228,16 +253,30 @@ func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
 
 // Release frees the replay's buffers and any command buffer it holds; a
 // pending mapping's status word is left to the callback (a few bytes).
+// Runs after Release return an error.
 func (r *Replay) Release() {
 	if r == nil {
 		return
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.d == nil {
+		return
+	}
+	d := r.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r.release()
+}
+
+// release is Release with the replay's and the device's locks held.
+func (r *Replay) release() {
 	if r.next != nil {
 		r.next.Release()
 		r.next = nil
 	}
-	r.up.Release()
-	r.down.Release()
+	r.up.release()
+	r.down.release()
 	r.stamps.release()
-	r.up, r.down, r.stamps, r.upMap = nil, nil, nil, nil
+	r.up, r.down, r.stamps, r.upMap, r.d = nil, nil, nil, nil, nil
 }

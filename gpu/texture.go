@@ -2,9 +2,6 @@ package gpu
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/rajveermalviya/go-webgpu/wgpu"
 )
@@ -18,12 +15,15 @@ const TexWidth = 4096
 // textureLoad (texture_2d<f32>) or write with textureStore
 // (texture_storage_2d<rgba32float, write>). llvmpipe fetches a texel for 8
 // lanes with vector gathers, where a storage-buffer load is a loop over the
-// lanes (about 8 times slower per float, measured on lavapipe).
+// lanes (about 8 times slower per float, measured on lavapipe). Its
+// methods are safe for concurrent use (they take the device's lock);
+// Release must not race with a run that uses the texture.
 type Texture struct {
 	Label  string
 	Texels uint64
 	t      *wgpu.Texture
 	v      *wgpu.TextureView
+	d      *Device
 }
 
 // texRows is the number of TexWidth-texel rows that hold texels texels
@@ -36,7 +36,11 @@ func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
 	if rows > uint64(d.Limits.MaxTextureDimension2D) {
 		return nil, fmt.Errorf("gpu: texture %s: %d texels exceed the adapter's %d×%d limit", label, texels, TexWidth, d.Limits.MaxTextureDimension2D)
 	}
-	tx := &Texture{Label: label, Texels: rows * TexWidth}
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
+	tx := &Texture{Label: label, Texels: rows * TexWidth, d: d}
 	err := d.scoped("gpu: texture "+label, func() (err error) {
 		tx.t, err = d.dev.CreateTexture(&wgpu.TextureDescriptor{
 			Label:         label,
@@ -54,7 +58,7 @@ func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
 		return err
 	})
 	if err != nil {
-		tx.Release()
+		tx.release()
 		return nil, err
 	}
 	return tx, nil
@@ -63,7 +67,14 @@ func (d *Device) NewTexture(label string, texels uint64) (*Texture, error) {
 // WriteTexture fills texture t from texel 0 with vals, 4 floats a texel:
 // the whole rows straight from vals, the last one zero-padded.
 func (d *Device) WriteTexture(t *Texture, vals []float32) error {
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
 	n := uint64(len(vals)+3) / 4
+	if t == nil || t.t == nil {
+		return fmt.Errorf("gpu: write texture: no texture")
+	}
 	if n > t.Texels {
 		return fmt.Errorf("gpu: texture %s: %d texels written, %d allocated", t.Label, n, t.Texels)
 	}
@@ -91,9 +102,16 @@ func (d *Device) WriteTexture(t *Texture, vals []float32) error {
 
 // Release frees the texture.
 func (t *Texture) Release() {
-	if t == nil {
+	if t == nil || t.d == nil {
 		return
 	}
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	t.release()
+}
+
+// release is Release with the device lock held.
+func (t *Texture) release() {
 	if t.v != nil {
 		t.v.Release()
 		t.v = nil
@@ -124,40 +142,6 @@ func (t *Texture) entry(i uint32) (wgpu.BindGroupEntry, bool) {
 	return wgpu.BindGroupEntry{Binding: i, TextureView: t.v}, true
 }
 
-// declRE matches a group-0 binding declaration of WGSL source.
-var declRE = regexp.MustCompile(`@group\(0\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?\s+\w+\s*:\s*([^;]+);`)
-
-// explicitLayout returns the group-0 layout entries declared in src when
-// it reads a texture_2d<f32>, whose automatic layout would demand a
-// filterable format (rgba32float is not); nil otherwise.
-func explicitLayout(src string) ([]wgpu.BindGroupLayoutEntry, error) {
-	if !strings.Contains(src, "texture_2d<f32>") {
-		return nil, nil
-	}
-	var es []wgpu.BindGroupLayoutEntry
-	for _, m := range declRE.FindAllStringSubmatch(src, -1) {
-		i, _ := strconv.Atoi(m[1])
-		e := wgpu.BindGroupLayoutEntry{Binding: uint32(i), Visibility: wgpu.ShaderStage_Compute}
-		space, typ := strings.ReplaceAll(m[2], " ", ""), strings.ReplaceAll(m[3], " ", "")
-		switch {
-		case space == "<uniform>":
-			e.Buffer.Type = wgpu.BufferBindingType_Uniform
-		case space == "<storage,read>":
-			e.Buffer.Type = wgpu.BufferBindingType_ReadOnlyStorage
-		case space == "<storage,read_write>":
-			e.Buffer.Type = wgpu.BufferBindingType_Storage
-		case typ == "texture_2d<f32>":
-			e.Texture = wgpu.TextureBindingLayout{SampleType: wgpu.TextureSampleType_UnfilterableFloat, ViewDimension: wgpu.TextureViewDimension_2D}
-		case typ == "texture_storage_2d<rgba32float,write>":
-			e.StorageTexture = wgpu.StorageTextureBindingLayout{Access: wgpu.StorageTextureAccess_WriteOnly, Format: wgpu.TextureFormat_RGBA32Float, ViewDimension: wgpu.TextureViewDimension_2D}
-		default:
-			return nil, fmt.Errorf("binding %d: unsupported declaration %q", i, m[0])
-		}
-		es = append(es, e)
-	}
-	return es, nil
-}
-
 // texCopy is a copy of a buffer's first texels floats quadruples into a
 // texture.
 type texCopy struct {
@@ -170,6 +154,11 @@ type texCopy struct {
 // float32 quadruples of src into dst from texel 0, so that the kernel can
 // read as a texture what the kernels before it wrote to a buffer.
 func (ds *Dispatch) CopyFirst(src *Buffer, dst *Texture, texels uint64) error {
+	if ds.d == nil {
+		return fmt.Errorf("gpu: %s: copy to texture: the dispatch was not made by a device", ds.Label)
+	}
+	ds.d.mu.Lock()
+	defer ds.d.mu.Unlock()
 	if src == nil || src.b == nil || dst == nil || dst.t == nil {
 		return fmt.Errorf("gpu: %s: copy to texture: no buffer or texture", ds.Label)
 	}

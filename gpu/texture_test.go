@@ -103,14 +103,14 @@ func TestTexture(t *testing.T) {
 	}{{host, 1}, {kern, 2}} {
 		var ds []*gpu.Dispatch
 		if c.tex == kern {
-			s, err := d.NewDispatch("scatter", scatter, &nParams{N: texels}, gpu.Groups{(texels + 63) / 64, 1, 1}, src, kern)
+			s, err := d.Bind("scatter", scatter, &nParams{N: texels}, gpu.Groups{(texels + 63) / 64, 1, 1}, gpu.Binds{"src": src, "dst": kern})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Release()
 			ds = append(ds, s)
 		}
-		g, err := d.NewDispatch("gather", gather, &nParams{N: uint32(len(idx))}, gpu.Groups{1, 1, 1}, c.tex, ib, out)
+		g, err := d.Bind("gather", gather, &nParams{N: uint32(len(idx))}, gpu.Groups{1, 1, 1}, gpu.Binds{"tex": c.tex, "idx": ib, "out": out})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,8 @@ var (
 	err  error
 )
 
-// Device returns the process-wide test device, opened on first use.
+// Device returns the process-wide test device, opened on first use. It is
+// safe for concurrent use, and so is the device.
 func Device(t testing.TB) *gpu.Device {
 	t.Helper()
 	once.Do(func() { dev, err = gpu.Open(gpu.Options{}) })

@@ -87,34 +87,17 @@ var layers = []struct{ name, dir string }{
 }
 
 // testImports lets the test files of a layer import these higher layers
-// too: the shaders tests take their cases from graph's op tables and the
-// models' layer shapes.
+// too: the shaders and graph tests take their cases from graph's op
+// tables and the models' layer shapes.
 var testImports = map[string][]string{
 	"shaders": {"graph", "models"},
+	"graph":   {"models"},
 }
 
 // skipImports are lower layers that a layer's non-test files still may not
 // import: models speak graph, and device work belongs to graph/gpuexec.
 var skipImports = map[string][]string{
 	"models": {"gpu", "shaders"},
-}
-
-// knownViolations are imports, file → package, that break the layering on
-// main today and are being removed.
-//
-// TODO: delete each entry when its import goes: shaders will stop importing
-// graph, resnet/model.go will reach the device through graph/gpuexec, and
-// the graph tests will take their ResNet shapes from elsewhere (or, if they
-// are to keep importing resnet, testImports gets "graph": {"models"}).
-// TestLayers fails on an entry that no longer occurs.
-var knownViolations = map[string]string{
-	"shaders/conv2d.go":             module + "/graph",
-	"shaders/conv2d_direct.go":      module + "/graph",
-	"shaders/linear.go":             module + "/graph",
-	"shaders/pool.go":               module + "/graph",
-	"resnet/model.go":               module + "/gpu",
-	"graph/opcheck/opcheck_test.go": module + "/resnet",
-	"graph/perf/single_test.go":     module + "/resnet",
 }
 
 // layerOf returns the index in layers of the slash-separated path p (a
@@ -152,7 +135,6 @@ func layerRule(file, pkg string) string {
 // Project packages import only from their own layer and lower ones (see
 // layers, testImports and skipImports).
 func TestLayers(t *testing.T) {
-	seen := map[string]bool{}
 	for _, f := range moduleFiles(t) {
 		if layerOf(f.rel) < 0 && path.Dir(f.rel) != "." {
 			t.Errorf("%s is in no layer: add its directory to layers", f.rel)
@@ -162,16 +144,7 @@ func TestLayers(t *testing.T) {
 			if why == "" {
 				continue
 			}
-			if knownViolations[f.rel] == p {
-				seen[f.rel] = true
-				continue
-			}
 			t.Errorf("%s imports %s: %s", f.rel, p, why)
-		}
-	}
-	for file, p := range knownViolations {
-		if !seen[file] {
-			t.Errorf("knownViolations: %s no longer imports %s against the layering; delete the entry", file, p)
 		}
 	}
 }
@@ -195,7 +168,7 @@ func TestLayerRule(t *testing.T) {
 		{"graph/gpuexec/gpuexec.go", module + "/shaders", true},
 		{"graph/gpuexec/gpuexec.go", module + "/gpu", true},
 		{"graph/plan.go", module + "/resnet", false},
-		{"graph/opcheck/opcheck_test.go", module + "/resnet", false},
+		{"graph/opcheck/opcheck_test.go", module + "/resnet", true},
 		{"resnet/model.go", module + "/graph/gpuexec", true},
 		{"resnet/model.go", module + "/gpu", false},
 		{"resnet/model.go", module + "/shaders", false},

@@ -27,6 +27,14 @@ type Node struct {
 // conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu).
 func (n *Node) String() string { return Name(n.Op, n.Inputs[0].Shape) }
 
+// Op returns the op of v's producer, nil for a graph input.
+func (v *Value) Op() Op {
+	if v.Producer == nil {
+		return nil
+	}
+	return v.Producer.Op
+}
+
 // Graph is a topologically ordered list of nodes with designated inputs and
 // outputs.
 type Graph struct {
@@ -67,7 +75,7 @@ func (b *Builder) Apply(name string, op Op, in ...*Value) *Value {
 	}
 	shapes := make([]Shape, len(in))
 	for i, v := range in {
-		if v == nil || v.Shape.Numel() <= 0 {
+		if v == nil || len(v.Shape) == 0 || v.Shape.Numel() <= 0 {
 			b.err = fmt.Errorf("graph: %s: input %d is empty", name, i)
 			return &Value{Name: name}
 		}
@@ -144,47 +152,92 @@ func (g *Graph) renumber() {
 func (g *Graph) WeightBytes() int64 {
 	var n int
 	for _, nd := range g.Nodes {
-		switch op := nd.Op.(type) {
-		case *Conv2D:
-			n += len(op.Weight) + len(op.Scale) + len(op.Bias)
-		case *BatchNorm:
-			n += 4 * len(op.Gamma)
-		case *Linear:
-			n += len(op.Weight) + len(op.Bias)
+		for _, p := range nd.Op.Params() {
+			n += len(p)
 		}
 	}
 	return 4 * int64(n)
 }
 
+// InShapes returns the shapes of the node's inputs.
+func (n *Node) InShapes() []Shape {
+	s := make([]Shape, len(n.Inputs))
+	for i, v := range n.Inputs {
+		s[i] = v.Shape
+	}
+	return s
+}
+
 // FLOPs is the number of floating-point operations of one forward pass
 // (a multiply-add counts as two).
-func (n *Node) FLOPs() int64 {
-	out := int64(n.Out.Shape.Numel())
-	switch op := n.Op.(type) {
-	case *Conv2D:
-		return 2 * out * int64(op.Cin*op.KH*op.KW)
-	case *Linear:
-		return 2 * out * int64(op.In)
-	case MaxPool:
-		return out * int64(op.K*op.K)
-	case GlobalAvgPool:
-		return int64(n.Inputs[0].Shape.Numel())
-	}
-	return out
-}
+func (n *Node) FLOPs() int64 { return n.Op.FLOPs(n.InShapes(), n.Out.Shape) }
 
 // Bytes is the minimum memory traffic of the node: inputs, parameters and
 // output read or written once, as float32.
 func (n *Node) Bytes() int64 {
+	if isView(n.Op) {
+		return 0
+	}
 	b := int64(n.Out.Shape.Numel())
 	for _, v := range n.Inputs {
 		b += int64(v.Shape.Numel())
 	}
-	switch op := n.Op.(type) {
-	case *Conv2D:
-		b += int64(len(op.Weight) + 2*op.Cout)
-	case *Linear:
-		b += int64(len(op.Weight) + len(op.Bias))
+	for _, p := range n.Op.Params() {
+		b += int64(len(p))
 	}
 	return 4 * b
+}
+
+// Clone returns a copy of g with its own nodes and values (the ops, which
+// are immutable, are shared), for passes that must leave g as it is.
+func (g *Graph) Clone() *Graph {
+	c := &Graph{nextID: g.nextID}
+	vals := map[*Value]*Value{}
+	val := func(v *Value) *Value {
+		if nv, ok := vals[v]; ok {
+			return nv
+		}
+		nv := &Value{ID: v.ID, Name: v.Name, Shape: v.Shape.Clone()}
+		vals[v] = nv
+		return nv
+	}
+	for _, v := range g.Inputs {
+		c.Inputs = append(c.Inputs, val(v))
+	}
+	for _, n := range g.Nodes {
+		nn := &Node{ID: n.ID, Name: n.Name, Op: n.Op, Out: val(n.Out)}
+		for _, v := range n.Inputs {
+			nn.Inputs = append(nn.Inputs, val(v))
+		}
+		nn.Out.Producer = nn
+		c.Nodes = append(c.Nodes, nn)
+	}
+	for _, v := range g.Outputs {
+		c.Outputs = append(c.Outputs, val(v))
+	}
+	return c
+}
+
+// Reshape returns a clone of g for inputs of the given shapes (another
+// batch size, say), every value's shape recomputed; the ops and their
+// parameters are shared with g.
+func (g *Graph) Reshape(inputs ...Shape) (*Graph, error) {
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("graph: %d input shapes for %d inputs", len(inputs), len(g.Inputs))
+	}
+	c := g.Clone()
+	for i, v := range c.Inputs {
+		if inputs[i].Numel() <= 0 {
+			return nil, fmt.Errorf("graph: input %s: empty shape %v", v.Name, inputs[i])
+		}
+		v.Shape = inputs[i].Clone()
+	}
+	for _, n := range c.Nodes {
+		s, err := n.Op.OutShape(n.InShapes())
+		if err != nil {
+			return nil, fmt.Errorf("graph: %s: %w", n.Name, err)
+		}
+		n.Out.Shape = s
+	}
+	return c, nil
 }

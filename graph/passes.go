@@ -1,6 +1,9 @@
 package graph
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // FoldBatchNorm folds every batch-norm that directly follows a convolution
 // (and is that convolution's only reader) into the convolution's weights and
@@ -24,7 +27,7 @@ func FoldBatchNorm(g *Graph) {
 			kept = append(kept, n)
 			continue
 		}
-		per := conv.Cin * conv.KH * conv.KW
+		per := conv.Geom(nil).K()
 		w := make([]float32, len(conv.Weight))
 		bias := make([]float32, conv.Cout)
 		for o := 0; o < conv.Cout; o++ {
@@ -133,6 +136,61 @@ func replace(g *Graph, old, new *Value) {
 		}
 	}
 	new.Name = old.Name
+}
+
+// LinearAsConv rewrites every Linear into Reshape to N×In×1×1, a 1×1
+// convolution and Flatten (the views move no data): on CPU adapters a
+// convolution kernel that reads textures beats the linear kernel's
+// storage-buffer loads (llvmpipe loads those one lane at a time). The GPU
+// executor applies it where its device's capabilities say so.
+func LinearAsConv(g *Graph) {
+	var lins []*Node
+	for _, n := range g.Nodes {
+		if _, ok := n.Op.(*Linear); ok {
+			lins = append(lins, n)
+		}
+	}
+	for _, n := range lins {
+		lin := n.Op.(*Linear)
+		x := n.Inputs[0]
+		conv := Conv(lin.In, lin.Out, 1, 1, 0)
+		conv.Weight, conv.Bias = lin.Weight, lin.Bias
+		img := g.newNode(n.Name+".image", Reshape{To: Shape{-1, lin.In, 1, 1}}, Shape{x.Shape[0], lin.In, 1, 1}, x)
+		cn := g.newNode(n.Name, conv, Shape{x.Shape[0], lin.Out, 1, 1}, img.Out)
+		n.Op, n.Inputs = Flatten{Axis: 1}, []*Value{cn.Out}
+		i := slices.Index(g.Nodes, n)
+		g.Nodes = slices.Insert(g.Nodes, i, img, cn)
+		g.renumber()
+	}
+}
+
+// newNode returns a node (not yet in g.Nodes) applying op to in, with a
+// new output value of shape s.
+func (g *Graph) newNode(name string, op Op, s Shape, in ...*Value) *Node {
+	out := &Value{ID: g.nextID, Name: name, Shape: s}
+	g.nextID++
+	n := &Node{Name: name, Op: op, Inputs: in, Out: out}
+	out.Producer = n
+	return n
+}
+
+// removeDead drops nodes whose outputs nobody reads and that are not
+// graph outputs.
+func (g *Graph) removeDead() {
+	for changed := true; changed; {
+		changed = false
+		cons := g.Consumers()
+		var kept []*Node
+		for _, n := range g.Nodes {
+			if len(cons[n.Out.ID]) == 0 && !g.isOutput(n.Out) {
+				changed = true
+				continue
+			}
+			kept = append(kept, n)
+		}
+		g.Nodes = kept
+		g.renumber()
+	}
 }
 
 // Optimize applies FoldBatchNorm then Fuse.

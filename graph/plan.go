@@ -27,15 +27,23 @@ func (p *Plan) PeakBytes() int64 {
 // its value. Graph inputs and outputs get slots of their own that are never
 // reused, so outputs survive to the end and inputs can be written before a
 // run.
+//
+// The output of a View op (Flatten) shares its input's slot, whose value
+// then lives until the view's last reader.
 func NewPlan(g *Graph) *Plan {
 	p := &Plan{Slot: map[int]int{}}
-	last := g.LastUse()
+	root := Roots(g)
+	last := map[int]int{}
+	for id, n := range g.LastUse() {
+		r := root[id]
+		last[r] = max(last[r], n)
+	}
 	pinned := map[int]bool{}
 	for _, v := range g.Inputs {
 		pinned[v.ID] = true
 	}
 	for _, v := range g.Outputs {
-		pinned[v.ID] = true
+		pinned[root[v.ID]] = true
 	}
 	newSlot := func(elems int) int {
 		p.SlotElems = append(p.SlotElems, elems)
@@ -61,6 +69,10 @@ func NewPlan(g *Graph) *Plan {
 		}
 		v := n.Out
 		if _, ok := p.Slot[v.ID]; ok {
+			continue
+		}
+		if isView(n.Op) {
+			p.Slot[v.ID] = p.Slot[root[v.ID]]
 			continue
 		}
 		need := v.Shape.Numel()
@@ -98,4 +110,20 @@ func NewPlan(g *Graph) *Plan {
 		}
 	}
 	return p
+}
+
+// Roots maps each value ID to the value whose memory it is: itself, or
+// for the output of a View op, its input's root.
+func Roots(g *Graph) map[int]int {
+	root := map[int]int{}
+	for _, v := range g.Inputs {
+		root[v.ID] = v.ID
+	}
+	for _, n := range g.Nodes {
+		root[n.Out.ID] = n.Out.ID
+		if isView(n.Op) {
+			root[n.Out.ID] = root[n.Inputs[0].ID]
+		}
+	}
+	return root
 }

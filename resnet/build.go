@@ -38,10 +38,9 @@ func Build(a Arch, sd weights.StateDict, opt BuildOptions) (*graph.Graph, error)
 	var b graph.Builder
 	x := b.Input("input", graph.Shape{opt.Batch, 3, opt.Height, opt.Width})
 	convBN := func(c convSpec, x *graph.Value, relu bool) *graph.Value {
-		y := b.Apply(c.name, &graph.Conv2D{
-			Cin: c.cin, Cout: c.cout, KH: c.k, KW: c.k, Stride: c.stride, Pad: c.pd,
-			Weight: sd[c.name+".weight"].Data,
-		}, x)
+		conv := graph.Conv(c.cin, c.cout, c.k, c.stride, c.pd)
+		conv.Weight = sd[c.name+".weight"].Data
+		y := b.Apply(c.name, conv, x)
 		y = b.Apply(c.bn, &graph.BatchNorm{
 			Gamma: sd[c.bn+".weight"].Data, Beta: sd[c.bn+".bias"].Data,
 			Mean: sd[c.bn+".running_mean"].Data, Var: sd[c.bn+".running_var"].Data, Eps: 1e-5,
@@ -54,7 +53,7 @@ func Build(a Arch, sd weights.StateDict, opt BuildOptions) (*graph.Graph, error)
 	var stages []*graph.Value
 	stem, blocks := a.walk()
 	x = convBN(stem, x, true)
-	x = b.Apply("maxpool", graph.MaxPool{K: 3, Stride: 2, Pad: 1}, x)
+	x = b.Apply("maxpool", graph.MaxPool(3, 2, 1), x)
 	stages = append(stages, x)
 	for i, bl := range blocks {
 		identity := x
@@ -72,6 +71,7 @@ func Build(a Arch, sd weights.StateDict, opt BuildOptions) (*graph.Graph, error)
 		}
 	}
 	x = b.Apply("avgpool", graph.GlobalAvgPool{}, x)
+	x = b.Apply("flatten", graph.Flatten{Axis: 1}, x)
 	logits := b.Apply("fc", &graph.Linear{In: a.Features(), Out: 1000, Weight: sd["fc.weight"].Data, Bias: sd["fc.bias"].Data}, x)
 	if opt.WithStages {
 		for _, s := range stages {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"math"
 	"sort"
+	"sync"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
@@ -34,12 +34,18 @@ type Options struct {
 }
 
 // Model is a ResNet with its weights on an executor, ready to classify.
+// A Model is safe for concurrent use: calls from many goroutines give the
+// results sequential calls would; each batch size's program is compiled
+// once, and on a GPU every program shares one copy of the weights.
 type Model struct {
 	Arch    Arch
 	Weights *Weights
 	Exec    graph.Executor
-	dev     *gpu.Device // opened by Load, closed by Close
-	progs   map[int]graph.Program
+	gpu     *gpuexec.Executor // opened by Load, closed by Close
+
+	mu    sync.Mutex
+	base  *graph.Graph // the optimised graph at batch 1; others are its Reshape
+	progs map[int]graph.Program
 }
 
 // Load loads arch ("resnet50") with weights ("pretrained", "synthetic:0",
@@ -59,55 +65,71 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 	if m.Exec == nil {
 		switch opt.Device {
 		case "", "gpu":
-			dev, err := gpu.Open(gpu.Options{Adapter: opt.Adapter})
+			ex, err := gpuexec.Open(opt.Adapter, gpuexec.Options{})
 			if err != nil {
 				return nil, err
 			}
-			m.dev = dev
-			var eo gpuexec.Options
-			tune := opt.Tune == "on" || (opt.Tune == "" || opt.Tune == "auto") && dev.Info.Type != "CPU"
+			tune := opt.Tune == "on" || (opt.Tune == "" || opt.Tune == "auto") && !ex.Caps().CPU
 			if tune {
 				dir, _ := hub.CacheDir()
-				t := gpuexec.NewTuner(dev, dir)
+				t := gpuexec.NewTuner(ex.Dev, dir)
 				t.Progress = opt.TuneProgress
-				eo.ConvVariant = t.Variant
+				ex.Opt.ConvKernel = t.Kernel
 			}
-			m.Exec = gpuexec.New(dev, eo)
+			m.gpu, m.Exec = ex, ex
 		case "cpu":
 			m.Exec = ref.Executor{}
 		default:
 			return nil, fmt.Errorf("resnet: unknown device %q (want gpu or cpu)", opt.Device)
 		}
+	} else if ex, ok := opt.Exec.(*gpuexec.Executor); ok {
+		m.gpu = ex
 	}
 	return m, nil
 }
 
-// Device returns the GPU device the model opened, or nil.
-func (m *Model) Device() *gpu.Device { return m.dev }
+// GPU returns the model's GPU executor, or nil on the CPU reference.
+func (m *Model) GPU() *gpuexec.Executor { return m.gpu }
 
-// Close releases the model's programs and device.
+// Close releases the model's programs and the device Load opened.
 func (m *Model) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for _, p := range m.progs {
 		p.Close()
 	}
 	m.progs = nil
-	if m.dev != nil {
-		m.dev.Close()
-		m.dev = nil
+	if m.gpu != nil && m.Exec == graph.Executor(m.gpu) {
+		m.gpu.Close()
 	}
+	m.gpu = nil
 }
 
 // Program returns the compiled optimised graph for a batch size; it is built
 // on first use and kept. Its outputs are the logits then the probabilities.
+// Every batch size's graph is the batch-1 graph reshaped, so all share its
+// (folded) parameters.
 func (m *Model) Program(batch int) (graph.Program, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.progs == nil {
+		return nil, fmt.Errorf("resnet: model is closed")
+	}
 	if p, ok := m.progs[batch]; ok {
 		return p, nil
 	}
-	g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: batch, Softmax: true})
+	if m.base == nil {
+		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Softmax: true})
+		if err != nil {
+			return nil, err
+		}
+		graph.Optimize(g)
+		m.base = g
+	}
+	g, err := m.base.Reshape(graph.Shape{batch, 3, 224, 224})
 	if err != nil {
 		return nil, err
 	}
-	graph.Optimize(g)
 	p, err := m.Exec.Compile(g)
 	if err != nil {
 		return nil, err

@@ -25,19 +25,17 @@ func TestMultiLaunchVariantsNetwork(t *testing.T) {
 	}
 	graph.Optimize(g)
 	chosen := map[int]string{} // node → variant
-	choose := func(n *graph.Node) string {
-		op, ok := n.Op.(*graph.Conv2D)
-		if !ok {
-			return ""
+	wino, _ := shaders.Kernel("wino")
+	choose := func(geom shaders.ConvGeom) string {
+		k := len(chosen)
+		v := []string{"splitk4", "splitk8"}[k%2]
+		if wino.Supports(geom) {
+			v = []string{"wino", "wino_small"}[k%2]
 		}
-		v := []string{shaders.ConvKSplit4, shaders.ConvKSplit8, shaders.ConvKSplit16}[n.ID%3]
-		if shaders.ConvSupports(shaders.ConvWino, op, n.Inputs[0].Shape) {
-			v = []string{shaders.ConvWino, shaders.ConvWinoSmall}[n.ID%2]
-		}
-		chosen[n.ID] = v
+		chosen[k] = v
 		return v
 	}
-	p, err := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvVariant: choose}).CompileGPU(g)
+	p, err := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvKernel: choose}).CompileGPU(g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +65,7 @@ func TestMultiLaunchVariantsNetwork(t *testing.T) {
 	if e > 1e-5 || e != e {
 		t.Errorf("logits differ from the CPU reference by %.2e (max|Δ|/max|ref|), want ≤ 1e-5", e)
 	}
-	for _, v := range []string{shaders.ConvWino, shaders.ConvWinoSmall, shaders.ConvKSplit4, shaders.ConvKSplit8, shaders.ConvKSplit16} {
+	for _, v := range []string{"wino", "wino_small", "splitk4", "splitk8"} {
 		if used[v] == 0 {
 			t.Errorf("variant %s never used", v)
 		}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
-	"github.com/resnet-gpu/resnet-gpu/graph"
 )
 
 // The "direct" variant for kernels up to 7×7 is generated WGSL, unrolled
@@ -20,8 +19,8 @@ import (
 // them would index the patch with a variable. Kernels wider than 3 (the
 // 7×7 stem) unroll the taps along x only and loop over the kernel rows, one
 // patch row per block row and kernel row, so that the shader stays short
-// enough to compile in a second or two. Larger kernels use
-// conv2d_direct.wgsl.
+// enough to compile in a second or two. Larger kernels, and grouped or
+// dilated ones, run on the general kernel.
 
 // directBlock returns the channels and output block of one invocation of
 // the generated kernel for a kh × kw kernel at stride s: an 8 × 7 block, as
@@ -256,16 +255,43 @@ func direct4Block(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 	return 0, 0, 0, false
 }
 
+// direct returns the launch of the generated storage-buffer kernel for g
+// (kernels up to 7×7).
+func direct(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
+	p := convParams(g)
+	dm, dr, dc, ok := directBlock(p.KH, p.KW, p.Stride)
+	if !ok {
+		return ConvLaunch{}, fmt.Errorf("shaders: conv2d kernel direct does not apply to %s", g)
+	}
+	nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
+	grid, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, c.MaxWorkgroupsPerDimension)
+	if err != nil {
+		return ConvLaunch{}, err
+	}
+	flags := epilogue(g.Residual, g.ReLU)
+	return ConvLaunch{Launch: Launch{
+		Key: gpu.Key{Kernel: "conv2d", Variant: "direct", Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
+		Source: func() string {
+			return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, false) + Source(epilogueFile)
+		},
+		Params: &p,
+		Groups: grid,
+		Binds:  convBinds,
+	}}, nil
+}
+
 // direct4 returns the launches of the direct4 variant: conv2d_pack.wgsl
 // packs the input into a texture, which the generated kernel reads with
 // the weights packed by PackWeights.
-func direct4(op *graph.Conv2D, in graph.Shape, p ConvParams, maxGroups uint32) (ConvLaunch, error) {
+func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
+	p := convParams(g)
+	maxGroups := c.MaxWorkgroupsPerDimension
 	dm, dr, dc, ok := direct4Block(p.KH, p.KW, p.Stride)
 	if !ok {
-		return ConvLaunch{}, fmt.Errorf("shaders: conv2d variant %q does not apply to %s", ConvDirect4, graph.Name(op, in))
+		return ConvLaunch{}, fmt.Errorf("shaders: conv2d kernel direct4 does not apply to %s", g)
 	}
 	nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
-	g, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)
+	grid, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
@@ -280,8 +306,8 @@ func direct4(op *graph.Conv2D, in graph.Shape, p ConvParams, maxGroups uint32) (
 		return ConvLaunch{}, err
 	}
 	pp := PackParams{C: p.Cin, HW: p.H * p.W, Texels: texels}
-	flags := epilogue(op.Residual, op.ReLU)
-	kh, kw, cout, cin := op.KH, op.KW, op.Cout, op.Cin
+	flags := epilogue(g.Residual, g.ReLU)
+	kh, kw, cout, cin := g.KH, g.KW, g.Cout, g.Cin
 	return ConvLaunch{
 		Pre: &Launch{
 			Key: gpu.Key{Kernel: "conv2d_pack", Consts: [8]uint32{b2u(aligned)}},
@@ -290,18 +316,21 @@ func direct4(op *graph.Conv2D, in graph.Shape, p ConvParams, maxGroups uint32) (
 			},
 			Params: &pp,
 			Groups: pg,
+			Binds:  []string{"flat", "dst"},
 		},
 		Launch: Launch{
-			Key: gpu.Key{Kernel: "conv2d", Variant: ConvDirect4, Consts: [8]uint32{b2u(op.Residual), b2u(op.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
+			Key: gpu.Key{Kernel: "conv2d", Variant: "direct4", Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
 			Source: func() string {
 				return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, true) + Source(epilogueFile)
 			},
 			Params: &p,
-			Groups: g,
+			Groups: grid,
+			Binds:  convBinds,
 		},
-		Texels:   int(texels),
-		InTexels: int((p.N*p.Cin*p.H*p.W + 3) / 4),
-		Weights:  func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
+		Texels:     int(texels),
+		InTexels:   int((p.N*p.Cin*p.H*p.W + 3) / 4),
+		Weights:    func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
+		WeightsTag: fmt.Sprintf("pack4x%d", kh*kw),
 	}, nil
 }
 

@@ -44,5 +44,6 @@ func Copy(n int, maxGroups uint32) (Launch, error) {
 		Source: func() string { return Source("copy.wgsl") },
 		Params: &p,
 		Groups: g,
+		Binds:  []string{"src", "dst"},
 	}, nil
 }

@@ -1,10 +1,10 @@
 package shaders
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
-	"github.com/resnet-gpu/resnet-gpu/graph"
 )
 
 // LinearParams mirrors `struct Params` in linear.wgsl.
@@ -17,13 +17,13 @@ var (
 	_ [16 - unsafe.Sizeof(LinearParams{})]byte
 )
 
-// Linear returns the launch of a fully connected layer. Bindings: src,
-// weight, bias, dst.
-func Linear(op *graph.Linear, in graph.Shape, maxGroups uint32) (Launch, error) {
-	if _, err := op.OutShape([]graph.Shape{in}); err != nil {
-		return Launch{}, err
+// Linear returns the launch of a fully connected layer of in inputs and
+// out outputs over batch rows. Bindings: src, weight, bias, dst.
+func Linear(batch, in, out int, maxGroups uint32) (Launch, error) {
+	if batch <= 0 || in <= 0 || out <= 0 {
+		return Launch{}, fmt.Errorf("shaders: linear %d×%d over %d rows", out, in, batch)
 	}
-	p := LinearParams{Batch: u32(in[0]), In: u32(op.In), Out: u32(op.Out), Total: u32(in[0] * op.Out)}
+	p := LinearParams{Batch: u32(batch), In: u32(in), Out: u32(out), Total: u32(batch * out)}
 	g, err := fold1D(int(p.Total), 1, maxGroups) // one workgroup per output
 	if err != nil {
 		return Launch{}, err
@@ -33,6 +33,7 @@ func Linear(op *graph.Linear, in graph.Shape, maxGroups uint32) (Launch, error) 
 		Source: func() string { return Source("linear.wgsl") },
 		Params: &p,
 		Groups: g,
+		Binds:  []string{"src", "weight", "bias", "dst"},
 	}, nil
 }
 
@@ -47,10 +48,10 @@ var (
 	_ [16 - unsafe.Sizeof(SoftmaxParams{})]byte
 )
 
-// Softmax returns the launch of a softmax over each batch item. Bindings:
-// src, dst.
-func Softmax(in graph.Shape, maxGroups uint32) (Launch, error) {
-	p := SoftmaxParams{Rows: u32(in[0]), Len: u32(in[1] * in[2] * in[3])}
+// Softmax returns the launch of a softmax over each of rows rows of n
+// values. Bindings: src, dst.
+func Softmax(rows, n int, maxGroups uint32) (Launch, error) {
+	p := SoftmaxParams{Rows: u32(rows), Len: u32(n)}
 	g := gpu.Groups{p.Rows, 1, 1}
 	if err := g.Check(maxGroups); err != nil {
 		return Launch{}, err
@@ -60,6 +61,7 @@ func Softmax(in graph.Shape, maxGroups uint32) (Launch, error) {
 		Source: func() string { return Source("softmax.wgsl") },
 		Params: &p,
 		Groups: g,
+		Binds:  []string{"src", "dst"},
 	}, nil
 }
 
@@ -81,11 +83,12 @@ const (
 	ModeAffine = 2 // dst = a·b[c] + b[C+c] (batch-norm); b = scales then shifts
 )
 
-// Elementwise returns the launch of an element-wise op over a tensor of
-// shape s. Bindings: a, b, dst.
-func Elementwise(mode uint32, relu bool, s graph.Shape, maxGroups uint32) (Launch, error) {
-	p := ElementwiseParams{Total: u32(s.Numel()), C: u32(s[1]), HW: u32(s[2] * s[3])}
-	g, err := fold1D(s.Numel(), 64, maxGroups)
+// Elementwise returns the launch of an element-wise op over total values
+// laid out [·][c][inner] (the per-channel affine needs c and inner).
+// Bindings: a, b, dst.
+func Elementwise(mode uint32, relu bool, total, c, inner int, maxGroups uint32) (Launch, error) {
+	p := ElementwiseParams{Total: u32(total), C: u32(c), HW: u32(inner)}
+	g, err := fold1D(total, 64, maxGroups)
 	if err != nil {
 		return Launch{}, err
 	}
@@ -94,5 +97,40 @@ func Elementwise(mode uint32, relu bool, s graph.Shape, maxGroups uint32) (Launc
 		Source: func() string { return Source("elementwise.wgsl", Const{"MODE", mode}, Const{"RELU", relu}) },
 		Params: &p,
 		Groups: g,
+		Binds:  []string{"a", "b", "dst"},
+	}, nil
+}
+
+// ConcatParams mirrors `struct Params` in concat.wgsl.
+type ConcatParams struct {
+	Total, Inner, SrcAxis, DstAxis uint32
+	Offset                         uint32
+	_                              [3]uint32
+}
+
+var (
+	_ [unsafe.Sizeof(ConcatParams{}) - 32]byte
+	_ [32 - unsafe.Sizeof(ConcatParams{})]byte
+)
+
+// Concat returns the launch that copies one input of a concatenation,
+// outer blocks of srcAxis × inner values, into its slice of the output
+// (outer blocks of dstAxis × inner values, starting at offset along the
+// axis). Bindings: src, dst.
+func Concat(outer, inner, srcAxis, dstAxis, offset int, maxGroups uint32) (Launch, error) {
+	if outer <= 0 || inner <= 0 || srcAxis <= 0 || offset < 0 || offset+srcAxis > dstAxis {
+		return Launch{}, fmt.Errorf("shaders: concat of %d×%d×%d at %d into %d", outer, srcAxis, inner, offset, dstAxis)
+	}
+	p := ConcatParams{Total: u32(outer * srcAxis * inner), Inner: u32(inner), SrcAxis: u32(srcAxis), DstAxis: u32(dstAxis), Offset: u32(offset)}
+	g, err := fold1D(int(p.Total), 64, maxGroups)
+	if err != nil {
+		return Launch{}, err
+	}
+	return Launch{
+		Key:    gpu.Key{Kernel: "concat"},
+		Source: func() string { return Source("concat.wgsl") },
+		Params: &p,
+		Groups: g,
+		Binds:  []string{"src", "dst"},
 	}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"unsafe"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
-	"github.com/resnet-gpu/resnet-gpu/graph"
 )
 
 // PoolParams mirrors `struct Params` in pool.wgsl.
@@ -50,28 +49,12 @@ func Pool(g PoolGeom, maxGroups uint32) (Launch, error) {
 		},
 		Params: &p,
 		Groups: grid,
+		Binds:  []string{"src", "dst"},
 	}, nil
 }
 
-// GlobalAvgPoolGeom returns the launch of the global average pool of an
+// GlobalAvgPool returns the launch of the global average pool of an
 // input [n][c][h][w] into [n][c][1][1]. Bindings: src, dst.
-func GlobalAvgPoolGeom(n, c, h, w int, maxGroups uint32) (Launch, error) {
+func GlobalAvgPool(n, c, h, w int, maxGroups uint32) (Launch, error) {
 	return Pool(PoolGeom{N: n, C: c, H: h, W: w, KH: h, KW: w, SH: 1, SW: 1}, maxGroups)
-}
-
-// MaxPool returns the launch of a max pool over an input of shape in: Pool
-// for graph.MaxPool, until its callers call Pool. Bindings: src, dst.
-func MaxPool(op graph.MaxPool, in graph.Shape, maxGroups uint32) (Launch, error) {
-	if _, err := op.OutShape([]graph.Shape{in}); err != nil {
-		return Launch{}, err
-	}
-	return Pool(PoolGeom{N: in[0], C: in[1], H: in[2], W: in[3], KH: op.K, KW: op.K, SH: op.Stride, SW: op.Stride,
-		PT: op.Pad, PL: op.Pad, PB: op.Pad, PR: op.Pad, Max: true}, maxGroups)
-}
-
-// GlobalAvgPool returns the launch of a global average pool over an input
-// of shape in: GlobalAvgPoolGeom, until its callers call that. Bindings:
-// src, dst.
-func GlobalAvgPool(in graph.Shape, maxGroups uint32) (Launch, error) {
-	return GlobalAvgPoolGeom(in[0], in[1], in[2], in[3], maxGroups)
 }

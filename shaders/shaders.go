@@ -11,14 +11,15 @@ import (
 //go:embed *.wgsl
 var files embed.FS
 
-// Launch is one kernel launch: which pipeline, its parameters and its
-// workgroup counts. Bindings are given by the caller in the order the
-// kernel's doc names them.
+// Launch is one kernel launch: which pipeline, its parameters (bound as
+// the uniform at binding 0) and its workgroup counts, and the names of
+// the other bindings its WGSL declares, which the executor binds by name.
 type Launch struct {
 	Key    gpu.Key
 	Source func() string
 	Params any
 	Groups gpu.Groups
+	Binds  []string
 }
 
 // Const is a compile-time constant prepended to a kernel's source.

@@ -76,8 +76,8 @@ func runBench(args []string) error {
 	}
 	ips := float64(*batch) / st.Median.Seconds()
 	name, backend := m.Exec.Name(), "cpu"
-	if d := m.Device(); d != nil {
-		name, backend = d.Info.Name, d.Info.Backend
+	if ge := m.GPU(); ge != nil {
+		name, backend = ge.Dev.Info.Name, ge.Dev.Info.Backend
 	}
 	if *asJSON && !*profile {
 		obj := map[string]any{

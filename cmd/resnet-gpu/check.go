@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
@@ -48,14 +47,14 @@ func runCheck(args []string) error {
 		return err
 	}
 	graph.Optimize(g)
-	dev := m.Device()
-	if dev == nil {
-		if dev, err = gpu.Open(gpu.Options{Adapter: mf.adapter}); err != nil {
+	ge := m.GPU()
+	if ge == nil {
+		if ge, err = gpuexec.Open(mf.adapter, gpuexec.Options{}); err != nil {
 			return err
 		}
-		defer dev.Close()
+		defer ge.Close()
 	}
-	gp, err := gpuexec.New(dev, gpuexec.Options{}).Compile(g)
+	gp, err := ge.Compile(g)
 	if err != nil {
 		return err
 	}
@@ -74,7 +73,7 @@ func runCheck(args []string) error {
 	}
 	cpuTime := time.Since(t0)
 	fmt.Printf("%s, weights %s, batch %d: %s (%.0f ms) against the cpu reference (%.0f ms)\n",
-		m.Arch.Name, m.Weights.Name, n, dev.Info.Name, ms(gpuTime), ms(cpuTime))
+		m.Arch.Name, m.Weights.Name, n, ge.Dev.Info.Name, ms(gpuTime), ms(cpuTime))
 	if p, ok := gp.(*gpuexec.Program); ok {
 		fmt.Printf("  %d dispatches in one submission; activations %.1f MiB (shared by liveness), weights %.1f MiB\n",
 			len(p.Steps), float64(p.Plan.PeakBytes())/(1<<20), float64(g.WeightBytes())/(1<<20))

@@ -19,7 +19,7 @@ func runCheckOps(args []string) error {
 	fs := newFlags("check-ops", "[flags]")
 	adapter := fs.String("adapter", "", "GPU adapter: index or name substring")
 	filter := fs.String("filter", "", "only cases whose name contains this")
-	variant := fs.String("variant", "", "convolution kernel for every conv case: one of "+strings.Join(shaders.ConvVariants(), ", ")+", or 'all' (default: the built-in choice per shape)")
+	variant := fs.String("variant", "", "convolution kernel for every conv case: one of "+strings.Join(shaders.KernelNames(), ", ")+", or 'all' (default: the built-in choice per shape)")
 	batches := fs.String("batches", "1,2", "ResNet batch sizes to take layer shapes from")
 	seed := fs.Uint64("seed", 1, "seed of the random inputs and parameters")
 	if err := parse(fs, args); err != nil {
@@ -35,9 +35,9 @@ func runCheckOps(args []string) error {
 	}
 	variants := []string{*variant}
 	if *variant == "all" {
-		variants = shaders.ConvVariants()
-	} else if *variant != "" && !slices.Contains(shaders.ConvVariants(), *variant) {
-		return fmt.Errorf("--variant %q: want one of %s or all: %w", *variant, strings.Join(shaders.ConvVariants(), ", "), errUsage)
+		variants = shaders.KernelNames()
+	} else if *variant != "" && !slices.Contains(shaders.KernelNames(), *variant) {
+		return fmt.Errorf("--variant %q: want one of %s or all: %w", *variant, strings.Join(shaders.KernelNames(), ", "), errUsage)
 	}
 	dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
 	if err != nil {
@@ -58,14 +58,14 @@ func runCheckOps(args []string) error {
 		ex := gpuexec.New(dev, gpuexec.Options{Guard: 64})
 		if v != "" {
 			v := v
-			ex.Opt.ConvVariant = func(*graph.Node) string { return v }
+			ex.Opt.ConvKernel = func(shaders.ConvGeom) string { return v }
 		}
 		for _, c := range cases {
 			if *filter != "" && !strings.Contains(c.String(), *filter) {
 				continue
 			}
 			conv, isConv := c.Op.(*graph.Conv2D)
-			if v != "" && (!isConv || !shaders.ConvSupports(v, conv, c.In)) {
+			if k, ok := shaders.Kernel(v); v != "" && (!isConv || !ok || !k.Supports(conv.Geom(c.In))) {
 				continue
 			}
 			r := opcheck.Run(c, ex, *seed)
@@ -97,5 +97,5 @@ func runCheckOps(args []string) error {
 // chosen names the convolution kernel ex runs for op: a convolution's, or
 // a Linear's where it runs as a convolution; "" for the rest.
 func chosen(ex *gpuexec.Executor, op graph.Op, in graph.Shape) string {
-	return ex.ConvChooser()(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
+	return ex.Kernel(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
 }

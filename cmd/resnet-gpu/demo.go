@@ -80,7 +80,7 @@ func runDemo(args []string) error {
 		return err
 	}
 	gpuTime, gpuWhat := time.Since(t0), "first pass, compilation included"
-	if d := gpuModel.Device(); d != nil && d.Info.Type != "CPU" {
+	if ge := gpuModel.GPU(); ge != nil && !ge.Caps().CPU {
 		t0 = time.Now()
 		if gl, gp, err = gpuModel.Forward(batch); err != nil {
 			return err

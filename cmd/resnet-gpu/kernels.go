@@ -32,7 +32,11 @@ func runKernels(args []string) error {
 		return err
 	}
 	defer m.Close()
-	dev := m.Device()
+	ge := m.GPU()
+	if ge == nil {
+		return fmt.Errorf("kernels times GPU kernels: --device cpu has none: %w", errUsage)
+	}
+	dev := ge.Dev
 	progress := os.Stderr
 	fmt.Fprintf(progress, "measuring the ceilings of %s …\n", dev.Info.Name)
 	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev))
@@ -45,12 +49,7 @@ func runKernels(args []string) error {
 		return err
 	}
 	graph.Optimize(g)
-	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress}
-	if ge, ok := m.Exec.(interface {
-		ConvChooser() func(*graph.Node) string
-	}); ok {
-		opt.ConvVariant = ge.ConvChooser()
-	}
+	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress, ConvKernel: ge.Opt.ConvKernel}
 	rs, err := perf.TimeKernels(dev, g, opt)
 	if err != nil {
 		return err

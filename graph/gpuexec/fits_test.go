@@ -12,20 +12,20 @@ import (
 // 205 MB per buffer, past a 128 MiB binding limit but within 1 GiB; the
 // one-launch kernels need none.
 func TestFits(t *testing.T) {
-	op := &graph.Conv2D{Cin: 64, Cout: 64, KH: 3, KW: 3, Stride: 1, Pad: 1, Weight: make([]float32, 64*64*9)}
-	in := graph.Shape{64, 64, 56, 56}
-	small := gpu.Limits{MaxBufferSize: 256 << 20, MaxStorageBufferBinding: 128 << 20}
-	big := gpu.Limits{MaxBufferSize: 1 << 30, MaxStorageBufferBinding: 1 << 30}
+	g := graph.Conv(64, 64, 3, 1, 1).Geom(graph.Shape{64, 64, 56, 56})
+	small := gpu.Caps{MaxBufferSize: 256 << 20, MaxStorageBufferBinding: 128 << 20, MaxWorkgroupsPerDimension: 65535, MaxWorkgroupStorageSize: 32 << 10}
+	big := small
+	big.MaxBufferSize, big.MaxStorageBufferBinding = 1<<30, 1<<30
 	for _, c := range []struct {
 		variant string
-		lim     gpu.Limits
+		lim     gpu.Caps
 		want    bool
 	}{
-		{shaders.ConvWino, small, false},
-		{shaders.ConvWino, big, true},
-		{shaders.ConvTiled64, small, true},
+		{"wino", small, false},
+		{"wino", big, true},
+		{"tiled64", small, true},
 	} {
-		l, err := shaders.Conv2D(op, in, c.variant, 65535)
+		l, err := shaders.Conv2D(g, c.variant, c.lim)
 		if err != nil {
 			t.Fatal(err)
 		}

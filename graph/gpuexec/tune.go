@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -16,62 +17,20 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// ChooseCPU is the default convolution kernel on CPU adapters (lavapipe):
-// a kernel without workgroup memory or barriers, since llvmpipe runs a
-// workgroup that has barriers as one coroutine per invocation, and which
-// reads textures (direct4) where it applies, since llvmpipe loads a float
-// from a storage buffer or workgroup memory one lane at a time.
-func ChooseCPU(n *graph.Node) string {
-	op, ok := n.Op.(*graph.Conv2D)
-	if !ok {
-		return ""
-	}
-	if shaders.ConvSupports(shaders.ConvDirect4, op, n.Inputs[0].Shape) {
-		return shaders.ConvDirect4
-	}
-	return shaders.ConvDirect
-}
-
-// Choose is the default convolution kernel for a node on GPUs when nothing
-// was tuned, after what the tuner picked on an NVIDIA H200 (BENCHMARKS.md):
-// Winograd for 3×3 stride 1 (small tiles when there are few output
-// pixels), GEMM kernels for 1×1 convolutions, K split across workgroups
-// where few output pixels meet a long K, 64×64 tiles elsewhere.
-func Choose(n *graph.Node) string {
-	op, ok := n.Op.(*graph.Conv2D)
-	if !ok {
-		return ""
-	}
-	in := n.Inputs[0].Shape
-	out := op.Out(in)
-	cols := out[0] * out[2] * out[3]
-	switch {
-	case shaders.ConvSupports(shaders.ConvWino, op, in) && cols >= 3136:
-		return shaders.ConvWino
-	case shaders.ConvSupports(shaders.ConvWinoSmall, op, in):
-		return shaders.ConvWinoSmall
-	case shaders.ConvSupports(shaders.ConvGemm1x1Big, op, in) && cols >= 1024:
-		return shaders.ConvGemm1x1Big
-	case shaders.ConvSupports(shaders.ConvGemm1x1Small, op, in):
-		return shaders.ConvGemm1x1Small
-	case cols*op.Cout < 64*64*64 && op.Cin*op.KH*op.KW >= 1024:
-		return shaders.ConvKSplit8
-	case cols*op.Cout < 64*64*64:
-		return shaders.ConvSplitK
-	}
-	return shaders.ConvTiled64
-}
-
 // Tuner picks each convolution's kernel by timing every variant that
 // supports its shape on the device, once per shape, and remembers the
 // choice in a JSON file per adapter (in the user cache directory) so later
 // runs start fast.
+//
+// A Tuner is safe for concurrent use; tunings take turns.
 type Tuner struct {
 	Dev      *gpu.Device
 	Path     string            // cache file; "" keeps choices in memory only
 	Runs     int               // timed runs per candidate (default 5)
 	Progress io.Writer         // a line per tuned shape; nil = quiet
-	Choices  map[string]string // shape (graph.Name) → variant
+	Choices  map[string]string // shape (graph.Name) → kernel
+
+	mu sync.Mutex
 }
 
 // NewTuner returns a tuner for dev whose cache lives in dir (normally
@@ -79,7 +38,7 @@ type Tuner struct {
 func NewTuner(dev *gpu.Device, dir string) *Tuner {
 	t := &Tuner{Dev: dev, Runs: 5, Choices: map[string]string{}}
 	if dir != "" {
-		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.ConvVariants())))
+		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.KernelNames())))
 		t.Path = filepath.Join(dir, fmt.Sprintf("tune-%x.json", h[:8]))
 		if b, err := os.ReadFile(t.Path); err == nil {
 			var c map[string]string
@@ -93,26 +52,26 @@ func NewTuner(dev *gpu.Device, dir string) *Tuner {
 	return t
 }
 
-// Variant returns the tuned kernel for node n, timing the candidates on
-// first sight of its shape. It is meant for Options.ConvVariant; a shape
-// whose timing fails falls back to Choose.
-func (t *Tuner) Variant(n *graph.Node) string {
-	op, ok := n.Op.(*graph.Conv2D)
-	if !ok {
-		return ""
-	}
-	key := graph.Name(n.Op, n.Inputs[0].Shape)
-	if v, ok := t.Choices[key]; ok && shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
-		return v
-	}
-	var cands []string
-	for _, v := range shaders.ConvVariants() {
-		if shaders.ConvSupports(v, op, n.Inputs[0].Shape) && v != shaders.ConvTiled && v != shaders.ConvDirect && v != shaders.ConvDirect4 {
-			cands = append(cands, v) // the general kernel and the CPU kernels never won on a GPU
+// Kernel returns the tuned kernel for g, timing the candidates
+// (shaders.Candidates) on first sight of its shape. It is meant for
+// Options.ConvKernel; a shape whose timing fails, or that no tuned kernel
+// supports, gets the untuned default ("").
+func (t *Tuner) Kernel(g shaders.ConvGeom) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	op, in := graph.ConvOf(g)
+	key := graph.Name(op, in)
+	if v, ok := t.Choices[key]; ok {
+		if k, ok := shaders.Kernel(v); ok && k.Supports(g) {
+			return v
 		}
 	}
-	times, errs := t.time(op, n.Inputs[0].Shape, cands)
-	best, bestT := Choose(n), time.Duration(math.MaxInt64)
+	cands := shaders.Candidates(g)
+	if len(cands) == 0 {
+		return ""
+	}
+	times, errs := t.time(op, in, cands)
+	best, bestT := "", time.Duration(math.MaxInt64)
 	var all []string // every candidate's time, for the progress line
 	for i, v := range cands {
 		if errs[i] != nil {
@@ -123,6 +82,9 @@ func (t *Tuner) Variant(n *graph.Node) string {
 		if times[i] < bestT {
 			best, bestT = v, times[i]
 		}
+	}
+	if best == "" {
+		return ""
 	}
 	if t.Progress != nil {
 		fmt.Fprintf(t.Progress, "tuned %s: %s (%.3f ms; %s)\n", key, best, float64(bestT)/1e6, strings.Join(all, ", "))
@@ -151,7 +113,7 @@ func (t *Tuner) time(op *graph.Conv2D, in graph.Shape, variants []string) ([]tim
 			errs[i] = err
 			continue
 		}
-		ex := New(t.Dev, Options{ConvVariant: func(*graph.Node) string { return v }})
+		ex := New(t.Dev, Options{ConvKernel: func(shaders.ConvGeom) string { return v }})
 		if progs[i], errs[i] = ex.CompileGPU(g); errs[i] == nil {
 			defer progs[i].Close()
 		}

@@ -17,18 +17,20 @@ import (
 // without timing anything.
 func TestTunerCache(t *testing.T) {
 	dev := gputest.Device(t)
-	op := &graph.Conv2D{Cin: 8, Cout: 16, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true}
+	op := graph.Conv(8, 16, 3, 1, 1)
+	op.ReLU = true
 	g, _, err := graph.Random("conv", op, graph.Shape{1, 8, 6, 6}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := g.Nodes[0]
+	geom := op.Geom(n.Inputs[0].Shape)
 	dir := t.TempDir()
 	var log bytes.Buffer
 	tu := gpuexec.NewTuner(dev, dir)
 	tu.Runs, tu.Progress = 1, &log
-	v := tu.Variant(n)
-	if !shaders.ConvSupports(v, op, n.Inputs[0].Shape) {
+	v := tu.Kernel(geom)
+	if k, ok := shaders.Kernel(v); !ok || !k.Supports(geom) || !k.Tune {
 		t.Fatalf("tuner chose %q, which does not support %s", v, n)
 	}
 	if !strings.Contains(log.String(), "tuned "+n.String()+": "+v) {
@@ -40,7 +42,7 @@ func TestTunerCache(t *testing.T) {
 	log.Reset()
 	tu2 := gpuexec.NewTuner(dev, dir)
 	tu2.Progress = &log
-	if got := tu2.Variant(n); got != v {
+	if got := tu2.Kernel(geom); got != v {
 		t.Errorf("cached choice %q, want %q", got, v)
 	}
 	if log.Len() != 0 {

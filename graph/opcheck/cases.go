@@ -7,13 +7,17 @@ import (
 )
 
 // FromGraphs returns one case per distinct (op attributes, input shape) in
-// the given (optimised) graphs, in first-seen order.
+// the given (optimised) graphs, in first-seen order; views (Flatten),
+// which compute nothing, are left out.
 func FromGraphs(gs ...*graph.Graph) []Case {
 	seen := map[string]bool{}
 	var out []Case
 	for _, g := range gs {
 		for _, n := range g.Nodes {
-			c := Case{Op: shapeOnly(n.Op), In: n.Inputs[0].Shape}
+			if v, ok := n.Op.(graph.View); ok && v.IsView() {
+				continue
+			}
+			c := Case{Op: n.Op, In: n.Inputs[0].Shape}
 			if k := c.String(); !seen[k] {
 				seen[k] = true
 				out = append(out, c)
@@ -23,30 +27,22 @@ func FromGraphs(gs ...*graph.Graph) []Case {
 	return out
 }
 
-// shapeOnly copies op without its parameters.
-func shapeOnly(op graph.Op) graph.Op {
-	switch o := op.(type) {
-	case *graph.Conv2D:
-		c := *o
-		c.Weight, c.Scale, c.Bias = nil, nil, nil
-		return &c
-	case *graph.Linear:
-		l := *o
-		l.Weight, l.Bias = nil, nil
-		return &l
-	case *graph.BatchNorm:
-		return &graph.BatchNorm{Eps: o.Eps}
-	}
-	return op
-}
-
 // Awkward are shapes no ResNet layer has: channels that are not a multiple
 // of 4 or of any tile, H = W = 1, odd sizes, stride 2 over odd inputs,
 // batch 3, a 5×5 kernel, and the ops the fusion pass normally removes.
 func Awkward() []Case {
 	conv := func(cin, cout, k, s, p int, res, relu bool) *graph.Conv2D {
-		return &graph.Conv2D{Cin: cin, Cout: cout, KH: k, KW: k, Stride: s, Pad: p, Residual: res, ReLU: relu}
+		c := graph.Conv(cin, cout, k, s, p)
+		c.Residual, c.ReLU = res, relu
+		return c
 	}
+	grouped := func(cin, cout, kh, kw, groups int, stride [2]int, pad [4]int, dil [2]int, relu bool) *graph.Conv2D {
+		return &graph.Conv2D{Cin: cin, Cout: cout, KH: kh, KW: kw, Stride: stride, Pad: pad, Dilation: dil, Groups: groups, ReLU: relu}
+	}
+	pool := func(max bool, kh, kw, sy, sx int, pad [4]int, ceil, incl bool) graph.Pool {
+		return graph.Pool{Max: max, KH: kh, KW: kw, Stride: [2]int{sy, sx}, Pad: pad, CeilMode: ceil, CountIncludePad: incl}
+	}
+	p1 := [4]int{1, 1, 1, 1}
 	return []Case{
 		{conv(3, 5, 3, 1, 1, false, false), graph.Shape{3, 3, 13, 13}},
 		{conv(7, 9, 3, 2, 1, true, true), graph.Shape{1, 7, 27, 27}},
@@ -58,17 +54,35 @@ func Awkward() []Case {
 		{conv(17, 129, 3, 2, 0, false, false), graph.Shape{3, 17, 9, 7}},
 		{conv(3, 64, 7, 2, 3, false, true), graph.Shape{1, 3, 27, 27}},
 		{conv(513, 31, 1, 1, 0, true, true), graph.Shape{1, 513, 3, 5}},
-		{graph.MaxPool{K: 3, Stride: 2, Pad: 1}, graph.Shape{3, 5, 13, 13}},
-		{graph.MaxPool{K: 3, Stride: 2, Pad: 1}, graph.Shape{1, 3, 27, 27}},
-		{graph.MaxPool{K: 2, Stride: 2, Pad: 0}, graph.Shape{2, 3, 7, 7}},
-		{graph.MaxPool{K: 3, Stride: 1, Pad: 1}, graph.Shape{1, 2, 1, 1}},
+		{grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{2, 128, 7, 7}},  // ResNeXt: 32 groups of 4
+		{grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), graph.Shape{1, 64, 9, 9}},   // 32 groups of 2, stride 2
+		{grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{1, 8, 10, 10}},      // depthwise
+		{grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), graph.Shape{2, 6, 7, 5}},       // groups not dividing any tile
+		{grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), graph.Shape{1, 5, 9, 9}}, // dilation 2
+		{grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), graph.Shape{1, 4, 8, 8}},  // dilation 1×2
+		{grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), graph.Shape{2, 5, 9, 8}}, // asymmetric padding (ONNX)
+		{grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), graph.Shape{1, 3, 7, 6}},  // 1×3, stride 2×1
+		{graph.MaxPool(3, 2, 1), graph.Shape{3, 5, 13, 13}},
+		{graph.MaxPool(3, 2, 1), graph.Shape{1, 3, 27, 27}},
+		{graph.MaxPool(2, 2, 0), graph.Shape{2, 3, 7, 7}},
+		{graph.MaxPool(3, 1, 1), graph.Shape{1, 2, 1, 1}},
+		{pool(true, 3, 3, 2, 2, [4]int{}, true, false), graph.Shape{1, 3, 6, 6}},   // ceil mode adds a window
+		{pool(true, 3, 2, 2, 1, [4]int{1, 0, 1, 0}, false, false), graph.Shape{2, 3, 7, 6}},
+		{pool(false, 2, 2, 2, 2, [4]int{}, false, true), graph.Shape{2, 6, 7, 7}}, // DenseNet's transition
+		{pool(false, 3, 3, 1, 1, p1, false, true), graph.Shape{1, 3, 5, 5}},
+		{pool(false, 3, 3, 1, 1, p1, false, false), graph.Shape{1, 3, 5, 5}},
+		{pool(false, 3, 3, 2, 2, p1, true, true), graph.Shape{2, 3, 6, 6}}, // windows past the padded edge
+		{pool(false, 3, 3, 2, 2, p1, true, false), graph.Shape{2, 3, 6, 6}},
 		{graph.GlobalAvgPool{}, graph.Shape{3, 5, 13, 13}},
 		{graph.GlobalAvgPool{}, graph.Shape{2, 7, 1, 1}},
-		{&graph.Linear{In: 70, Out: 13}, graph.Shape{3, 70, 1, 1}},
-		{&graph.Linear{In: 1, Out: 1}, graph.Shape{1, 1, 1, 1}},
-		{&graph.Linear{In: 5 * 3 * 3, Out: 7}, graph.Shape{2, 5, 3, 3}},
-		{graph.Softmax{}, graph.Shape{3, 1000, 1, 1}},
-		{graph.Softmax{}, graph.Shape{1, 7, 1, 1}},
+		{&graph.Linear{In: 70, Out: 13}, graph.Shape{3, 70}},
+		{&graph.Linear{In: 1, Out: 1}, graph.Shape{1, 1}},
+		{&graph.Linear{In: 45, Out: 7}, graph.Shape{2, 45}},
+		{graph.Softmax{}, graph.Shape{3, 1000}},
+		{graph.Softmax{}, graph.Shape{1, 7}},
+		{graph.Softmax{}, graph.Shape{2, 3, 5}},
+		{graph.Concat{Axis: 1, N: 3}, graph.Shape{2, 5, 3, 3}},
+		{graph.Concat{Axis: 0, N: 2}, graph.Shape{1, 7}},
 		{graph.ReLU{}, graph.Shape{3, 5, 13, 13}},
 		{graph.Add{ReLU: true}, graph.Shape{2, 7, 9, 11}},
 		{graph.Add{}, graph.Shape{1, 3, 1, 1}},
@@ -78,13 +92,19 @@ func Awkward() []Case {
 
 // SortByCost orders cases from cheapest to dearest (by FLOPs), stable.
 func SortByCost(cs []Case) {
-	sort.SliceStable(cs, func(i, j int) bool { return cost(cs[i]) < cost(cs[j]) })
+	costs := map[string]int64{}
+	for _, c := range cs {
+		costs[c.String()] = cost(c)
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return costs[cs[i].String()] < costs[cs[j].String()] })
 }
 
+// cost is the case's FLOPs, or its input size where that is larger.
 func cost(c Case) int64 {
-	if conv, ok := c.Op.(*graph.Conv2D); ok {
-		o := conv.Out(c.In)
-		return 2 * int64(o.Numel()) * int64(conv.Cin*conv.KH*conv.KW)
+	op, shapes := c.Op.Random(graph.NewRand(0), c.In)
+	out, err := op.OutShape(shapes)
+	if err != nil {
+		return int64(c.In.Numel())
 	}
-	return int64(c.In.Numel())
+	return max(op.FLOPs(shapes, out), int64(c.In.Numel()))
 }

@@ -54,8 +54,8 @@ func TestCasesCoverResNet(t *testing.T) {
 		"conv2d(n=2,c=1024,h=14,w=14,o=512,k=1x1,s=1,p=0,relu)",
 		"conv2d(n=1,c=512,h=7,w=7,o=2048,k=1x1,s=1,p=0,relu,residual)",
 		"conv2d(n=2,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu,residual)",
-		"maxpool(n=2,c=64,h=112,w=112,k=3,s=2,p=1)",
-		"linear(n=1,c=2048,h=1,w=1,in=2048,out=1000)",
+		"maxpool(n=2,c=64,h=112,w=112,k=3x3,s=2,p=1)",
+		"linear(x=1x2048,in=2048,out=1000)",
 		"avgpool(n=2,c=512,h=7,w=7,global)",
 	}
 	have := map[string]bool{}

@@ -44,7 +44,7 @@ func (s CeilingSize) String() string {
 
 // SizeFor returns Small for a CPU adapter and Large for any other.
 func SizeFor(dev *gpu.Device) CeilingSize {
-	if dev.Info.Type == "CPU" {
+	if dev.Caps().CPU {
 		return Small
 	}
 	return Large
@@ -61,7 +61,7 @@ func (s CeilingSize) sizes() (gemm int, copyBytes uint64, runs int) {
 
 // MeasureCeilings measures the device's attainable GFLOP/s and GB/s at the
 // given size. GFLOP/s is that of the fastest one-launch convolution kernel
-// (the variants in shaders.ConvVariants that support the shape) on a square GEMM
+// (the kernels of shaders.ConvKernels that support the shape) on a square GEMM
 // posed as a 1×1 convolution (Cin = K, Cout = M, H·W = N, batch 1); GB/s is
 // that of a vec4 copy, counting the bytes read and written. Each kernel is
 // warmed up, then timed a few times; the fastest run counts.
@@ -98,7 +98,8 @@ func measureGEMM(dev *gpu.Device, n, runs int) (float64, string, error) {
 	in := graph.Shape{1, n, h, n / h}
 	rng := rand.New(rand.NewPCG(uint64(n), 0x6365696c))
 	b := 1 / math.Sqrt(float64(n))
-	op := &graph.Conv2D{Cin: n, Cout: n, KH: 1, KW: 1, Stride: 1, Weight: uniform(rng, n*n, -b, b)}
+	op := graph.Conv(n, n, 1, 1, 0)
+	op.Weight = uniform(rng, n*n, -b, b)
 	var gb graph.Builder
 	gb.Output(gb.Apply("gemm", op, gb.Input("x", in)))
 	g, err := gb.Graph()
@@ -109,13 +110,13 @@ func measureGEMM(dev *gpu.Device, n, runs int) (float64, string, error) {
 	flops := float64(g.Nodes[0].FLOPs())
 	best, bestVariant := 0.0, ""
 	var lastErr error
-	for _, v := range shaders.ConvVariants() {
+	for _, v := range shaders.KernelNames() {
 		// One-launch kernels only: the K-split and Winograd variants are
 		// not plain GEMMs (and their scratch may exceed the buffer limits).
-		if l, err := shaders.Conv2D(op, in, v, dev.Limits.MaxWorkgroupsPerDimension); err != nil || l.Pre != nil || l.Post != nil {
+		if l, err := shaders.Conv2D(op.Geom(in), v, dev.Caps()); err != nil || l.Pre != nil || l.Post != nil {
 			continue
 		}
-		ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: func(*graph.Node) string { return v }})
+		ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: func(shaders.ConvGeom) string { return v }})
 		ts, _, err := timeGraph(ex, g, data, runs)
 		if err != nil {
 			lastErr = fmt.Errorf("perf: gemm %d³ via conv2d/%s: %w", n, v, err)

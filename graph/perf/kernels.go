@@ -9,6 +9,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 // KernelOptions tune TimeKernels.
@@ -22,10 +23,9 @@ type KernelOptions struct {
 	// Progress, if not nil, receives one line per kernel as it is timed,
 	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512 GFLOP/s 40.2 GB/s".
 	Progress io.Writer
-	// ConvVariant picks the convolution kernel of a node as in
-	// gpuexec.Options; nil uses gpuexec's default. It sees a node with the
-	// original node's name, op attributes and input shape.
-	ConvVariant func(*graph.Node) string
+	// ConvKernel picks a convolution's kernel as in gpuexec.Options; nil
+	// uses gpuexec's default.
+	ConvKernel func(shaders.ConvGeom) string
 }
 
 // KernelResult is the timing of one distinct layer of a graph.
@@ -67,7 +67,7 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 		}
 		count[k]++
 	}
-	ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: opt.ConvVariant})
+	ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: opt.ConvKernel})
 	var out []KernelResult
 	for i, n := range order {
 		one, in, err := single(n, uint64(i+1))

@@ -16,8 +16,9 @@ import (
 // pool and a linear layer.
 func tinyNet(t *testing.T) *graph.Graph {
 	conv := func(cin, cout int, res bool) *graph.Conv2D {
-		return &graph.Conv2D{Cin: cin, Cout: cout, KH: 3, KW: 3, Stride: 1, Pad: 1, ReLU: true, Residual: res,
-			Weight: make([]float32, cout*cin*9)}
+		c := graph.Conv(cin, cout, 3, 1, 1)
+		c.ReLU, c.Residual, c.Weight = true, res, make([]float32, cout*cin*9)
+		return c
 	}
 	var b graph.Builder
 	x := b.Input("x", graph.Shape{1, 4, 8, 8})
@@ -25,8 +26,9 @@ func tinyNet(t *testing.T) *graph.Graph {
 	x = b.Apply("conv2", conv(8, 8, false), x1)
 	x = b.Apply("conv3", conv(8, 8, false), x)
 	x = b.Apply("conv4", conv(8, 8, true), x, x1)
-	x = b.Apply("pool", graph.MaxPool{K: 3, Stride: 2, Pad: 1}, x)
+	x = b.Apply("pool", graph.MaxPool(3, 2, 1), x)
 	x = b.Apply("avgpool", graph.GlobalAvgPool{}, x)
+	x = b.Apply("flatten", graph.Flatten{Axis: 1}, x)
 	b.Output(b.Apply("fc", &graph.Linear{In: 8, Out: 5, Weight: make([]float32, 40)}, x))
 	g, err := b.Graph()
 	if err != nil {
@@ -41,9 +43,9 @@ func TestTimeKernels(t *testing.T) {
 	var progress bytes.Buffer
 	ceil := Ceilings{GFLOPS: 10, GBps: 10}
 	rs, err := TimeKernels(dev, g, KernelOptions{Runs: 3, Ceil: ceil, Progress: &progress,
-		ConvVariant: func(n *graph.Node) string {
-			if n.Name == "conv1" {
-				return shaders.ConvSmall
+		ConvKernel: func(g shaders.ConvGeom) string {
+			if g.Cin == 4 {
+				return "tiled32k4"
 			}
 			return ""
 		}})
@@ -56,17 +58,17 @@ func TestTimeKernels(t *testing.T) {
 		flops   int64
 		variant string
 	}{
-		"conv2d(n=1,c=4,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)":          {1, 2 * 8 * 8 * 8 * 4 * 9, shaders.ConvSmall},
+		"conv2d(n=1,c=4,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)":          {1, 2 * 8 * 8 * 8 * 4 * 9, "tiled32k4"},
 		"conv2d(n=1,c=8,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)":          {2, 2 * 8 * 8 * 8 * 8 * 9, "default"},
 		"conv2d(n=1,c=8,h=8,w=8,o=8,k=3x3,s=1,p=1,relu,residual)": {1, 2 * 8 * 8 * 8 * 8 * 9, "default"},
-		"maxpool(n=1,c=8,h=8,w=8,k=3,s=2,p=1)":                    {1, 8 * 4 * 4 * 9, ""},
+		"maxpool(n=1,c=8,h=8,w=8,k=3x3,s=2,p=1)":                    {1, 8 * 4 * 4 * 9, ""},
 		"avgpool(n=1,c=8,h=4,w=4,global)":                         {1, 8 * 4 * 4, ""},
-		"linear(n=1,c=8,h=1,w=1,in=8,out=5)":                      {1, 2 * 8 * 5, ""},
+		"linear(x=1x8,in=8,out=5)": {1, 2 * 8 * 5, ""},
 	}
-	if dev.Info.Type == "CPU" { // the fc layer runs as a direct4 convolution there
-		w := want["linear(n=1,c=8,h=1,w=1,in=8,out=5)"]
-		w.variant = shaders.ConvDirect4
-		want["linear(n=1,c=8,h=1,w=1,in=8,out=5)"] = w
+	if dev.Caps().CPU { // the fc layer runs as a direct4 convolution there
+		w := want["linear(x=1x8,in=8,out=5)"]
+		w.variant = "direct4"
+		want["linear(x=1x8,in=8,out=5)"] = w
 	}
 	if len(rs) != len(want) {
 		t.Fatalf("%d results, want %d: %+v", len(rs), len(want), rs)
@@ -77,7 +79,7 @@ func TestTimeKernels(t *testing.T) {
 			t.Errorf("unexpected result %+v", r)
 			continue
 		}
-		if w.variant == "default" && slices.Contains(shaders.ConvVariants(), r.Variant) {
+		if w.variant == "default" && slices.Contains(shaders.KernelNames(), r.Variant) {
 			w.variant = r.Variant // gpuexec's choice
 		}
 		if r.Count != w.count || r.FLOPs != w.flops || r.Variant != w.variant {

@@ -2,14 +2,13 @@ package ref
 
 import (
 	"fmt"
-	"math"
-	"runtime"
-	"sync"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 )
 
-// Executor is the CPU reference. The zero value is ready to use.
+// Executor is the CPU reference: it runs each node's Op.Eval (plain
+// loops, float64 accumulation) in graph order. The zero value is ready to
+// use; it and its programs are safe for concurrent use.
 type Executor struct{}
 
 // Name implements graph.Executor.
@@ -18,17 +17,18 @@ func (Executor) Name() string { return "cpu reference" }
 // Compile implements graph.Executor.
 func (Executor) Compile(g *graph.Graph) (graph.Program, error) {
 	for _, n := range g.Nodes {
-		switch n.Op.(type) {
-		case *graph.Conv2D, *graph.BatchNorm, graph.ReLU, graph.Add, graph.MaxPool,
-			graph.GlobalAvgPool, *graph.Linear, graph.Softmax:
-		default:
-			return nil, fmt.Errorf("ref: %s: unsupported op %s", n.Name, n.Op.Kind())
+		if _, err := n.Op.OutShape(n.InShapes()); err != nil {
+			return nil, fmt.Errorf("ref: %s: %w", n.Name, err)
 		}
 	}
-	return &program{g: g}, nil
+	return &program{g: g, last: g.LastUse()}, nil
 }
 
-type program struct{ g *graph.Graph }
+// program is a graph ready to run; it holds nothing a run changes.
+type program struct {
+	g    *graph.Graph
+	last map[int]int
+}
 
 func (p *program) Close() {}
 
@@ -45,7 +45,6 @@ func (p *program) Run(inputs ...[]float32) ([][]float32, error) {
 		}
 		vals[v.ID] = inputs[i]
 	}
-	last := g.LastUse()
 	keep := map[int]bool{}
 	for _, v := range g.Outputs {
 		keep[v.ID] = true
@@ -55,9 +54,11 @@ func (p *program) Run(inputs ...[]float32) ([][]float32, error) {
 		for i, v := range n.Inputs {
 			in[i] = vals[v.ID]
 		}
-		vals[n.Out.ID] = Apply(n.Op, n.Inputs[0].Shape, n.Out.Shape, in)
+		out := make([]float32, n.Out.Shape.Numel())
+		n.Op.Eval(n.InShapes(), in, out)
+		vals[n.Out.ID] = out
 		for _, v := range n.Inputs {
-			if last[v.ID] == n.ID && !keep[v.ID] {
+			if p.last[v.ID] == n.ID && !keep[v.ID] {
 				delete(vals, v.ID)
 			}
 		}
@@ -69,193 +70,22 @@ func (p *program) Run(inputs ...[]float32) ([][]float32, error) {
 	return out, nil
 }
 
-// Apply computes one op on the CPU: in holds the op's inputs, the first of
-// shape s, and the result has shape o.
-func Apply(op graph.Op, s, o graph.Shape, in [][]float32) []float32 {
-	out := make([]float32, o.Numel())
-	switch op := op.(type) {
-	case *graph.Conv2D:
-		var res []float32
-		if op.Residual {
-			res = in[1]
-		}
-		conv2D(op, s, o, in[0], res, out)
-	case *graph.BatchNorm:
-		batchNorm(op, s, in[0], out)
-	case graph.ReLU:
-		for i, v := range in[0] {
-			out[i] = float32(math.Max(float64(v), 0))
-		}
-	case graph.Add:
-		for i := range out {
-			v := float64(in[0][i]) + float64(in[1][i])
-			if op.ReLU {
-				v = math.Max(v, 0)
-			}
-			out[i] = float32(v)
-		}
-	case graph.MaxPool:
-		maxPool(op, s, o, in[0], out)
-	case graph.GlobalAvgPool:
-		hw := s[2] * s[3]
-		for i := 0; i < s[0]*s[1]; i++ {
-			var sum float64
-			for _, v := range in[0][i*hw : (i+1)*hw] {
-				sum += float64(v)
-			}
-			out[i] = float32(sum / float64(hw))
-		}
-	case *graph.Linear:
-		linear(op, s[0], in[0], out)
-	case graph.Softmax:
-		per := s[1] * s[2] * s[3]
-		for n := 0; n < s[0]; n++ {
-			softmax(in[0][n*per:(n+1)*per], out[n*per:(n+1)*per])
+// Apply computes op on the CPU for inputs data of shapes in and returns
+// the output and its shape.
+func Apply(op graph.Op, in []graph.Shape, data [][]float32) ([]float32, graph.Shape, error) {
+	if len(in) != op.Arity() || len(data) != len(in) {
+		return nil, nil, fmt.Errorf("ref: %s takes %d inputs, got %d shapes and %d arrays", op.Kind(), op.Arity(), len(in), len(data))
+	}
+	for i, s := range in {
+		if len(data[i]) != s.Numel() {
+			return nil, nil, fmt.Errorf("ref: input %d has %d elements, want %d (%v)", i, len(data[i]), s.Numel(), s)
 		}
 	}
-	return out
-}
-
-// parallel runs f(i) for i in [0,n) on all cores.
-func parallel(n int, f func(i int)) {
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
+	s, err := op.OutShape(in)
+	if err != nil {
+		return nil, nil, err
 	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
-// conv2D computes
-//
-//	out[n,o,y,x] = scale[o] * Σ_{c,i,j} w[o,c,i,j] * in[n,c,y*S-P+i,x*S-P+j] + bias[o] (+ res) (ReLU)
-//
-// with a float64 accumulator per output element; one task per (n, o).
-func conv2D(op *graph.Conv2D, s, o graph.Shape, in, res, out []float32) {
-	H, W, OH, OW := s[2], s[3], o[2], o[3]
-	parallel(o[0]*op.Cout, func(task int) {
-		n, oc := task/op.Cout, task%op.Cout
-		acc := make([]float64, OH*OW)
-		for c := 0; c < op.Cin; c++ {
-			plane := in[(n*op.Cin+c)*H*W : (n*op.Cin+c+1)*H*W]
-			for i := 0; i < op.KH; i++ {
-				for j := 0; j < op.KW; j++ {
-					w := float64(op.Weight[((oc*op.Cin+c)*op.KH+i)*op.KW+j])
-					for y := 0; y < OH; y++ {
-						iy := y*op.Stride - op.Pad + i
-						if iy < 0 || iy >= H {
-							continue
-						}
-						row := plane[iy*W : (iy+1)*W]
-						a := acc[y*OW : (y+1)*OW]
-						for x := range a {
-							ix := x*op.Stride - op.Pad + j
-							if ix >= 0 && ix < W {
-								a[x] += w * float64(row[ix])
-							}
-						}
-					}
-				}
-			}
-		}
-		scale, bias := 1.0, 0.0
-		if op.Scale != nil {
-			scale = float64(op.Scale[oc])
-		}
-		if op.Bias != nil {
-			bias = float64(op.Bias[oc])
-		}
-		base := (n*op.Cout + oc) * OH * OW
-		for k, a := range acc {
-			v := float64(scale*a) + bias
-			if res != nil {
-				v += float64(res[base+k])
-			}
-			if op.ReLU {
-				v = math.Max(v, 0)
-			}
-			out[base+k] = float32(v)
-		}
-	})
-}
-
-// batchNorm computes out = (in - mean) / sqrt(var + eps) * gamma + beta.
-func batchNorm(op *graph.BatchNorm, s graph.Shape, in, out []float32) {
-	hw := s[2] * s[3]
-	for n := 0; n < s[0]; n++ {
-		for c := 0; c < s[1]; c++ {
-			k := float64(op.Gamma[c]) / math.Sqrt(float64(op.Var[c])+op.Eps)
-			base := (n*s[1] + c) * hw
-			for i := base; i < base+hw; i++ {
-				out[i] = float32(float64((float64(in[i])-float64(op.Mean[c]))*k) + float64(op.Beta[c]))
-			}
-		}
-	}
-}
-
-// maxPool computes out[n,c,y,x] = max of in over the window, skipping
-// positions outside the image.
-func maxPool(op graph.MaxPool, s, o graph.Shape, in, out []float32) {
-	H, W, OH, OW := s[2], s[3], o[2], o[3]
-	for nc := 0; nc < s[0]*s[1]; nc++ {
-		plane := in[nc*H*W : (nc+1)*H*W]
-		for y := 0; y < OH; y++ {
-			for x := 0; x < OW; x++ {
-				m := math.Inf(-1)
-				for i := 0; i < op.K; i++ {
-					for j := 0; j < op.K; j++ {
-						iy, ix := y*op.Stride-op.Pad+i, x*op.Stride-op.Pad+j
-						if iy >= 0 && iy < H && ix >= 0 && ix < W {
-							m = math.Max(m, float64(plane[iy*W+ix]))
-						}
-					}
-				}
-				out[(nc*OH+y)*OW+x] = float32(m)
-			}
-		}
-	}
-}
-
-// linear computes out[n,o] = Σ_i W[o,i] * in[n,i] + bias[o].
-func linear(op *graph.Linear, batch int, in, out []float32) {
-	parallel(op.Out, func(o int) {
-		w := op.Weight[o*op.In : (o+1)*op.In]
-		for n := 0; n < batch; n++ {
-			x := in[n*op.In : (n+1)*op.In]
-			var sum float64
-			for i := range w {
-				sum += float64(w[i]) * float64(x[i])
-			}
-			if op.Bias != nil {
-				sum += float64(op.Bias[o])
-			}
-			out[n*op.Out+o] = float32(sum)
-		}
-	})
-}
-
-// softmax computes out = exp(in - max) / Σ exp(in - max).
-func softmax(in, out []float32) {
-	m := math.Inf(-1)
-	for _, v := range in {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range in {
-		sum += math.Exp(float64(v) - m)
-	}
-	for i, v := range in {
-		out[i] = float32(math.Exp(float64(v)-m) / sum)
-	}
+	out := make([]float32, s.Numel())
+	op.Eval(in, data, out)
+	return out, s, nil
 }

@@ -1,0 +1,308 @@
+package gpuexec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+)
+
+// Step is one recorded dispatch with the node it computes.
+type Step struct {
+	Node     *graph.Node
+	Dispatch *gpu.Dispatch
+	Variant  string // the convolution kernel, for convolutions
+}
+
+// Program is a compiled graph on the GPU. It is safe for concurrent use:
+// runs take turns.
+type Program struct {
+	e       *Executor
+	g       *graph.Graph
+	Plan    *graph.Plan
+	Steps   []Step
+	slots   []*gpu.Buffer
+	scratch [2]*gpu.Buffer  // between the launches of multi-launch convolutions
+	packed  [2]*gpu.Texture // the input of texture-reading convolutions, copied and packed
+	wkeys   []weightKey     // the executor's parameters this program holds
+
+	mu     sync.Mutex
+	replay *gpu.Replay // the forward pass, encoded one run ahead
+}
+
+// Compile implements graph.Executor.
+func (e *Executor) Compile(g *graph.Graph) (graph.Program, error) { return e.CompileGPU(g) }
+
+// CompileGPU is Compile returning the concrete program. It leaves g as it
+// is: the device's rewrites (graph.LinearAsConv on CPU adapters) apply to
+// a clone.
+func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
+	if e.caps.CPU {
+		g = g.Clone()
+		graph.LinearAsConv(g)
+	}
+	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+	var steps []step
+	var elems [2]int
+	texels := 0
+	for _, n := range g.Nodes {
+		lw := &lowering{e: e, n: n}
+		if err := n.Op.Lower(lw, n.InShapes(), n.Out.Shape); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, err)
+		}
+		if lw.err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, lw.err)
+		}
+		steps = append(steps, lw.steps...)
+		elems[0], elems[1] = max(elems[0], lw.elems[0]), max(elems[1], lw.elems[1])
+		texels = max(texels, lw.texels)
+	}
+	if err := p.allocate(elems, texels); err != nil {
+		return nil, err
+	}
+	for _, s := range steps {
+		if err := p.record(s); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", s.node.Name, s.node, err)
+		}
+	}
+	ok = true
+	return p, nil
+}
+
+// allocate creates the activation slots of the plan and the scratches.
+func (p *Program) allocate(elems [2]int, texels int) error {
+	d := p.e.Dev
+	for i, n := range p.Plan.SlotElems {
+		// whole texels, for copies into textures (ConvLaunch.InTexels)
+		b, err := d.NewBuffer(fmt.Sprintf("activation%d", i), uint64(16*((n+p.e.Opt.Guard+3)/4)))
+		if err != nil {
+			return err
+		}
+		p.slots = append(p.slots, b)
+	}
+	for i := 0; i < 2 && texels > 0; i++ {
+		t, err := d.NewTexture(fmt.Sprintf("packed%d", i), uint64(texels))
+		if err != nil {
+			return err
+		}
+		p.packed[i] = t
+	}
+	for i, n := range elems {
+		if n > 0 {
+			b, err := d.NewBuffer(fmt.Sprintf("scratch%d", i), uint64(4*n))
+			if err != nil {
+				return err
+			}
+			p.scratch[i] = b
+		}
+	}
+	return nil
+}
+
+func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
+
+// resolve returns the device binding b names for node n.
+func (p *Program) resolve(n *graph.Node, b binding) (gpu.Binding, error) {
+	switch b.scr {
+	case scratch0, scratch1:
+		return p.scratch[b.scr-scratch0], nil
+	case packed0, packed1:
+		return p.packed[b.scr-packed0], nil
+	}
+	switch r := b.res; r.Kind {
+	case graph.ResIn:
+		if r.Index < 0 || r.Index >= len(n.Inputs) {
+			return nil, fmt.Errorf("binds input %d of %d", r.Index, len(n.Inputs))
+		}
+		return p.slot(n.Inputs[r.Index]), nil
+	case graph.ResOut:
+		return p.slot(n.Out), nil
+	case graph.ResParam:
+		w, k, err := p.e.param(n.Name+"."+r.Name, r.Vals, r.N, r.Fill, b.xf, b.tag, b.tex)
+		if err != nil {
+			return nil, err
+		}
+		p.wkeys = append(p.wkeys, k)
+		return w, nil
+	}
+	return nil, fmt.Errorf("unknown resource kind %d", b.res.Kind)
+}
+
+// record compiles a step's kernel and records its dispatch.
+func (p *Program) record(s step) error {
+	binds := gpu.Binds{}
+	for name, b := range s.binds {
+		r, err := p.resolve(s.node, b)
+		if err != nil {
+			return fmt.Errorf("binding %s: %w", name, err)
+		}
+		binds[name] = r
+	}
+	pl, err := p.e.Dev.Pipeline(s.l.Key, s.l.Source)
+	if err != nil {
+		return err
+	}
+	ds, err := p.e.Dev.Bind(s.node.Name, pl, s.l.Params, s.l.Groups, binds)
+	if err != nil {
+		return err
+	}
+	p.Steps = append(p.Steps, Step{Node: s.node, Dispatch: ds, Variant: s.variant})
+	if s.inTexels > 0 {
+		return ds.CopyFirst(p.slot(s.node.Inputs[0]), p.packed[0], uint64(s.inTexels))
+	}
+	return nil
+}
+
+// Close implements graph.Program.
+func (p *Program) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.replay.Release()
+	p.replay = nil
+	for _, s := range p.Steps {
+		s.Dispatch.Release()
+	}
+	for _, b := range p.slots {
+		b.Release()
+	}
+	p.e.unref(p.wkeys)
+	p.scratch[0].Release()
+	p.scratch[1].Release()
+	p.packed[0].Release()
+	p.packed[1].Release()
+	p.Steps, p.slots, p.wkeys, p.scratch, p.packed = nil, nil, nil, [2]*gpu.Buffer{}, [2]*gpu.Texture{}
+}
+
+// Run implements graph.Program.
+func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
+	out, _, err := p.run(false, inputs)
+	return out, err
+}
+
+// RunTimed is Run with the run's timing: wall time and, on adapters with
+// timestamps, the GPU time of the dispatches.
+func (p *Program) RunTimed(inputs ...[]float32) ([][]float32, gpu.Timing, error) {
+	return p.run(false, inputs)
+}
+
+// RunProfiled is Run with per-dispatch GPU times (on adapters with
+// timestamps; Timing.Spans is empty otherwise), in the order of Steps.
+func (p *Program) RunProfiled(inputs ...[]float32) ([][]float32, gpu.Timing, error) {
+	return p.run(true, inputs)
+}
+
+func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing, error) {
+	g := p.g
+	if len(inputs) != len(g.Inputs) {
+		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: %d inputs, want %d", len(inputs), len(g.Inputs))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.slots == nil {
+		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: run of a closed program")
+	}
+	d := p.e.Dev
+	guard := p.e.Opt.Guard
+	var writes []gpu.Upload
+	if guard > 0 {
+		for _, b := range p.slots {
+			writes = append(writes, gpu.Upload{Buf: b, Data: poison(int(b.Size / 4))})
+		}
+	}
+	for i, v := range g.Inputs {
+		if len(inputs[i]) != v.Shape.Numel() {
+			return nil, gpu.Timing{}, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
+		}
+		writes = append(writes, gpu.Upload{Buf: p.slot(v), Data: gpu.Bytes(inputs[i])})
+	}
+	out := make([][]float32, len(g.Outputs))
+	reads := make([]gpu.ReadBack, len(g.Outputs))
+	for i, v := range g.Outputs {
+		out[i] = make([]float32, v.Shape.Numel()+guard)
+		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: gpu.Bytes(out[i])}
+	}
+	var t gpu.Timing
+	var err error
+	if profile {
+		t, err = d.RunWith(p.dispatches(), writes, reads, true)
+	} else {
+		if p.replay == nil {
+			if p.replay, err = d.NewReplay(p.dispatches(), writes, reads); err != nil {
+				return nil, t, err
+			}
+		}
+		t, err = p.replay.Run(writes, reads)
+	}
+	if err != nil {
+		return nil, t, err
+	}
+	for i, v := range g.Outputs {
+		n := v.Shape.Numel()
+		for k, x := range out[i][n:] {
+			if bits := math.Float32bits(x); bits != Poison {
+				return nil, t, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k, bits)
+			}
+		}
+		out[i] = out[i][:n:n]
+	}
+	return out, t, nil
+}
+
+func poison(n int) []byte {
+	out := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		binary.LittleEndian.PutUint32(out[4*i:], Poison)
+	}
+	return out
+}
+
+// dispatches returns the recorded dispatches in order.
+func (p *Program) dispatches() []*gpu.Dispatch {
+	ds := make([]*gpu.Dispatch, len(p.Steps))
+	for i, s := range p.Steps {
+		ds[i] = s.Dispatch
+	}
+	return ds
+}
+
+// Time runs the program's dispatches without input or output transfers and
+// returns the wall time, waiting for the GPU; for benchmarks.
+func (p *Program) Time() (time.Duration, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, err := p.e.Dev.Run(p.dispatches(), nil, false)
+	return t.Wall, err
+}
+
+// CheckGuards reads back the guard region after every activation buffer
+// (Options.Guard > 0) and reports the first one a kernel overwrote.
+func (p *Program) CheckGuards() error {
+	guard := p.e.Opt.Guard
+	if guard == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, b := range p.slots {
+		raw, err := p.e.Dev.Read(b, b.Size-uint64(4*guard), uint64(4*guard))
+		if err != nil {
+			return err
+		}
+		for k := 0; k < guard; k++ {
+			if bits := binary.LittleEndian.Uint32(raw[4*k:]); bits != Poison {
+				return fmt.Errorf("gpuexec: guard element %d after activation buffer %d overwritten (%#x)", k, i, bits)
+			}
+		}
+	}
+	return nil
+}

@@ -196,8 +196,17 @@ func (c *Conv2D) Random(r *Rand, in Shape) (Op, []Shape) {
 	return &o, shapes
 }
 
-// Params implements Op.
-func (c *Conv2D) Params() [][]float32 { return [][]float32{c.Weight, c.Scale, c.Bias} }
+// Params implements Op: an absent scale or bias counts as the Cout values
+// the kernels read in its place.
+func (c *Conv2D) Params() [][]float32 {
+	ps := [][]float32{c.Weight, c.Scale, c.Bias}
+	for i, p := range ps[1:] {
+		if p == nil {
+			ps[i+1] = make([]float32, c.Cout)
+		}
+	}
+	return ps
+}
 
 // FLOPs implements Op.
 func (c *Conv2D) FLOPs(in []Shape, out Shape) int64 {

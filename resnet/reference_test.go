@@ -191,8 +191,11 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 	}
 }
 
+// The CPU reference against PyTorch on resnet18 and resnet50, which
+// between them hold every op and layer kind of the five depths (basic and
+// bottleneck blocks, every stride and downsample); the GPU runs all five.
 func TestPyTorchCPU(t *testing.T) {
-	for _, arch := range resnet.ArchNames() {
+	for _, arch := range []string{"resnet18", "resnet50"} {
 		t.Run(arch, func(t *testing.T) {
 			if testing.Short() && arch != "resnet18" {
 				t.Skip("short: resnet18 only")

@@ -61,6 +61,9 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 	var order []*graph.Node
 	count := map[string]int{}
 	for _, n := range g.Nodes {
+		if v, ok := n.Op.(graph.View); ok && v.IsView() {
+			continue // moves no data, launches nothing
+		}
 		k := n.String()
 		if count[k] == 0 {
 			order = append(order, n)

@@ -1,0 +1,149 @@
+package resnet_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
+)
+
+// inputs returns n synthetic 3×224×224 tensors, one per seed.
+func inputs(n int) [][]float32 {
+	var out [][]float32
+	for i := range n {
+		out = append(out, weights.SyntheticInput(1, 3, 224, 224, uint64(10+i)))
+	}
+	return out
+}
+
+// forwardAll runs every batch in turn and returns the logits.
+func forwardAll(t *testing.T, m *resnet.Model, batches [][][]float32) [][][]float32 {
+	var out [][][]float32
+	for _, b := range batches {
+		l, _, err := m.Forward(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// concurrently runs batch i on goroutine i, rounds times, and checks each
+// result against want[i] exactly.
+func concurrently(t *testing.T, m *resnet.Model, batches [][][]float32, want [][][]float32, rounds int) {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(batches)*rounds)
+	for i, b := range batches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range rounds {
+				l, _, err := m.Forward(b)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for k := range l {
+					if !slices.Equal(l[k], want[i][k]) {
+						errs <- fmt.Errorf("goroutine %d round %d item %d: logits differ from the sequential run (rel. %.2e)", i, r, k, resnet.RelErr(l[k], want[i][k]))
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// Four goroutines classifying on one GPU model, with batch sizes 1, 2 and
+// 1 (two programs, one shared), get exactly the sequential results; the
+// second batch size reuses the first's weights on the device.
+func TestConcurrentGPU(t *testing.T) {
+	dev := gputest.Device(t)
+	ex := gpuexec.New(dev, gpuexec.Options{})
+	m, err := resnet.Load(context.Background(), "resnet18", "synthetic:0", resnet.Options{Exec: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	in := inputs(4)
+	batches := [][][]float32{in[:1], in[1:3], in[3:4]}
+	if _, _, err := m.Forward(batches[0]); err != nil {
+		t.Fatal(err)
+	}
+	shared := ex.WeightBuffers()
+	want := forwardAll(t, m, batches)
+	if n := ex.WeightBuffers(); n != shared {
+		t.Errorf("batch 2 added weight buffers: %d after batch 1, %d after batch 2", shared, n)
+	}
+	concurrently(t, m, batches, want, 2)
+}
+
+// countingExec is the CPU reference that counts compilations; the race
+// test runs it (the reference's own runs are too slow under -race at
+// 224²) on a stand-in whose programs return zeros.
+type countingExec struct {
+	mu       sync.Mutex
+	compiles int
+}
+
+func (e *countingExec) Name() string { return "counting" }
+
+func (e *countingExec) Compile(g *graph.Graph) (graph.Program, error) {
+	e.mu.Lock()
+	e.compiles++
+	e.mu.Unlock()
+	return zeroProgram{g}, nil
+}
+
+type zeroProgram struct{ g *graph.Graph }
+
+func (p zeroProgram) Run(in ...[]float32) ([][]float32, error) {
+	out := make([][]float32, len(p.g.Outputs))
+	for i, v := range p.g.Outputs {
+		out[i] = make([]float32, v.Shape.Numel())
+		copy(out[i], in[0]) // something input-dependent
+	}
+	return out, nil
+}
+
+func (zeroProgram) Close() {}
+
+// Many goroutines on one model (programs built on first use per batch
+// size): no data race (go test -race), one compilation per batch size,
+// results as sequential calls give.
+func TestConcurrentModel(t *testing.T) {
+	ex := &countingExec{}
+	m, err := resnet.Load(context.Background(), "resnet18", "synthetic:0", resnet.Options{Exec: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	in := inputs(3)
+	batches := [][][]float32{in[:1], in[:2], in[1:2], in[:3], in[2:3], in[1:3], in[:1], in[:2]}
+	var want [][][]float32
+	for _, b := range batches {
+		var l [][]float32
+		flat := slices.Concat(b...)
+		for k := range b {
+			l = append(l, flat[k*1000:(k+1)*1000])
+		}
+		want = append(want, l)
+	}
+	concurrently(t, m, batches, want, 3)
+	if ex.compiles != 3 {
+		t.Errorf("%d compilations for 3 batch sizes", ex.compiles)
+	}
+}

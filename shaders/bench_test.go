@@ -73,24 +73,26 @@ func BenchmarkConv_L4c_1x1(b *testing.B)    { benchConv(b, l4c1x1) }
 func BenchmarkConv_L4ds_1x1(b *testing.B)   { benchConv(b, l4ds) }
 func BenchmarkConv_L1_3x3_B64(b *testing.B) { benchConv(b, l1_3x3_b64) }
 
-// benchConv times every variant that supports s, one sub-benchmark each,
-// and reports GFLOP/s; each iteration replays the dispatch and waits for
-// the GPU. Untimed runs first let the driver finish compiling (lavapipe
-// compiles at the first dispatch) and a GPU's clocks rise. On a GPU (not a
-// CPU adapter such as lavapipe) with timestamps, kernel-GFLOP/s is reported
-// too, from the GPU time of the dispatch alone (the best of ten), without
-// the submission's overhead.
+// benchConv times every registry kernel that supports s, one
+// sub-benchmark each, and reports GFLOP/s; each iteration replays the
+// dispatch and waits for the GPU. Untimed runs first let the driver finish
+// compiling (lavapipe compiles at the first dispatch) and a GPU's clocks
+// rise. On a GPU (not a CPU adapter such as lavapipe) with timestamps,
+// kernel-GFLOP/s is reported too, from the GPU time of the dispatch alone
+// (the best of ten), without the submission's overhead.
 func benchConv(b *testing.B, s benchShape) {
 	dev := gputest.Device(b)
-	cpu := dev.Info.Type == "CPU" // lavapipe: slow, no submission overhead to speak of
+	cpu := dev.Caps().CPU // lavapipe: slow, no submission overhead to speak of
 	if s.N > 1 && cpu {
 		b.Skip("a batch too large for a CPU adapter")
 	}
-	op := &graph.Conv2D{Cin: s.Cin, Cout: s.Cout, KH: s.K, KW: s.K, Stride: s.S, Pad: s.P,
-		Residual: s.Residual, ReLU: true, Weight: make([]float32, s.Cout*s.Cin*s.K*s.K)}
+	op := graph.Conv(s.Cin, s.Cout, s.K, s.S, s.P)
+	op.Residual, op.ReLU = s.Residual, true
+	op.Weight = make([]float32, s.Cout*s.Cin*s.K*s.K)
 	in := graph.Shape{s.N, s.Cin, s.H, s.H}
-	out := op.Out(in)
-	flops := 2 * float64(out.Numel()) * float64(s.Cin*s.K*s.K)
+	geom := op.Geom(in)
+	out := graph.Shape{s.N, s.Cout, geom.OH(), geom.OW()}
+	flops := 2 * float64(out.Numel()) * float64(geom.K())
 	var gb graph.Builder
 	ins := []*graph.Value{gb.Input("x", in)}
 	if s.Residual {
@@ -101,12 +103,12 @@ func benchConv(b *testing.B, s benchShape) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, v := range shaders.ConvVariants() {
-		if !shaders.ConvSupports(v, op, in) {
+	for _, k := range shaders.ConvKernels {
+		if !k.Supports(geom) {
 			continue
 		}
-		b.Run(v, func(b *testing.B) {
-			ex := gpuexec.New(dev, gpuexec.Options{ConvVariant: func(*graph.Node) string { return v }})
+		b.Run(k.Name, func(b *testing.B) {
+			ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: func(shaders.ConvGeom) string { return k.Name }})
 			p, err := ex.CompileGPU(g)
 			if err != nil {
 				b.Fatal(err)

@@ -30,11 +30,11 @@ type gemmVariant struct {
 
 // The tile shapes of the registry's GEMM kernels.
 var (
-	tile64    = gemmTile{64, 64, 16, 4, 4, 1}  // 64×64, 4×4 per invocation
-	tile128   = gemmTile{128, 64, 16, 8, 4, 1} // 128×64, 8×4 per invocation
+	tile64     = gemmTile{64, 64, 16, 4, 4, 1}  // 64×64, 4×4 per invocation
+	tile128    = gemmTile{128, 64, 16, 8, 4, 1} // 128×64, 8×4 per invocation
 	tile64x128 = gemmTile{64, 128, 16, 4, 8, 1} // 64×128, 4×8 per invocation
-	tile32k4  = gemmTile{32, 32, 8, 4, 4, 4}   // 32×32, K split 4 ways inside the workgroup
-	tile16k16 = gemmTile{16, 16, 4, 4, 4, 16}  // 16×16, K split 16 ways inside the workgroup
+	tile32k4   = gemmTile{32, 32, 8, 4, 4, 4}   // 32×32, K split 4 ways inside the workgroup
+	tile16k16  = gemmTile{16, 16, 4, 4, 4, 16}  // 16×16, K split 16 ways inside the workgroup
 )
 
 // gemmThreads is the workgroup size of conv2d_gemm.wgsl.

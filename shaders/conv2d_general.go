@@ -82,7 +82,7 @@ func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 	consts := append(epilogue(g.Residual, g.ReLU), convGeneralConsts(bm)...)
 	return ConvLaunch{Launch: Launch{
 		Binds: convBinds,
-		Key: gpu.Key{Kernel: "conv2d", Variant: ConvGeneralVariant, Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), uint32(bm)}},
+		Key:   gpu.Key{Kernel: "conv2d", Variant: ConvGeneralVariant, Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), uint32(bm)}},
 		Source: func() string {
 			return Source("conv2d_general_params.wgsl", consts...) + Source("conv2d_general.wgsl") + Source(epilogueFile)
 		},

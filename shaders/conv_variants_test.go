@@ -1,7 +1,9 @@
 package shaders_test
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -13,8 +15,23 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
+// testCaps describes a discrete GPU for the tests that build launches
+// without a device.
+var testCaps = gpu.Caps{
+	MaxWorkgroupsPerDimension:  65535,
+	MaxInvocationsPerWorkgroup: 1024,
+	MaxWorkgroupStorageSize:    32768,
+	MaxStorageBufferBinding:    1 << 30,
+	MaxBufferSize:              1 << 30,
+	MaxStorageBuffersPerStage:  8,
+	MinStorageOffsetAlignment:  256,
+	MaxTextureDimension2D:      16384,
+}
+
 func conv(cin, cout, k, s, p int, res, relu bool) *graph.Conv2D {
-	return &graph.Conv2D{Cin: cin, Cout: cout, KH: k, KW: k, Stride: s, Pad: p, Residual: res, ReLU: relu}
+	c := graph.Conv(cin, cout, k, s, p)
+	c.Residual, c.ReLU = res, relu
+	return c
 }
 
 // edgeConvs aim at the tiling of the GEMM variants: pixel counts that are
@@ -44,31 +61,45 @@ func edgeConvs() []opcheck.Case {
 	}
 }
 
-// variantCases is the table variant runs: every awkward and edge case it
-// supports, and the ResNet layers (batch 1) it supports and targets, one
-// per geometry. The large layers run only on the variants meant for them;
-// on lavapipe they are slow and the CPU reference slower.
-func variantCases(t *testing.T, variant string) []opcheck.Case {
+// convCases are the convolutions of cs with their geometries.
+func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
+	var out []opcheck.Case
+	var gs []shaders.ConvGeom
+	for _, c := range cs {
+		if op, ok := c.Op.(*graph.Conv2D); ok {
+			out = append(out, c)
+			gs = append(gs, op.Geom(c.In))
+		}
+	}
+	return out, gs
+}
+
+// kernelCases is the table kernel k runs: every awkward and edge case it
+// supports, and the ResNet layers (batch 1) it supports, one per geometry.
+// The large layers (inputs of 28² and more) run only on the kernels marked
+// Large; on lavapipe they are slow and the CPU reference slower.
+func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	gs, err := resnet.LayerGraphs(1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cs []opcheck.Case
-	for _, c := range append(opcheck.Awkward(), edgeConvs()...) {
-		if op, ok := c.Op.(*graph.Conv2D); ok && shaders.ConvSupports(variant, op, c.In) {
+	small, geoms := convCases(append(opcheck.Awkward(), edgeConvs()...))
+	for i, c := range small {
+		if k.Supports(geoms[i]) {
 			cs = append(cs, c)
 		}
 	}
 	seen := map[string]bool{} // geometries: the epilogue flags are covered above
-	for _, c := range opcheck.FromGraphs(gs...) {
-		op, ok := c.Op.(*graph.Conv2D)
-		if !ok || !shaders.ConvSupports(variant, op, c.In) || (c.In[2] >= 28 && !largeTarget(variant)) {
+	layers, geoms := convCases(opcheck.FromGraphs(gs...))
+	for i, c := range layers {
+		g := geoms[i]
+		if !k.Supports(g) || (g.H >= 28 && !k.Large) {
 			continue
 		}
-		g := *op
 		g.ReLU, g.Residual = false, false
-		if k := graph.Name(&g, c.In); !seen[k] {
-			seen[k] = true
+		if s := g.String(); !seen[s] {
+			seen[s] = true
 			cs = append(cs, c)
 		}
 	}
@@ -76,32 +107,27 @@ func variantCases(t *testing.T, variant string) []opcheck.Case {
 	return cs
 }
 
-// largeTarget reports whether a variant runs the large early layers
-// (inputs of 28² and more): one implicit GEMM and the 1×1 GEMMs stand for
-// the rest, which share their code and differ only in tile constants.
-func largeTarget(variant string) bool {
-	switch variant {
-	case shaders.ConvTiled128, shaders.ConvGemm1x1, shaders.ConvGemm1x1Big, shaders.ConvWino, shaders.ConvDirect4:
-		return true
-	}
-	return false
-}
-
-// TestConvVariants runs every variant on every case of its table through
-// the op checker: the float64 reference, NMSE ≤ 1e-9, and poisoned,
-// guarded outputs.
+// TestConvVariants runs every kernel of the registry on every case of its
+// table through the op checker: the float64 reference, NMSE ≤ 1e-9, and
+// poisoned, guarded outputs.
 func TestConvVariants(t *testing.T) {
 	dev := gputest.Device(t)
 	t.Logf("on %s", dev.Info)
-	for _, v := range shaders.ConvVariants() {
-		t.Run(v, func(t *testing.T) {
-			cs := variantCases(t, v)
+	for _, k := range shaders.ConvKernels {
+		t.Run(k.Name, func(t *testing.T) {
+			cs := kernelCases(t, k)
+			if len(cs) == 0 {
+				t.Fatal("no cases")
+			}
 			if testing.Short() {
 				cs = cs[:(len(cs)+1)/2]
 			}
-			ex := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvVariant: func(*graph.Node) string { return v }})
+			ex := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvKernel: func(shaders.ConvGeom) string { return k.Name }})
 			worst := 0.0
 			for _, c := range cs {
+				if got := kernelOf(t, ex, c); got != k.Name {
+					t.Errorf("%s runs as %q", c, got)
+				}
 				r := opcheck.Run(c, ex, 1)
 				if !r.Pass() {
 					t.Errorf("%v", r)
@@ -113,55 +139,99 @@ func TestConvVariants(t *testing.T) {
 	}
 }
 
-// The 1×1 variants cover the whole 1×1 family of ResNet, and the general
-// ones every layer.
+// kernelOf is the kernel ex runs case c with.
+func kernelOf(t *testing.T, ex *gpuexec.Executor, c opcheck.Case) string {
+	op, shapes := c.Op.Random(graph.NewRand(1), c.In)
+	var gb graph.Builder
+	var ins []*graph.Value
+	for i, s := range shapes {
+		ins = append(ins, gb.Input(fmt.Sprint("x", i), s))
+	}
+	gb.Output(gb.Apply("conv", op, ins...))
+	g, err := gb.Graph()
+	if err != nil {
+		t.Fatalf("%s: %v", c, err)
+	}
+	return ex.Kernel(g.Nodes[0])
+}
+
+// The 1×1 kernels cover the whole 1×1 family of ResNet, the Winograd ones
+// the 3×3 stride-1 layers, the others every layer; only "general" takes
+// grouped, dilated or unevenly padded convolutions, and it takes them all.
 func TestConvSupports(t *testing.T) {
 	gs, err := resnet.LayerGraphs(1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	layers, geoms := convCases(opcheck.FromGraphs(gs...))
 	n1x1 := 0
-	for _, c := range opcheck.FromGraphs(gs...) {
-		op, ok := c.Op.(*graph.Conv2D)
-		if !ok {
-			continue
-		}
-		is1x1 := op.KH == 1 && op.KW == 1 && op.Stride == 1 && op.Pad == 0
+	for i, c := range layers {
+		g := geoms[i]
+		is1x1 := g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0
 		if is1x1 {
 			n1x1++
 		}
-		is3x3s1 := op.KH == 3 && op.KW == 3 && op.Stride == 1
-		for _, v := range shaders.ConvVariants() {
-			want := is1x1 || !isGemm1x1(v)
-			if isWino(v) {
+		is3x3s1 := g.KH == 3 && g.KW == 3 && g.SH == 1 && g.SW == 1
+		for _, k := range shaders.ConvKernels {
+			want := true
+			switch {
+			case strings.HasPrefix(k.Name, "gemm1x1"):
+				want = is1x1
+			case strings.HasPrefix(k.Name, "wino"):
 				want = is3x3s1
 			}
-			if got := shaders.ConvSupports(v, op, c.In); got != want {
-				t.Errorf("ConvSupports(%s, %s) = %v, want %v", v, c, got, want)
+			if got := k.Supports(g); got != want {
+				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
 			}
 		}
 	}
 	if n1x1 == 0 {
 		t.Error("no 1×1 layers in ResNet")
 	}
-	op := conv(64, 64, 3, 1, 1, false, false)
-	op.Weight = make([]float32, 64*64*9)
-	if shaders.ConvSupports("nonesuch", op, graph.Shape{1, 64, 8, 8}) {
-		t.Error("an unknown variant is supported")
+	odd, geoms := convCases(opcheck.Awkward())
+	nOdd := 0
+	for i, c := range odd {
+		g := geoms[i]
+		if g.Plain() {
+			continue
+		}
+		nOdd++
+		for _, k := range shaders.ConvKernels {
+			if got, want := k.Supports(g), k.Name == "general"; got != want {
+				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
+			}
+		}
 	}
-	if _, err := shaders.Conv2D(op, graph.Shape{1, 64, 8, 8}, shaders.ConvGemm1x1, 65535); err == nil {
+	if nOdd == 0 {
+		t.Error("no grouped, dilated or unevenly padded cases in opcheck.Awkward")
+	}
+	g := conv(64, 64, 3, 1, 1, false, false).Geom(graph.Shape{1, 64, 8, 8})
+	if _, err := shaders.Conv2D(g, "nonesuch", testCaps); err == nil {
+		t.Error("an unknown kernel launched")
+	}
+	if _, err := shaders.Conv2D(g, "gemm1x1", testCaps); err == nil {
 		t.Error("gemm1x1 launched a 3×3 convolution")
+	}
+	if _, err := shaders.Conv2D(g, "general", testCaps); err != nil {
+		t.Errorf("general refused a 3×3 convolution: %v", err)
 	}
 }
 
-func isWino(v string) bool { return v == shaders.ConvWino || v == shaders.ConvWinoSmall }
-
-func isGemm1x1(v string) bool {
-	return v == shaders.ConvGemm1x1 || v == shaders.ConvGemm1x1Big || v == shaders.ConvGemm1x1Small
+// convLaunches returns the launches of cl: Pre, the main one, Post.
+func convLaunches(cl shaders.ConvLaunch) []*shaders.Launch {
+	ls := []*shaders.Launch{&cl.Launch}
+	if cl.Pre != nil {
+		ls = append([]*shaders.Launch{cl.Pre}, ls...)
+	}
+	if cl.Post != nil {
+		ls = append(ls, cl.Post)
+	}
+	return ls
 }
 
 // Equal keys denote equal sources and distinct sources distinct keys, over
-// every variant and case, and every launch has workgroups.
+// every kernel and case and all their launches; the main launch's key
+// names the kernel, and every launch has workgroups.
 func TestConvLaunches(t *testing.T) {
 	gs, err := resnet.LayerGraphs(1, 2)
 	if err != nil {
@@ -169,36 +239,33 @@ func TestConvLaunches(t *testing.T) {
 	}
 	srcOf := map[gpu.Key]string{}
 	keyOf := map[string]gpu.Key{}
-	for _, c := range append(append(opcheck.Awkward(), edgeConvs()...), opcheck.FromGraphs(gs...)...) {
-		op, ok := c.Op.(*graph.Conv2D)
-		if !ok {
-			continue
-		}
-		o := *op
-		o.Weight = make([]float32, o.Cout*o.Cin*o.KH*o.KW)
-		for _, v := range shaders.ConvVariants() {
-			if !shaders.ConvSupports(v, &o, c.In) {
+	cs, geoms := convCases(append(append(opcheck.Awkward(), edgeConvs()...), opcheck.FromGraphs(gs...)...))
+	for i, c := range cs {
+		for _, k := range shaders.ConvKernels {
+			if !k.Supports(geoms[i]) {
 				continue
 			}
-			l, err := shaders.Conv2D(&o, c.In, v, 65535)
+			cl, err := shaders.Conv2D(geoms[i], k.Name, testCaps)
 			if err != nil {
-				t.Fatalf("%s on %s: %v", v, c, err)
+				t.Fatalf("%s on %s: %v", k.Name, c, err)
 			}
-			if l.Key.Variant != v && !(v == "" && l.Key.Variant == shaders.ConvTiled) {
-				t.Errorf("%s on %s: key names variant %q", v, c, l.Key.Variant)
+			if cl.Key.Variant != k.Name {
+				t.Errorf("%s on %s: key names variant %q", k.Name, c, cl.Key.Variant)
 			}
-			src := l.Source()
-			if s, ok := srcOf[l.Key]; ok && s != src {
-				t.Errorf("%s on %s: key %+v denotes two sources", v, c, l.Key)
-			}
-			if k, ok := keyOf[src]; ok && k != l.Key {
-				t.Errorf("%s on %s: one source under keys %+v and %+v", v, c, k, l.Key)
-			}
-			srcOf[l.Key], keyOf[src] = src, l.Key
-			if l.Groups.Count() == 0 {
-				t.Errorf("%s on %s: no workgroups", v, c)
+			for _, l := range convLaunches(cl) {
+				src := l.Source()
+				if s, ok := srcOf[l.Key]; ok && s != src {
+					t.Errorf("%s on %s: key %+v denotes two sources", k.Name, c, l.Key)
+				}
+				if key, ok := keyOf[src]; ok && key != l.Key {
+					t.Errorf("%s on %s: one source under keys %+v and %+v", k.Name, c, key, l.Key)
+				}
+				srcOf[l.Key], keyOf[src] = src, l.Key
+				if l.Groups.Count() == 0 {
+					t.Errorf("%s on %s: %v has no workgroups", k.Name, c, l.Key)
+				}
 			}
 		}
 	}
-	t.Logf("%d distinct conv2d kernels", len(srcOf))
+	t.Logf("%d distinct conv2d pipelines", len(srcOf))
 }

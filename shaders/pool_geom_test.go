@@ -115,37 +115,41 @@ func TestPool(t *testing.T) {
 	}
 }
 
-// The old entry points launch what Pool and GlobalAvgPoolGeom launch.
+// The graph's pools describe their geometry as Pool expects it, and
+// GlobalAvgPool is the pool of the whole image.
 func TestPoolWrappers(t *testing.T) {
-	l, err := shaders.MaxPool(graph.MaxPool{K: 3, Stride: 2, Pad: 1}, graph.Shape{2, 64, 112, 112}, 65535)
+	in := graph.Shape{2, 64, 112, 112}
+	g := graph.MaxPool(3, 2, 1).Geom(in)
+	if want := pg(2, 64, 112, 112, 3, 2, 1, true, false, false); g != want {
+		t.Errorf("graph.MaxPool(3, 2, 1).Geom(%v) = %v, want %v", in, g, want)
+	}
+	l, err := shaders.Pool(g, 65535)
 	if err != nil {
 		t.Fatal(err)
-	}
-	want, err := shaders.Pool(pg(2, 64, 112, 112, 3, 2, 1, true, false, false), 65535)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Key != want.Key || l.Groups != want.Groups || *l.Params.(*shaders.PoolParams) != *want.Params.(*shaders.PoolParams) {
-		t.Errorf("MaxPool launches %+v, Pool %+v", l, want)
 	}
 	if p := l.Params.(*shaders.PoolParams); p.OH != 56 || p.OW != 56 || p.Total != 2*64*56*56 {
-		t.Errorf("MaxPool params %+v", *p)
+		t.Errorf("max pool params %+v", *p)
 	}
-	if _, err := shaders.MaxPool(graph.MaxPool{K: 3, Stride: 2, Pad: 2}, graph.Shape{1, 1, 8, 8}, 65535); err == nil {
-		t.Error("MaxPool accepted padding 2 on a 3×3 window")
-	}
-	l, err = shaders.GlobalAvgPool(graph.Shape{3, 2048, 7, 7}, 65535)
+	l, err = shaders.GlobalAvgPool(3, 2048, 7, 7, 65535)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _ := shaders.GlobalAvgPoolGeom(3, 2048, 7, 7, 65535); l.Key != want.Key || *l.Params.(*shaders.PoolParams) != *want.Params.(*shaders.PoolParams) {
-		t.Errorf("GlobalAvgPool launches %+v, GlobalAvgPoolGeom %+v", l, want)
+	want, err := shaders.Pool(shaders.PoolGeom{N: 3, C: 2048, H: 7, W: 7, KH: 7, KW: 7, SH: 1, SW: 1}, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Key != want.Key || *l.Params.(*shaders.PoolParams) != *want.Params.(*shaders.PoolParams) {
+		t.Errorf("GlobalAvgPool launches %+v, Pool %+v", l, want)
 	}
 	if l.Key != (gpu.Key{Kernel: "pool"}) || l.Groups != (gpu.Groups{96, 1, 1}) {
 		t.Errorf("GlobalAvgPool key %+v over %v", l.Key, l.Groups)
 	}
 	bad := pg(1, 1, 5, 5, 2, 6, 0, true, false, false)
 	bad.PB = 3 // the second window starts at 6, past the image
+	if _, err := shaders.Pool(bad, 65535); err == nil {
+		t.Errorf("%v accepted", bad)
+	}
+	bad = pg(1, 1, 8, 8, 3, 2, 3, true, false, false) // the first window lies in the padding
 	if _, err := shaders.Pool(bad, 65535); err == nil {
 		t.Errorf("%v accepted", bad)
 	}

@@ -1,0 +1,111 @@
+package shaders_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// namedLaunch is a launch with a label for failure messages.
+type namedLaunch struct {
+	name string
+	l    *shaders.Launch
+}
+
+// allLaunches returns every kind of launch the package produces: each
+// convolution kernel's launches (Pre, main, Post) over the awkward and edge
+// cases it supports, and those of the other kernels for each of their
+// modes.
+func allLaunches(t *testing.T) []namedLaunch {
+	var out []namedLaunch
+	add := func(name string, l shaders.Launch, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out = append(out, namedLaunch{name, &l})
+	}
+	cs, geoms := convCases(append(opcheck.Awkward(), edgeConvs()...))
+	for _, k := range shaders.ConvKernels {
+		n := 0
+		for i, c := range cs {
+			if !k.Supports(geoms[i]) {
+				continue
+			}
+			n++
+			cl, err := shaders.Conv2D(geoms[i], k.Name, testCaps)
+			if err != nil {
+				t.Fatalf("%s on %s: %v", k.Name, c, err)
+			}
+			for _, l := range convLaunches(cl) {
+				out = append(out, namedLaunch{fmt.Sprintf("%s on %s: %v", k.Name, c, l.Key), l})
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s supports none of the cases", k.Name)
+		}
+	}
+	const maxGroups = 65535
+	for _, g := range []shaders.PoolGeom{
+		pg(1, 3, 9, 9, 3, 2, 1, true, false, false),
+		pg(1, 3, 9, 9, 3, 2, 1, false, false, false),
+		pg(1, 3, 9, 9, 3, 2, 1, false, true, true),
+	} {
+		l, err := shaders.Pool(g, maxGroups)
+		add(g.String(), l, err)
+	}
+	l, err := shaders.GlobalAvgPool(2, 5, 7, 7, maxGroups)
+	add("global avgpool", l, err)
+	l, err = shaders.Linear(2, 70, 13, maxGroups)
+	add("linear", l, err)
+	l, err = shaders.Softmax(3, 1000, maxGroups)
+	add("softmax", l, err)
+	for _, mode := range []uint32{shaders.ModeReLU, shaders.ModeAdd, shaders.ModeAffine} {
+		for _, relu := range []bool{false, true} {
+			l, err = shaders.Elementwise(mode, relu, 2*5*9, 5, 9, maxGroups)
+			add(fmt.Sprintf("elementwise mode %d relu %t", mode, relu), l, err)
+		}
+	}
+	l, err = shaders.Concat(2, 9, 3, 8, 5, maxGroups)
+	add("concat", l, err)
+	l, err = shaders.Copy(1001, maxGroups)
+	add("copy", l, err)
+	return out
+}
+
+// Every launch names exactly the bindings its WGSL declares besides the
+// parameters at binding 0, so that the executor's binding by name meets
+// every declaration.
+func TestLaunchBindings(t *testing.T) {
+	seen := map[gpu.Key]bool{}
+	for _, nl := range allLaunches(t) {
+		if seen[nl.l.Key] {
+			continue // an equal key denotes an equal source (TestConvLaunches)
+		}
+		seen[nl.l.Key] = true
+		m, err := gpu.BindingNames(nl.l.Source())
+		if err != nil {
+			t.Errorf("%s: %v", nl.name, err)
+			continue
+		}
+		if _, ok := m[0]; !ok {
+			t.Errorf("%s: no binding 0 (the parameters)", nl.name)
+		}
+		var decl []string
+		for b, name := range m {
+			if b != 0 {
+				decl = append(decl, name)
+			}
+		}
+		slices.Sort(decl)
+		binds := slices.Sorted(slices.Values(nl.l.Binds))
+		if !slices.Equal(decl, binds) {
+			t.Errorf("%s: the WGSL declares %q besides binding 0, the launch binds %q", nl.name, decl, nl.l.Binds)
+		}
+	}
+	t.Logf("%d distinct pipelines", len(seen))
+}

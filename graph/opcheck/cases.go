@@ -54,10 +54,10 @@ func Awkward() []Case {
 		{conv(17, 129, 3, 2, 0, false, false), graph.Shape{3, 17, 9, 7}},
 		{conv(3, 64, 7, 2, 3, false, true), graph.Shape{1, 3, 27, 27}},
 		{conv(513, 31, 1, 1, 0, true, true), graph.Shape{1, 513, 3, 5}},
-		{grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{2, 128, 7, 7}},  // ResNeXt: 32 groups of 4
-		{grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), graph.Shape{1, 64, 9, 9}},   // 32 groups of 2, stride 2
-		{grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{1, 8, 10, 10}},      // depthwise
-		{grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), graph.Shape{2, 6, 7, 5}},       // groups not dividing any tile
+		{grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{2, 128, 7, 7}},           // ResNeXt: 32 groups of 4
+		{grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), graph.Shape{1, 64, 9, 9}},             // 32 groups of 2, stride 2
+		{grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{1, 8, 10, 10}},                // depthwise
+		{grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), graph.Shape{2, 6, 7, 5}},                 // groups not dividing any tile
 		{grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), graph.Shape{1, 5, 9, 9}}, // dilation 2
 		{grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), graph.Shape{1, 4, 8, 8}},  // dilation 1×2
 		{grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), graph.Shape{2, 5, 9, 8}}, // asymmetric padding (ONNX)
@@ -66,7 +66,7 @@ func Awkward() []Case {
 		{graph.MaxPool(3, 2, 1), graph.Shape{1, 3, 27, 27}},
 		{graph.MaxPool(2, 2, 0), graph.Shape{2, 3, 7, 7}},
 		{graph.MaxPool(3, 1, 1), graph.Shape{1, 2, 1, 1}},
-		{pool(true, 3, 3, 2, 2, [4]int{}, true, false), graph.Shape{1, 3, 6, 6}},   // ceil mode adds a window
+		{pool(true, 3, 3, 2, 2, [4]int{}, true, false), graph.Shape{1, 3, 6, 6}}, // ceil mode adds a window
 		{pool(true, 3, 2, 2, 1, [4]int{1, 0, 1, 0}, false, false), graph.Shape{2, 3, 7, 6}},
 		{pool(false, 2, 2, 2, 2, [4]int{}, false, true), graph.Shape{2, 6, 7, 7}}, // DenseNet's transition
 		{pool(false, 3, 3, 1, 1, p1, false, true), graph.Shape{1, 3, 5, 5}},

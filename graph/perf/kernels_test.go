@@ -61,9 +61,9 @@ func TestTimeKernels(t *testing.T) {
 		"conv2d(n=1,c=4,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)":          {1, 2 * 8 * 8 * 8 * 4 * 9, "tiled32k4"},
 		"conv2d(n=1,c=8,h=8,w=8,o=8,k=3x3,s=1,p=1,relu)":          {2, 2 * 8 * 8 * 8 * 8 * 9, "default"},
 		"conv2d(n=1,c=8,h=8,w=8,o=8,k=3x3,s=1,p=1,relu,residual)": {1, 2 * 8 * 8 * 8 * 8 * 9, "default"},
-		"maxpool(n=1,c=8,h=8,w=8,k=3x3,s=2,p=1)":                    {1, 8 * 4 * 4 * 9, ""},
+		"maxpool(n=1,c=8,h=8,w=8,k=3x3,s=2,p=1)":                  {1, 8 * 4 * 4 * 9, ""},
 		"avgpool(n=1,c=8,h=4,w=4,global)":                         {1, 8 * 4 * 4, ""},
-		"linear(x=1x8,in=8,out=5)": {1, 2 * 8 * 5, ""},
+		"linear(x=1x8,in=8,out=5)":                                {1, 2 * 8 * 5, ""},
 	}
 	if dev.Caps().CPU { // the fc layer runs as a direct4 convolution there
 		w := want["linear(x=1x8,in=8,out=5)"]

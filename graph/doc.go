@@ -1,7 +1,11 @@
-// Package graph is the network as data: an op graph with NCHW tensor
-// shapes, a small builder, the passes that fold batch-norm into convolutions
-// and fuse residual additions and ReLUs into their epilogues, the memory
-// planner that lets activations share buffers by liveness, and the Executor
-// interface that the GPU (package graph/gpuexec) and the CPU reference
-// (package graph/ref) both implement, so that one graph runs on either.
+// Package graph is the network as data: an op graph with rank-N tensor
+// shapes (images NCHW), a small builder, and the ops themselves, each one
+// value implementing Op (shape rule, CPU reference, GPU lowering, random
+// test parameters) in a file of its own (op_*.go). Passes fold batch-norm
+// into convolutions, fuse residual additions and ReLUs into their
+// epilogues and rewrite linear layers as convolutions for CPU adapters;
+// the memory planner lets activations share buffers by liveness (views
+// such as Flatten share their input's); and the Executor interface is
+// what the GPU (package graph/gpuexec) and the CPU reference (package
+// graph/ref) both implement, so that one graph runs on either.
 package graph

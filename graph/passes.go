@@ -174,25 +174,6 @@ func (g *Graph) newNode(name string, op Op, s Shape, in ...*Value) *Node {
 	return n
 }
 
-// removeDead drops nodes whose outputs nobody reads and that are not
-// graph outputs.
-func (g *Graph) removeDead() {
-	for changed := true; changed; {
-		changed = false
-		cons := g.Consumers()
-		var kept []*Node
-		for _, n := range g.Nodes {
-			if len(cons[n.Out.ID]) == 0 && !g.isOutput(n.Out) {
-				changed = true
-				continue
-			}
-			kept = append(kept, n)
-		}
-		g.Nodes = kept
-		g.renumber()
-	}
-}
-
 // Optimize applies FoldBatchNorm then Fuse.
 func Optimize(g *Graph) {
 	FoldBatchNorm(g)

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
@@ -107,15 +108,15 @@ func (w *weight) release() {
 	}
 }
 
-// param returns the device copy of vals (or of n copies of fill when vals
-// is nil) after xf (named tag), as a buffer or a texture, uploading it on
-// first use; the caller holds a reference until unref.
-func (e *Executor) param(label string, vals []float32, n int, fill float32, xf func([]float32) []float32, tag string, tex bool) (gpu.Binding, weightKey, error) {
-	k := weightKey{n: len(vals), tag: tag, tex: tex}
-	if len(vals) > 0 {
-		k.ptr = unsafe.SliceData(vals)
+// param returns the device copy of parameter r (a graph.ResParam) after
+// xf (named tag), as a buffer or a texture, uploading it on first use; the
+// caller holds a reference until unref.
+func (e *Executor) param(label string, r graph.Res, xf func([]float32) []float32, tag string, tex bool) (gpu.Binding, weightKey, error) {
+	k := weightKey{n: len(r.Vals), tag: tag, tex: tex}
+	if len(r.Vals) > 0 {
+		k.ptr = unsafe.SliceData(r.Vals)
 	} else {
-		k.n, k.fill = n, fill
+		k.n, k.fill = r.N, r.Fill
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -123,12 +124,7 @@ func (e *Executor) param(label string, vals []float32, n int, fill float32, xf f
 		w.refs++
 		return w.b, k, nil
 	}
-	if vals == nil {
-		vals = make([]float32, n)
-		for i := range vals {
-			vals[i] = fill
-		}
-	}
+	vals := r.Data()
 	if xf != nil {
 		vals = xf(vals)
 	}

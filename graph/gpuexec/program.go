@@ -128,7 +128,7 @@ func (p *Program) resolve(n *graph.Node, b binding) (gpu.Binding, error) {
 	case graph.ResOut:
 		return p.slot(n.Out), nil
 	case graph.ResParam:
-		w, k, err := p.e.param(n.Name+"."+r.Name, r.Vals, r.N, r.Fill, b.xf, b.tag, b.tex)
+		w, k, err := p.e.param(n.Name+"."+r.Name, r, b.xf, b.tag, b.tex)
 		if err != nil {
 			return nil, err
 		}

@@ -147,3 +147,34 @@ func TestConcurrentModel(t *testing.T) {
 		t.Errorf("%d compilations for 3 batch sizes", ex.compiles)
 	}
 }
+
+// Close releases what Load opened, not an executor the caller passed in:
+// that one still compiles and runs afterwards.
+func TestCloseLeavesCallersExecutor(t *testing.T) {
+	gputest.Device(t) // skips or fails without an adapter, as the other GPU tests do
+	ex, err := gpuexec.Open("", gpuexec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	m, err := resnet.Load(context.Background(), "resnet18", "synthetic:0", resnet.Options{Exec: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if ex.Dev == nil {
+		t.Fatal("Model.Close closed the caller's executor")
+	}
+	g, in, err := graph.Random("relu", graph.ReLU{}, graph.Shape{1, 2, 3, 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ex.Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Run(in...); err != nil {
+		t.Fatalf("run on the caller's executor after Model.Close: %v", err)
+	}
+}

@@ -41,7 +41,8 @@ type Model struct {
 	Arch    Arch
 	Weights *Weights
 	Exec    graph.Executor
-	gpu     *gpuexec.Executor // opened by Load, closed by Close
+	gpu     *gpuexec.Executor // Exec when it is a GPU executor
+	own     bool              // Load opened gpu; Close closes it
 
 	mu    sync.Mutex
 	base  *graph.Graph // the optimised graph at batch 1; others are its Reshape
@@ -76,7 +77,7 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 				t.Progress = opt.TuneProgress
 				ex.Opt.ConvKernel = t.Kernel
 			}
-			m.gpu, m.Exec = ex, ex
+			m.gpu, m.Exec, m.own = ex, ex, true
 		case "cpu":
 			m.Exec = ref.Executor{}
 		default:
@@ -99,7 +100,7 @@ func (m *Model) Close() {
 		p.Close()
 	}
 	m.progs = nil
-	if m.gpu != nil && m.Exec == graph.Executor(m.gpu) {
+	if m.own {
 		m.gpu.Close()
 	}
 	m.gpu = nil

@@ -7,9 +7,7 @@ package gpu
 // device should take one rather than a *Device, so that tests and pure code
 // can describe a device as a literal, for example Mesa 22.3's lavapipe:
 //
-//	caps := gpu.Caps{
-//		CPU:                        true,
-//		Timestamps:                 true,
+//	caps := gpu.Caps{CPU: true, Timestamps: true, Limits: gpu.Limits{
 //		MaxWorkgroupsPerDimension:  65535,
 //		MaxInvocationsPerWorkgroup: 1024,
 //		MaxWorkgroupStorageSize:    32768,
@@ -18,7 +16,7 @@ package gpu
 //		MaxStorageBuffersPerStage:  32,
 //		MinStorageOffsetAlignment:  256,
 //		MaxTextureDimension2D:      16384,
-//	}
+//	}}
 //
 // A zero limit in such a literal means nothing is allowed; fill in every
 // limit the code under test reads.
@@ -31,29 +29,11 @@ type Caps struct {
 	// Timestamps reports that the device records GPU timestamps.
 	Timestamps bool
 
-	MaxWorkgroupsPerDimension  uint32 // maxComputeWorkgroupsPerDimension
-	MaxInvocationsPerWorkgroup uint32 // maxComputeInvocationsPerWorkgroup
-	MaxWorkgroupStorageSize    uint32 // maxComputeWorkgroupStorageSize, bytes
-	MaxStorageBufferBinding    uint64 // maxStorageBufferBindingSize, bytes
-	MaxBufferSize              uint64 // maxBufferSize, bytes
-	MaxStorageBuffersPerStage  uint32 // maxStorageBuffersPerShaderStage
-	MinStorageOffsetAlignment  uint32 // minStorageBufferOffsetAlignment, bytes
-	MaxTextureDimension2D      uint32 // maxTextureDimension2D, texels
+	// Limits are the limits the device was opened with.
+	Limits
 }
 
 // Caps returns the device's capabilities. It is safe for concurrent use.
 func (d *Device) Caps() Caps {
-	l := d.Limits
-	return Caps{
-		CPU:                        d.cpu,
-		Timestamps:                 d.HasTimestamps,
-		MaxWorkgroupsPerDimension:  l.MaxWorkgroupsPerDimension,
-		MaxInvocationsPerWorkgroup: l.MaxInvocationsPerWorkgroup,
-		MaxWorkgroupStorageSize:    l.MaxWorkgroupStorageSize,
-		MaxStorageBufferBinding:    l.MaxStorageBufferBinding,
-		MaxBufferSize:              l.MaxBufferSize,
-		MaxStorageBuffersPerStage:  l.MaxStorageBuffersPerStage,
-		MinStorageOffsetAlignment:  l.MinStorageOffsetAlignment,
-		MaxTextureDimension2D:      l.MaxTextureDimension2D,
-	}
+	return Caps{CPU: d.cpu, Timestamps: d.HasTimestamps, Limits: d.Limits}
 }

@@ -22,19 +22,7 @@ func TestCaps(t *testing.T) {
 	if c.Timestamps != d.HasTimestamps {
 		t.Errorf("Caps().Timestamps = %v, HasTimestamps %v", c.Timestamps, d.HasTimestamps)
 	}
-	l := d.Limits
-	want := gpu.Caps{
-		CPU:                        c.CPU,
-		Timestamps:                 c.Timestamps,
-		MaxWorkgroupsPerDimension:  l.MaxWorkgroupsPerDimension,
-		MaxInvocationsPerWorkgroup: l.MaxInvocationsPerWorkgroup,
-		MaxWorkgroupStorageSize:    l.MaxWorkgroupStorageSize,
-		MaxStorageBufferBinding:    l.MaxStorageBufferBinding,
-		MaxBufferSize:              l.MaxBufferSize,
-		MaxStorageBuffersPerStage:  l.MaxStorageBuffersPerStage,
-		MinStorageOffsetAlignment:  l.MinStorageOffsetAlignment,
-		MaxTextureDimension2D:      l.MaxTextureDimension2D,
-	}
+	want := gpu.Caps{CPU: c.CPU, Timestamps: c.Timestamps, Limits: d.Limits}
 	if c != want {
 		t.Errorf("Caps() = %+v, want the limits %+v", c, want)
 	}

@@ -36,14 +36,14 @@ func (a AdapterInfo) String() string {
 // Limits are the adapter limits that the kernels rely on. Caps carries
 // them too, with the other device facts.
 type Limits struct {
-	MaxWorkgroupsPerDimension  uint32
-	MaxInvocationsPerWorkgroup uint32
-	MaxWorkgroupStorageSize    uint32
-	MaxStorageBufferBinding    uint64
-	MaxBufferSize              uint64
-	MaxStorageBuffersPerStage  uint32
-	MinStorageOffsetAlignment  uint32
-	MaxTextureDimension2D      uint32
+	MaxWorkgroupsPerDimension  uint32 // maxComputeWorkgroupsPerDimension
+	MaxInvocationsPerWorkgroup uint32 // maxComputeInvocationsPerWorkgroup
+	MaxWorkgroupStorageSize    uint32 // maxComputeWorkgroupStorageSize, bytes
+	MaxStorageBufferBinding    uint64 // maxStorageBufferBindingSize, bytes
+	MaxBufferSize              uint64 // maxBufferSize, bytes
+	MaxStorageBuffersPerStage  uint32 // maxStorageBuffersPerShaderStage
+	MinStorageOffsetAlignment  uint32 // minStorageBufferOffsetAlignment, bytes
+	MaxTextureDimension2D      uint32 // maxTextureDimension2D, texels
 }
 
 // Device is an open WebGPU device with its queue and pipeline cache.

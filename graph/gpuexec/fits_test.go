@@ -13,7 +13,7 @@ import (
 // one-launch kernels need none.
 func TestFits(t *testing.T) {
 	g := graph.Conv(64, 64, 3, 1, 1).Geom(graph.Shape{64, 64, 56, 56})
-	small := gpu.Caps{MaxBufferSize: 256 << 20, MaxStorageBufferBinding: 128 << 20, MaxWorkgroupsPerDimension: 65535, MaxWorkgroupStorageSize: 32 << 10}
+	small := gpu.Caps{Limits: gpu.Limits{MaxBufferSize: 256 << 20, MaxStorageBufferBinding: 128 << 20, MaxWorkgroupsPerDimension: 65535, MaxWorkgroupStorageSize: 32 << 10}}
 	big := small
 	big.MaxBufferSize, big.MaxStorageBufferBinding = 1<<30, 1<<30
 	for _, c := range []struct {

@@ -255,29 +255,41 @@ func direct4Block(kh, kw, s uint32) (dm, dr, dc uint32, ok bool) {
 	return 0, 0, 0, false
 }
 
-// direct returns the launch of the generated storage-buffer kernel for g
-// (kernels up to 7×7).
-func direct(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
-	p := convParams(g)
-	dm, dr, dc, ok := directBlock(p.KH, p.KW, p.Stride)
+// directLaunch returns the launch of the generated kernel for g: the
+// storage-buffer form (direct) or, packed, the texture-reading one
+// (direct4), each with its block per invocation.
+func directLaunch(g ConvGeom, p *ConvParams, packed bool, c gpu.Caps) (Launch, error) {
+	name, block := "direct", directBlock
+	if packed {
+		name, block = "direct4", direct4Block
+	}
+	dm, dr, dc, ok := block(p.KH, p.KW, p.Stride)
 	if !ok {
-		return ConvLaunch{}, fmt.Errorf("shaders: conv2d kernel direct does not apply to %s", g)
+		return Launch{}, fmt.Errorf("shaders: conv2d kernel %s does not apply to %s", name, g)
 	}
 	nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
 	grid, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, c.MaxWorkgroupsPerDimension)
 	if err != nil {
-		return ConvLaunch{}, err
+		return Launch{}, err
 	}
 	flags := epilogue(g.Residual, g.ReLU)
-	return ConvLaunch{Launch: Launch{
-		Key: gpu.Key{Kernel: "conv2d", Variant: "direct", Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
+	return Launch{
+		Key: gpu.Key{Kernel: "conv2d", Variant: name, Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
 		Source: func() string {
-			return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, false) + Source(epilogueFile)
+			return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, packed) + Source(epilogueFile)
 		},
-		Params: &p,
+		Params: p,
 		Groups: grid,
 		Binds:  convBinds,
-	}}, nil
+	}, nil
+}
+
+// direct returns the launch of the generated storage-buffer kernel for g
+// (kernels up to 7×7).
+func direct(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
+	p := convParams(g)
+	l, err := directLaunch(g, &p, false, c)
+	return ConvLaunch{Launch: l}, err
 }
 
 // direct4 returns the launches of the direct4 variant: conv2d_pack.wgsl
@@ -285,13 +297,7 @@ func direct(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 // the weights packed by PackWeights.
 func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	p := convParams(g)
-	maxGroups := c.MaxWorkgroupsPerDimension
-	dm, dr, dc, ok := direct4Block(p.KH, p.KW, p.Stride)
-	if !ok {
-		return ConvLaunch{}, fmt.Errorf("shaders: conv2d kernel direct4 does not apply to %s", g)
-	}
-	nblk := p.N * ((p.OH + dr - 1) / dr) * ((p.OW + dc - 1) / dc)
-	grid, err := gpu.Split1D(nblk*((p.Cout+dm-1)/dm), 8, maxGroups)
+	l, err := directLaunch(g, &p, true, c)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
@@ -301,12 +307,11 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	if aligned {
 		perInv = 4
 	}
-	pg, err := gpu.Split1D(texels/perInv, 64, maxGroups)
+	pg, err := gpu.Split1D(texels/perInv, 64, c.MaxWorkgroupsPerDimension)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
 	pp := PackParams{C: p.Cin, HW: p.H * p.W, Texels: texels}
-	flags := epilogue(g.Residual, g.ReLU)
 	kh, kw, cout, cin := g.KH, g.KW, g.Cout, g.Cin
 	return ConvLaunch{
 		Pre: &Launch{
@@ -318,15 +323,7 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 			Groups: pg,
 			Binds:  []string{"flat", "dst"},
 		},
-		Launch: Launch{
-			Key: gpu.Key{Kernel: "conv2d", Variant: "direct4", Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), p.KH, p.KW, p.Stride, dm, dr, dc}},
-			Source: func() string {
-				return Source("conv2d_params.wgsl", flags...) + directSource(p.KH, p.KW, p.Stride, dm, dr, dc, true) + Source(epilogueFile)
-			},
-			Params: &p,
-			Groups: grid,
-			Binds:  convBinds,
-		},
+		Launch:     l,
 		Texels:     int(texels),
 		InTexels:   int((p.N*p.Cin*p.H*p.W + 3) / 4),
 		Weights:    func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },

@@ -27,14 +27,6 @@ type Node struct {
 // conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu).
 func (n *Node) String() string { return Name(n.Op, n.Inputs[0].Shape) }
 
-// Op returns the op of v's producer, nil for a graph input.
-func (v *Value) Op() Op {
-	if v.Producer == nil {
-		return nil
-	}
-	return v.Producer.Op
-}
-
 // Graph is a topologically ordered list of nodes with designated inputs and
 // outputs.
 type Graph struct {

@@ -65,6 +65,14 @@ func (l *Linear) Lower(lw Lowerer, in []Shape, _ Shape) error {
 	return nil
 }
 
+// AsConv returns the layer as a 1×1 convolution of an N×In×1×1 image,
+// sharing its parameters (LinearAsConv).
+func (l *Linear) AsConv() *Conv2D {
+	c := Conv(l.In, l.Out, 1, 1, 0)
+	c.Weight, c.Bias = l.Weight, l.Bias
+	return c
+}
+
 // Random implements Op: weights uniform in ±sqrt(3/In), biases in
 // [-0.5, 0.5).
 func (l *Linear) Random(r *Rand, in Shape) (Op, []Shape) {

@@ -153,10 +153,8 @@ func LinearAsConv(g *Graph) {
 	for _, n := range lins {
 		lin := n.Op.(*Linear)
 		x := n.Inputs[0]
-		conv := Conv(lin.In, lin.Out, 1, 1, 0)
-		conv.Weight, conv.Bias = lin.Weight, lin.Bias
 		img := g.newNode(n.Name+".image", Reshape{To: Shape{-1, lin.In, 1, 1}}, Shape{x.Shape[0], lin.In, 1, 1}, x)
-		cn := g.newNode(n.Name, conv, Shape{x.Shape[0], lin.Out, 1, 1}, img.Out)
+		cn := g.newNode(n.Name, lin.AsConv(), Shape{x.Shape[0], lin.Out, 1, 1}, img.Out)
 		n.Op, n.Inputs = Flatten{Axis: 1}, []*Value{cn.Out}
 		i := slices.Index(g.Nodes, n)
 		g.Nodes = slices.Insert(g.Nodes, i, img, cn)

@@ -172,7 +172,7 @@ func (e *Executor) Kernel(n *graph.Node) string {
 		if !e.caps.CPU {
 			return ""
 		}
-		g = graph.Conv(op.In, op.Out, 1, 1, 0).Geom(graph.Shape{n.Inputs[0].Shape[0], op.In, 1, 1})
+		g = op.AsConv().Geom(graph.Shape{n.Inputs[0].Shape[0], op.In, 1, 1})
 	default:
 		return ""
 	}

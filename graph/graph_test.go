@@ -178,3 +178,13 @@ func TestShapeOps(t *testing.T) {
 		}
 	}
 }
+
+// A residual convolution asked for its shape without the residual input
+// says so (it indexed the missing input).
+func TestResidualWithoutInput(t *testing.T) {
+	c := graph.Conv(2, 2, 1, 1, 0)
+	c.Residual, c.Weight = true, make([]float32, 4)
+	if _, err := c.OutShape([]graph.Shape{{1, 2, 3, 3}}); err == nil {
+		t.Error("no error for a missing residual input")
+	}
+}

@@ -78,7 +78,10 @@ func (c *Conv2D) OutShape(in []Shape) (Shape, error) {
 		return nil, fmt.Errorf("conv2d: scale/bias length differs from %d output channels", c.Cout)
 	}
 	out := Shape{n, c.Cout, g.OH(), g.OW()}
-	if c.Residual && (len(in) < 2 || !in[1].Equal(out)) {
+	if c.Residual && len(in) < 2 {
+		return nil, fmt.Errorf("conv2d: residual convolution given no residual input")
+	}
+	if c.Residual && !in[1].Equal(out) {
 		return nil, fmt.Errorf("conv2d: residual shape %v differs from output %v", in[1], out)
 	}
 	return out, nil

@@ -38,24 +38,8 @@ func ParamBytes(params any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// NewDispatch records a launch of p over groups with params bound as a
-// uniform buffer at binding 0 and bufs (buffers and textures) at bindings
-// 1, 2, …. Bind, which binds by the names the WGSL declares, is to replace
-// it.
-func (d *Device) NewDispatch(label string, p *Pipeline, params any, groups Groups, bufs ...Binding) (*Dispatch, error) {
-	bs := make([]bound, len(bufs))
-	for i, b := range bufs {
-		bs[i] = bound{index: uint32(i + 1), b: b}
-	}
-	if err := d.lock(); err != nil {
-		return nil, err
-	}
-	defer d.mu.Unlock()
-	return d.newDispatch(label, p, params, groups, bs)
-}
-
 // bound is one binding of a dispatch besides the parameters: b at index,
-// named name in the WGSL when known.
+// named name in the WGSL.
 type bound struct {
 	index uint32
 	name  string
@@ -76,11 +60,7 @@ func (d *Device) newDispatch(label string, p *Pipeline, params any, groups Group
 			e, ok = b.b.entry(b.index)
 		}
 		if !ok {
-			name := ""
-			if b.name != "" {
-				name = fmt.Sprintf(" (%s)", b.name)
-			}
-			return nil, fmt.Errorf("%s (%s): binding %d%s has no buffer", label, p.Key, b.index, name)
+			return nil, fmt.Errorf("%s (%s): binding %d (%s) has no buffer", label, p.Key, b.index, b.name)
 		}
 		entries = append(entries, e)
 	}

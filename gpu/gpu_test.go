@@ -50,7 +50,7 @@ func TestDispatchAndReadBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := d.NewDispatch("fill", p, &fillParams{N: n, Value: 0.5}, g, buf)
+	ds, err := d.Bind("fill", p, &fillParams{N: n, Value: 0.5}, g, gpu.Binds{"out": buf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestBindingMismatchIsError(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Missing the storage binding.
-	if _, err := d.NewDispatch("fill-unbound", p, &fillParams{}, gpu.Groups{1, 1, 1}); err == nil {
+	if _, err := d.Bind("fill-unbound", p, &fillParams{}, gpu.Groups{1, 1, 1}, gpu.Binds{}); err == nil {
 		t.Fatal("a dispatch with a missing binding was accepted")
 	}
 }
@@ -139,7 +139,7 @@ func TestHalfPrecision(t *testing.T) {
 	if err := d.Write(buf, 0, gpu.Bytes(in)); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := d.NewDispatch("f16-pack", pl, [4]uint32{0, 0, 0, 0}, gpu.Groups{1, 1, 1}, buf)
+	ds, err := d.Bind("f16-pack", pl, [4]uint32{0, 0, 0, 0}, gpu.Groups{1, 1, 1}, gpu.Binds{"out": buf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Release()
-	ds, err := d.NewDispatch("replay-test", pl, [4]uint32{n, 0, 0, 0}, gpu.Groups{(n + 63) / 64, 1, 1}, in, out)
+	ds, err := d.Bind("replay-test", pl, [4]uint32{n, 0, 0, 0}, gpu.Groups{(n + 63) / 64, 1, 1}, gpu.Binds{"a": in, "out": out})
 	if err != nil {
 		t.Fatal(err)
 	}

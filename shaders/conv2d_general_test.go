@@ -3,12 +3,14 @@ package shaders_test
 import (
 	"encoding/binary"
 	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
@@ -19,45 +21,34 @@ const (
 	guard      = 64
 )
 
-// maxNMSE is the threshold of the kernels' NMSE against the float64 loops.
+// maxNMSE is the threshold of the kernels' NMSE against the CPU reference.
 const maxNMSE = 1e-10
 
-// randoms returns n seeded random floats in [-1, 1), none zero.
-func randoms(rng *rand.Rand, n int) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		for v[i] == 0 {
-			v[i] = float32(2*rng.Float64() - 1)
-		}
-	}
-	return v
-}
-
-// runLaunch runs l with ins bound at 1, 2, … and a poisoned output of n
-// floats plus the guard bound last, and returns the n floats. It fails if a
-// guard float was written.
-func runLaunch(t *testing.T, dev *gpu.Device, l shaders.Launch, ins [][]float32, n int) []float32 {
+// runLaunch runs l with the arrays of ins bound by name and a poisoned
+// output of n floats plus the guard bound as dst, and returns the n
+// floats. It fails if a guard float was written.
+func runLaunch(t *testing.T, dev *gpu.Device, l shaders.Launch, ins map[string][]float32, n int) []float32 {
 	t.Helper()
 	pl, err := dev.Pipeline(l.Key, l.Source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var binds []gpu.Binding
-	for i, in := range ins {
-		b, err := dev.NewBuffer("in", uint64(4*max(len(in), 1)))
+	binds := gpu.Binds{}
+	for name, in := range ins {
+		b, err := dev.NewBuffer(name, uint64(4*max(len(in), 1)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer b.Release()
 		if len(in) > 0 {
 			if err := dev.Write(b, 0, gpu.Bytes(in)); err != nil {
-				t.Fatalf("input %d: %v", i, err)
+				t.Fatalf("%s: %v", name, err)
 			}
 		}
-		binds = append(binds, b)
+		binds[name] = b
 	}
 	size := uint64(4 * (n + guard))
-	out, err := dev.NewBuffer("out", size)
+	out, err := dev.NewBuffer("dst", size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +60,8 @@ func runLaunch(t *testing.T, dev *gpu.Device, l shaders.Launch, ins [][]float32,
 	if err := dev.Write(out, 0, bad); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dev.NewDispatch("test", pl, l.Params, l.Groups, append(binds, out)...)
+	binds["dst"] = out
+	ds, err := dev.Bind("test", pl, l.Params, l.Groups, binds)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,66 +83,17 @@ func runLaunch(t *testing.T, dev *gpu.Device, l shaders.Launch, ins [][]float32,
 	return vals
 }
 
-// nmse is Σ(got − want)² / Σ want², +Inf if got holds a NaN or an Inf.
-func nmse(got []float32, want []float64) float64 {
-	var num, den float64
-	for i, w := range want {
-		g := float64(got[i])
-		if math.IsNaN(g) || math.IsInf(g, 0) {
-			return math.Inf(1)
-		}
-		num += (g - w) * (g - w)
-		den += w * w
+// check compares a kernel's output with the CPU reference's (ref.Apply of
+// op on inputs data of shapes in): NMSE at most maxNMSE, no NaN or Inf.
+func check(t *testing.T, got []float32, op graph.Op, in []graph.Shape, data [][]float32, groups gpu.Groups) {
+	t.Helper()
+	want, _, err := ref.Apply(op, in, data)
+	if err != nil {
+		t.Fatalf("reference: %v", err)
 	}
-	if den == 0 {
-		return num
+	if e, _, err := opcheck.Compare(got, want); err != nil || !(e <= maxNMSE) {
+		t.Errorf("NMSE %.3e > %.0e (grid %v) %v", e, maxNMSE, groups, err)
 	}
-	return num / den
-}
-
-// refConv is the convolution g describes, in float64:
-// out[n,m,y,x] = (Σ_{c,ky,kx} w[m,c,ky,kx]·in[n, (m / (Cout/G))·(Cin/G) + c,
-// y·SH − PT + ky·DH, x·SW − PL + kx·DW])·scale[m] + bias[m] (+ res) (ReLU),
-// the input zero outside the image.
-func refConv(g shaders.ConvGeom, in, w, scale, bias, res []float32) []float64 {
-	oh, ow := g.OH(), g.OW()
-	cing, coutg := g.Cin/g.Groups, g.Cout/g.Groups
-	out := make([]float64, g.N*g.Cout*oh*ow)
-	for n := 0; n < g.N; n++ {
-		for m := 0; m < g.Cout; m++ {
-			c0 := m / coutg * cing
-			for y := 0; y < oh; y++ {
-				for x := 0; x < ow; x++ {
-					var s float64
-					for c := 0; c < cing; c++ {
-						for ky := 0; ky < g.KH; ky++ {
-							iy := y*g.SH - g.PT + ky*g.DH
-							if iy < 0 || iy >= g.H {
-								continue
-							}
-							for kx := 0; kx < g.KW; kx++ {
-								ix := x*g.SW - g.PL + kx*g.DW
-								if ix < 0 || ix >= g.W {
-									continue
-								}
-								s += float64(w[((m*cing+c)*g.KH+ky)*g.KW+kx]) * float64(in[((n*g.Cin+c0+c)*g.H+iy)*g.W+ix])
-							}
-						}
-					}
-					i := ((n*g.Cout+m)*oh+y)*ow + x
-					o := s*float64(scale[m]) + float64(bias[m])
-					if g.Residual {
-						o += float64(res[i])
-					}
-					if g.ReLU {
-						o = math.Max(o, 0)
-					}
-					out[i] = o
-				}
-			}
-		}
-	}
-	return out
 }
 
 // cg is a square-strided, symmetric-padded, undilated geometry; the cases
@@ -200,12 +143,13 @@ func generalConvCases() []shaders.ConvGeom {
 	}
 }
 
-// TestConvGeneral runs conv2d_general.wgsl on every case against refConv,
+// TestConvGeneral runs conv2d_general.wgsl on every case against the CPU
+// reference (graph.Conv2D.Eval),
 // the ResNeXt case with a workgroup limit of 5 so that its grid folds
 // (5×5×2, past its 32 tiles).
 func TestConvGeneral(t *testing.T) {
 	dev := gputest.Device(t)
-	rng := rand.New(rand.NewPCG(7, 11))
+	r := graph.NewRand(7)
 	cases := generalConvCases()
 	for i, g := range cases {
 		maxGroups := dev.Limits.MaxWorkgroupsPerDimension
@@ -221,16 +165,17 @@ func TestConvGeneral(t *testing.T) {
 			if l.Pre != nil || l.Post != nil || l.Weights != nil {
 				t.Fatal("ConvGeneral set more than its Launch")
 			}
-			nout := g.N * g.Cout * g.OH() * g.OW()
-			in := randoms(rng, g.N*g.Cin*g.H*g.W)
-			w := randoms(rng, g.Cout*g.Cin/g.Groups*g.KH*g.KW)
-			scale, bias := randoms(rng, g.Cout), randoms(rng, g.Cout)
-			res := randoms(rng, nout)
-			got := runLaunch(t, dev, l.Launch, [][]float32{in, w, scale, bias, res}, nout)
-			want := refConv(g, in, w, scale, bias, res)
-			if e := nmse(got, want); !(e <= maxNMSE) {
-				t.Errorf("NMSE %.3e > %.0e (grid %v)", e, maxNMSE, l.Groups)
+			op, shape := graph.ConvOf(g)
+			rop, shapes := op.Random(r, shape)
+			conv := rop.(*graph.Conv2D)
+			data := [][]float32{r.Uniform(shape.Numel(), -1, 1)}
+			res := r.Uniform(g.N*g.Cout*g.OH()*g.OW(), -1, 1)
+			if g.Residual {
+				data = append(data, res)
 			}
+			got := runLaunch(t, dev, l.Launch, map[string][]float32{"src": data[0], "weight": conv.Weight,
+				"scale": conv.Scale, "bias": conv.Bias, "res": res}, len(res))
+			check(t, got, conv, shapes, data, l.Groups)
 			t.Logf("%v in %d workgroups, %v", l.Key, l.Groups.Count(), time.Since(start).Round(time.Millisecond))
 		})
 	}

@@ -50,7 +50,7 @@ func TestCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := dev.NewDispatch("copy", p, l.Params, l.Groups, src, dst)
+		ds, err := dev.Bind("copy", p, l.Params, l.Groups, gpu.Binds{"src": src, "dst": dst})
 		if err != nil {
 			t.Fatal(err)
 		}

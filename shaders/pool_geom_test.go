@@ -1,8 +1,6 @@
 package shaders_test
 
 import (
-	"math"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -12,41 +10,10 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// refPool is the pool g describes, in float64, as PyTorch computes it: the
-// window of (y, x) starts at (y·SH − PT, x·SW − PL); hend = min(hstart + KH,
-// H + PB) and wend likewise; an average divides by (hend − hstart)·(wend −
-// wstart) with CountIncludePad, else by the in-image positions; max and sum
-// run over the window clipped to the image.
-func refPool(g shaders.PoolGeom, in []float32) []float64 {
-	oh, ow := g.OH(), g.OW()
-	out := make([]float64, g.N*g.C*oh*ow)
-	for nc := 0; nc < g.N*g.C; nc++ {
-		for y := 0; y < oh; y++ {
-			for x := 0; x < ow; x++ {
-				hs, ws := y*g.SH-g.PT, x*g.SW-g.PL
-				he, we := min(hs+g.KH, g.H+g.PB), min(ws+g.KW, g.W+g.PR)
-				div := float64((he - hs) * (we - ws))
-				hs, ws, he, we = max(hs, 0), max(ws, 0), min(he, g.H), min(we, g.W)
-				if !g.CountIncludePad {
-					div = float64((he - hs) * (we - ws))
-				}
-				m, s := math.Inf(-1), 0.0
-				for iy := hs; iy < he; iy++ {
-					for ix := ws; ix < we; ix++ {
-						v := float64(in[(nc*g.H+iy)*g.W+ix])
-						m = math.Max(m, v)
-						s += v
-					}
-				}
-				o := s / div
-				if g.Max {
-					o = m
-				}
-				out[(nc*oh+y)*ow+x] = o
-			}
-		}
-	}
-	return out
+// poolOf is the graph's pool with geometry g.
+func poolOf(g shaders.PoolGeom) (graph.Pool, graph.Shape) {
+	return graph.Pool{Max: g.Max, KH: g.KH, KW: g.KW, Stride: [2]int{g.SH, g.SW}, Pad: [4]int{g.PT, g.PL, g.PB, g.PR},
+		CeilMode: g.CeilMode, CountIncludePad: g.CountIncludePad}, graph.Shape{g.N, g.C, g.H, g.W}
 }
 
 // pg is a square, symmetric pool; the cases adjust the rest.
@@ -87,11 +54,12 @@ func poolCases() []shaders.PoolGeom {
 	return cs
 }
 
-// TestPool runs pool.wgsl on every case against refPool, the last with a
+// TestPool runs pool.wgsl on every case against the CPU reference
+// (graph.Pool.Eval), the last with a
 // workgroup limit of 20 so that its 438 workgroups fold.
 func TestPool(t *testing.T) {
 	dev := gputest.Device(t)
-	rng := rand.New(rand.NewPCG(3, 5))
+	r := graph.NewRand(3)
 	cases := poolCases()
 	for i, g := range cases {
 		maxGroups := dev.Limits.MaxWorkgroupsPerDimension
@@ -104,12 +72,10 @@ func TestPool(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := randoms(rng, g.N*g.C*g.H*g.W)
-			want := refPool(g, in)
-			got := runLaunch(t, dev, l, [][]float32{in}, len(want))
-			if e := nmse(got, want); !(e <= maxNMSE) {
-				t.Errorf("NMSE %.3e > %.0e (grid %v)", e, maxNMSE, l.Groups)
-			}
+			op, shape := poolOf(g)
+			in := r.Uniform(shape.Numel(), -1, 1)
+			got := runLaunch(t, dev, l, map[string][]float32{"src": in}, g.N*g.C*g.OH()*g.OW())
+			check(t, got, op, []graph.Shape{shape}, [][]float32{in}, l.Groups)
 			t.Logf("%v in %v workgroups, %v", l.Key, l.Groups, time.Since(start).Round(time.Millisecond))
 		})
 	}

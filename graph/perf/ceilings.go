@@ -159,7 +159,7 @@ func measureCopy(dev *gpu.Device, bytes uint64, runs int) (float64, string, erro
 	if err != nil {
 		return 0, "", err
 	}
-	ds, err := dev.NewDispatch("copy", p, l.Params, l.Groups, src, dst)
+	ds, err := dev.Bind("copy", p, l.Params, l.Groups, gpu.Binds{"src": src, "dst": dst})
 	if err != nil {
 		return 0, "", err
 	}

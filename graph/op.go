@@ -126,6 +126,16 @@ func (r Res) Data() []float32 {
 	return out
 }
 
+// srcDst records k, which reads the node's input as src and writes its
+// output as dst, unless err (from building k) is set.
+func srcDst(l Lowerer, k shaders.Launch, err error) error {
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]Res{"src": In(0), "dst": Out()})
+	return nil
+}
+
 // Rand draws an op's random parameters and inputs (Random).
 type Rand struct{ r *rand.Rand }
 

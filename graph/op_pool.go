@@ -124,11 +124,7 @@ func (p Pool) Eval(in []Shape, data [][]float32, out []float32) {
 // Lower implements Op.
 func (p Pool) Lower(l Lowerer, in []Shape, _ Shape) error {
 	k, err := shaders.Pool(p.Geom(in[0]), l.Caps().MaxWorkgroupsPerDimension)
-	if err != nil {
-		return err
-	}
-	l.Launch(k, map[string]Res{"src": In(0), "dst": Out()})
-	return nil
+	return srcDst(l, k, err)
 }
 
 // Random implements Op: a pool has no parameters.
@@ -174,11 +170,7 @@ func (GlobalAvgPool) Eval(in []Shape, data [][]float32, out []float32) {
 func (GlobalAvgPool) Lower(l Lowerer, in []Shape, _ Shape) error {
 	s := in[0]
 	k, err := shaders.GlobalAvgPool(s[0], s[1], s[2], s[3], l.Caps().MaxWorkgroupsPerDimension)
-	if err != nil {
-		return err
-	}
-	l.Launch(k, map[string]Res{"src": In(0), "dst": Out()})
-	return nil
+	return srcDst(l, k, err)
 }
 
 // Random implements Op.

@@ -54,11 +54,7 @@ func (Softmax) Eval(in []Shape, data [][]float32, out []float32) {
 func (Softmax) Lower(l Lowerer, in []Shape, _ Shape) error {
 	rows, n := softmaxRows(in[0])
 	k, err := shaders.Softmax(rows, n, l.Caps().MaxWorkgroupsPerDimension)
-	if err != nil {
-		return err
-	}
-	l.Launch(k, map[string]Res{"src": In(0), "dst": Out()})
-	return nil
+	return srcDst(l, k, err)
 }
 
 // Random implements Op.

@@ -7,16 +7,38 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
+// view holds what every View op has in common: one input, no
+// parameters, no launch, and on the CPU a copy.
+type view struct{}
+
+// Arity implements Op.
+func (view) Arity() int { return 1 }
+
+// IsView implements View.
+func (view) IsView() bool { return true }
+
+// Eval implements Op.
+func (view) Eval(_ []Shape, data [][]float32, out []float32) { copy(out, data[0]) }
+
+// Lower implements Op: a view launches nothing.
+func (view) Lower(Lowerer, []Shape, Shape) error { return nil }
+
+// Params implements Op.
+func (view) Params() [][]float32 { return nil }
+
+// FLOPs implements Op.
+func (view) FLOPs([]Shape, Shape) int64 { return 0 }
+
 // Flatten is torch.flatten(x, Axis): the dimensions from Axis on become
 // one, [N, C, H, W] → [N, C·H·W] for Axis 1. It moves no data: executors
 // give its output the input's memory (View).
-type Flatten struct{ Axis int }
+type Flatten struct {
+	view
+	Axis int
+}
 
 // Kind implements Op.
 func (Flatten) Kind() string { return "flatten" }
-
-// Arity implements Op.
-func (Flatten) Arity() int { return 1 }
 
 // OutShape implements Op.
 func (f Flatten) OutShape(in []Shape) (Shape, error) {
@@ -29,23 +51,8 @@ func (f Flatten) OutShape(in []Shape) (Shape, error) {
 // Describe implements Op.
 func (f Flatten) Describe() string { return fmt.Sprintf("axis=%d", f.Axis) }
 
-// IsView implements View.
-func (Flatten) IsView() bool { return true }
-
-// Eval implements Op.
-func (Flatten) Eval(_ []Shape, data [][]float32, out []float32) { copy(out, data[0]) }
-
-// Lower implements Op: a view launches nothing.
-func (Flatten) Lower(Lowerer, []Shape, Shape) error { return nil }
-
 // Random implements Op.
 func (f Flatten) Random(_ *Rand, in Shape) (Op, []Shape) { return f, []Shape{in} }
-
-// Params implements Op.
-func (Flatten) Params() [][]float32 { return nil }
-
-// FLOPs implements Op.
-func (Flatten) FLOPs([]Shape, Shape) int64 { return 0 }
 
 // Concat joins N inputs along Axis; their other dimensions must agree.
 type Concat struct{ Axis, N int }
@@ -133,13 +140,13 @@ func (Concat) FLOPs([]Shape, Shape) int64 { return 0 }
 
 // Reshape gives its input the shape To (one dimension may be -1: what the
 // element count leaves), moving no data (View).
-type Reshape struct{ To Shape }
+type Reshape struct {
+	view
+	To Shape
+}
 
 // Kind implements Op.
 func (Reshape) Kind() string { return "reshape" }
-
-// Arity implements Op.
-func (Reshape) Arity() int { return 1 }
 
 // OutShape implements Op.
 func (r Reshape) OutShape(in []Shape) (Shape, error) {
@@ -167,20 +174,5 @@ func (r Reshape) OutShape(in []Shape) (Shape, error) {
 // Describe implements Op.
 func (r Reshape) Describe() string { return fmt.Sprintf("to=%v", r.To) }
 
-// IsView implements View.
-func (Reshape) IsView() bool { return true }
-
-// Eval implements Op.
-func (Reshape) Eval(_ []Shape, data [][]float32, out []float32) { copy(out, data[0]) }
-
-// Lower implements Op: a view launches nothing.
-func (Reshape) Lower(Lowerer, []Shape, Shape) error { return nil }
-
 // Random implements Op.
 func (r Reshape) Random(_ *Rand, in Shape) (Op, []Shape) { return r, []Shape{in} }
-
-// Params implements Op.
-func (Reshape) Params() [][]float32 { return nil }
-
-// FLOPs implements Op.
-func (Reshape) FLOPs([]Shape, Shape) int64 { return 0 }

@@ -125,6 +125,8 @@ func (t *Texture) release() {
 
 // Binding is what a dispatch binds: a *Buffer or a *Texture.
 type Binding interface {
+	// Release frees the buffer's or texture's memory.
+	Release()
 	entry(binding uint32) (wgpu.BindGroupEntry, bool)
 }
 

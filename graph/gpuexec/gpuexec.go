@@ -98,16 +98,6 @@ type weight struct {
 	refs int
 }
 
-// release frees the binding.
-func (w *weight) release() {
-	switch b := w.b.(type) {
-	case *gpu.Buffer:
-		b.Release()
-	case *gpu.Texture:
-		b.Release()
-	}
-}
-
 // param returns the device copy of parameter r (a graph.ResParam) after
 // xf (named tag), as a buffer or a texture, uploading it on first use; the
 // caller holds a reference until unref.
@@ -165,7 +155,7 @@ func (e *Executor) unref(keys []weightKey) {
 			continue
 		}
 		if w.refs--; w.refs == 0 {
-			w.release()
+			w.b.Release()
 			delete(e.weights, k)
 		}
 	}

@@ -111,22 +111,6 @@ func Conv2D(g ConvGeom, name string, c gpu.Caps) (ConvLaunch, error) {
 	return cl, nil
 }
 
-// K is the length of one output's dot product: Cin/Groups·KH·KW.
-func (g ConvGeom) K() int { return g.Cin / max(g.Groups, 1) * g.KH * g.KW }
-
-// Plain reports whether the convolution has no groups, no dilation, equal
-// strides and the same padding on every side: the shape every kernel but
-// the general one assumes.
-func (g ConvGeom) Plain() bool {
-	return g.Groups == 1 && g.DH == 1 && g.DW == 1 && g.SH == g.SW &&
-		g.PT == g.PL && g.PT == g.PB && g.PT == g.PR
-}
-
-// Is1x1 reports a plain 1×1 convolution at stride 1 without padding.
-func (g ConvGeom) Is1x1() bool {
-	return g.Plain() && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.PT == 0
-}
-
 // epilogueFile is the epilogue every convolution kernel ends with.
 const epilogueFile = "conv2d_epilogue.wgsl"
 

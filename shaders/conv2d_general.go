@@ -76,7 +76,7 @@ func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 		Cout: u32(g.Cout), OH: u32(g.OH()), OW: u32(g.OW()), KH: u32(g.KH),
 		KW: u32(g.KW), SH: u32(g.SH), SW: u32(g.SW), PT: u32(g.PT),
 		PL: u32(g.PL), DH: u32(g.DH), DW: u32(g.DW), Groups: u32(g.Groups),
-		CinG: u32(cing), CoutG: u32(coutg), K: u32(cing * g.KH * g.KW), NPix: u32(npix),
+		CinG: u32(cing), CoutG: u32(coutg), K: u32(g.K()), NPix: u32(npix),
 		CTiles: u32(ctiles), RTiles: u32(rtiles), Tiles: u32(tiles),
 	}
 	consts := append(epilogue(g.Residual, g.ReLU), convGeneralConsts(bm)...)

@@ -96,6 +96,22 @@ func fits(vs ...int) bool {
 	return true
 }
 
+// K is the length of one output's dot product: Cin/Groups·KH·KW.
+func (g ConvGeom) K() int { return g.Cin / max(g.Groups, 1) * g.KH * g.KW }
+
+// Plain reports whether the convolution has no groups, no dilation, equal
+// strides and the same padding on every side: the shape every kernel but
+// the general one assumes.
+func (g ConvGeom) Plain() bool {
+	return g.Groups == 1 && g.DH == 1 && g.DW == 1 && g.SH == g.SW &&
+		g.PT == g.PL && g.PT == g.PB && g.PT == g.PR
+}
+
+// Is1x1 reports a plain 1×1 convolution at stride 1 without padding.
+func (g ConvGeom) Is1x1() bool {
+	return g.Plain() && g.KH == 1 && g.KW == 1 && g.SH == 1 && g.PT == 0
+}
+
 // PoolGeom is a 2-D max or average pool's geometry, PyTorch's semantics:
 // input [N][C][H][W], output [N][C][OH][OW], the window of output (y, x)
 // starting at (y·SH − PT, x·SW − PL). Max ignores positions outside the

@@ -167,6 +167,3 @@ func Name(op Op, in Shape) string {
 	}
 	return s + ")"
 }
-
-// u32 converts a non-negative int for a kernel's parameters.
-func u32(v int) uint32 { return uint32(v) }

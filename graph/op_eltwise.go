@@ -99,10 +99,13 @@ func (Add) FLOPs(_ []Shape, out Shape) int64 { return int64(out.Numel()) }
 
 // BatchNorm is inference-mode batch normalisation over axis 1:
 //
-//	out[n,c,…] = (in[n,c,…] − Mean[c]) / sqrt(Var[c] + Eps) · Gamma[c] + Beta[c].
+//	out[n,c,…] = (in[n,c,…] − Mean[c]) / sqrt(Var[c] + Eps) · Gamma[c] + Beta[c],
+//
+// then max(·,0) if ReLU (a pre-activation, as DenseNet's layers have).
 type BatchNorm struct {
 	Gamma, Beta, Mean, Var []float32
 	Eps                    float64
+	ReLU                   bool
 }
 
 // Kind implements Op.
@@ -124,7 +127,12 @@ func (b *BatchNorm) OutShape(in []Shape) (Shape, error) {
 }
 
 // Describe implements Op.
-func (b *BatchNorm) Describe() string { return fmt.Sprintf("eps=%g", b.Eps) }
+func (b *BatchNorm) Describe() string {
+	if b.ReLU {
+		return fmt.Sprintf("eps=%g,relu", b.Eps)
+	}
+	return fmt.Sprintf("eps=%g", b.Eps)
+}
 
 // Affine returns the per-channel scale gamma/sqrt(var+eps) and shift
 // beta − mean·scale, computed in float64 and rounded once.
@@ -147,7 +155,11 @@ func (b *BatchNorm) Eval(in []Shape, data [][]float32, out []float32) {
 			k := float64(b.Gamma[c]) / math.Sqrt(float64(b.Var[c])+b.Eps)
 			base := (n*s[1] + c) * inner
 			for i := base; i < base+inner; i++ {
-				out[i] = float32((float64(data[0][i])-float64(b.Mean[c]))*k + float64(b.Beta[c]))
+				v := (float64(data[0][i])-float64(b.Mean[c]))*k + float64(b.Beta[c])
+				if b.ReLU {
+					v = max(v, 0)
+				}
+				out[i] = float32(v)
 			}
 		}
 	}
@@ -156,7 +168,7 @@ func (b *BatchNorm) Eval(in []Shape, data [][]float32, out []float32) {
 // Lower implements Op: scales and shifts in one parameter array.
 func (b *BatchNorm) Lower(l Lowerer, in []Shape, _ Shape) error {
 	scale, shift := b.Affine()
-	return eltwise(l, shaders.ModeAffine, false, in[0], map[string]Res{"a": In(0), "b": Param("affine", append(scale, shift...)), "dst": Out()})
+	return eltwise(l, shaders.ModeAffine, b.ReLU, in[0], map[string]Res{"a": In(0), "b": Param("affine", append(scale, shift...)), "dst": Out()})
 }
 
 // Random implements Op: gammas and variances in [0.5, 1.5), betas and
@@ -167,7 +179,7 @@ func (b *BatchNorm) Random(r *Rand, in Shape) (Op, []Shape) {
 	if eps == 0 {
 		eps = 1e-5
 	}
-	return &BatchNorm{Gamma: r.Uniform(ch, 0.5, 1.5), Beta: r.Uniform(ch, -0.5, 0.5), Mean: r.Uniform(ch, -0.5, 0.5), Var: r.Uniform(ch, 0.5, 1.5), Eps: eps}, []Shape{in}
+	return &BatchNorm{Gamma: r.Uniform(ch, 0.5, 1.5), Beta: r.Uniform(ch, -0.5, 0.5), Mean: r.Uniform(ch, -0.5, 0.5), Var: r.Uniform(ch, 0.5, 1.5), Eps: eps, ReLU: b.ReLU}, []Shape{in}
 }
 
 // Params implements Op.

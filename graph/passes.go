@@ -46,6 +46,7 @@ func FoldBatchNorm(g *Graph) {
 		}
 		folded := *conv
 		folded.Weight, folded.Scale, folded.Bias = w, nil, bias
+		folded.ReLU = bn.ReLU
 		src.Producer.Op = &folded
 		replace(g, n.Out, src)
 	}
@@ -55,7 +56,9 @@ func FoldBatchNorm(g *Graph) {
 
 // Fuse merges into each convolution's epilogue the residual addition and the
 // ReLU that follow it when the convolution's output has no other reader:
-// conv → add(·, r) → relu becomes one conv with Residual and ReLU set.
+// conv → add(·, r) → relu becomes one conv with Residual and ReLU set. A
+// ReLU after a batch-norm that was not folded (DenseNet's pre-activations)
+// joins the batch-norm in the same way.
 func Fuse(g *Graph) {
 	for changed := true; changed; {
 		changed = false
@@ -79,8 +82,18 @@ func fuseInto(g *Graph, n *Node, cons map[int][]*Node) bool {
 	switch op := n.Op.(type) {
 	case ReLU:
 		src := n.Inputs[0]
+		if !single(src) {
+			return false
+		}
+		if bn, ok := opOf[*BatchNorm](src); ok && !bn.ReLU {
+			b := *bn
+			b.ReLU = true
+			src.Producer.Op = &b
+			replace(g, n.Out, src)
+			return true
+		}
 		conv, ok := opOf[*Conv2D](src)
-		if !ok || !single(src) {
+		if !ok {
 			return false
 		}
 		c := *conv

@@ -49,6 +49,6 @@ func ExampleModel_Forward() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%d logits, top class %d\n", len(logits[0]), resnet.TopK(logits[0], 1)[0].Index)
+	fmt.Printf("%d logits, top class %d\n", len(logits[0]), m.TopK(logits[0], 1)[0].Index)
 	// Output: 1000 logits, top class 451
 }

@@ -31,38 +31,70 @@ type Options struct {
 	Exec graph.Executor
 	// Weights, if set, are used instead of loading the named source.
 	Weights *Weights
+	// Transform, if set, replaces the weights' preprocessing (a fine-tuned
+	// model's own resize, crop, mean and std).
+	Transform *imagenet.Transform
+	// Labels, if set, name the classes (one per class); WNIDs optionally
+	// give their WordNet ids. Without them a 1000-class head gets
+	// ImageNet's names and any other head "class 0", "class 1", ….
+	Labels, WNIDs []string
 }
 
-// Model is a ResNet with its weights on an executor, ready to classify.
-// A Model is safe for concurrent use: calls from many goroutines give the
-// results sequential calls would; each batch size's program is compiled
-// once, and on a GPU every program shares one copy of the weights.
+// Model is a ResNet-family network with its weights on an executor, ready
+// to classify. A Model is safe for concurrent use: calls from many
+// goroutines give the results sequential calls would; each batch size's
+// program is compiled once, and on a GPU every program shares one copy of
+// the weights.
 type Model struct {
-	Arch    Arch
-	Weights *Weights
-	Exec    graph.Executor
-	gpu     *gpuexec.Executor // Exec when it is a GPU executor
-	own     bool              // Load opened gpu; Close closes it
+	Arch      Arch
+	Weights   *Weights
+	Transform imagenet.Transform // the preprocessing of images (its Crop is the input size)
+	Labels    []string           // a name per class
+	WNIDs     []string           // a WordNet id per class, or nil
+	Exec      graph.Executor
+	gpu       *gpuexec.Executor // Exec when it is a GPU executor
+	own       bool              // Load opened gpu; Close closes it
 
 	mu    sync.Mutex
 	base  *graph.Graph // the optimised graph at batch 1; others are its Reshape
 	progs map[int]graph.Program
 }
 
-// Load loads arch ("resnet50") with weights ("pretrained", "synthetic:0",
-// "FILE.pth"; see LoadWeights) on the device opt names.
+// Load loads weights ("pretrained", "synthetic:0", "FILE.pth"; see
+// LoadWeights) of arch ("resnet50"; "" infers a file's architecture) on
+// the device opt names.
 func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model, error) {
-	a, err := Lookup(arch)
-	if err != nil {
-		return nil, err
-	}
 	w := opt.Weights
 	if w == nil {
-		if w, err = LoadWeights(ctx, a, weightsSource, WeightsOptions{Progress: opt.Progress}); err != nil {
+		var err error
+		if w, err = LoadWeights(ctx, arch, weightsSource, WeightsOptions{Progress: opt.Progress}); err != nil {
 			return nil, err
 		}
 	}
-	m := &Model{Arch: a, Weights: w, Exec: opt.Exec, progs: map[int]graph.Program{}}
+	a := w.Arch
+	m := &Model{Arch: a, Weights: w, Transform: w.Transform, Exec: opt.Exec, progs: map[int]graph.Program{}}
+	if opt.Transform != nil {
+		m.Transform = *opt.Transform
+	}
+	if m.Transform.Resize < 1 || m.Transform.Crop < 1 || m.Transform.Crop > 4096 {
+		return nil, fmt.Errorf("resnet: bad preprocessing: resize %d, crop %d (want both 1..4096)", m.Transform.Resize, m.Transform.Crop)
+	}
+	switch {
+	case opt.Labels != nil:
+		if len(opt.Labels) != a.Classes || opt.WNIDs != nil && len(opt.WNIDs) != a.Classes {
+			return nil, fmt.Errorf("resnet: %d labels for a model with %d classes", len(opt.Labels), a.Classes)
+		}
+		m.Labels, m.WNIDs = opt.Labels, opt.WNIDs
+	case a.Classes == imagenet.NumClasses:
+		for i := 0; i < a.Classes; i++ {
+			m.Labels = append(m.Labels, imagenet.Label(i))
+			m.WNIDs = append(m.WNIDs, imagenet.WNID(i))
+		}
+	default:
+		for i := 0; i < a.Classes; i++ {
+			m.Labels = append(m.Labels, fmt.Sprintf("class %d", i))
+		}
+	}
 	if m.Exec == nil {
 		switch opt.Device {
 		case "", "gpu":
@@ -120,14 +152,15 @@ func (m *Model) Program(batch int) (graph.Program, error) {
 		return p, nil
 	}
 	if m.base == nil {
-		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Softmax: true})
+		c := m.Transform.Crop
+		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Height: c, Width: c, Softmax: true})
 		if err != nil {
 			return nil, err
 		}
 		graph.Optimize(g)
 		m.base = g
 	}
-	g, err := m.base.Reshape(graph.Shape{batch, 3, 224, 224})
+	g, err := m.base.Reshape(graph.Shape{batch, 3, m.Transform.Crop, m.Transform.Crop})
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +172,22 @@ func (m *Model) Program(batch int) (graph.Program, error) {
 	return p, nil
 }
 
-// InputSize is the number of float32 values of one preprocessed image.
-const InputSize = 3 * 224 * 224
+// InputSize is the number of float32 values of one preprocessed image:
+// 3×Crop×Crop.
+func (m *Model) InputSize() int { return 3 * m.Transform.Crop * m.Transform.Crop }
 
-// Forward runs a batch of preprocessed 3×224×224 CHW tensors and returns
+// Forward runs a batch of preprocessed 3×Crop×Crop CHW tensors and returns
 // each item's logits and softmax probabilities.
 func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error) {
 	if len(batch) == 0 {
 		return nil, nil, nil
 	}
-	in := make([]float32, 0, len(batch)*InputSize)
+	size := m.InputSize()
+	in := make([]float32, 0, len(batch)*size)
 	for i, x := range batch {
-		if len(x) != InputSize {
-			return nil, nil, fmt.Errorf("resnet: input %d has %d values, want 3x224x224 = %d", i, len(x), InputSize)
+		if len(x) != size {
+			c := m.Transform.Crop
+			return nil, nil, fmt.Errorf("resnet: input %d has %d values, want 3x%dx%d = %d", i, len(x), c, c, size)
 		}
 		in = append(in, x...)
 	}
@@ -163,9 +199,10 @@ func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error
 	if err != nil {
 		return nil, nil, err
 	}
+	k := m.Arch.Classes
 	for i := range batch {
-		logits = append(logits, out[0][i*1000:(i+1)*1000])
-		probs = append(probs, out[1][i*1000:(i+1)*1000])
+		logits = append(logits, out[0][i*k:(i+1)*k])
+		probs = append(probs, out[1][i*k:(i+1)*k])
 	}
 	return logits, probs, nil
 }
@@ -174,12 +211,13 @@ func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error
 type Prediction struct {
 	Index int     `json:"index"`
 	Label string  `json:"label"`
-	WNID  string  `json:"wnid"`
+	WNID  string  `json:"wnid,omitempty"`
 	Prob  float64 `json:"prob"`
 }
 
-// TopK returns the k most probable classes, by probability then index.
-func TopK(probs []float32, k int) []Prediction {
+// TopK returns the k most probable classes, by probability then index,
+// with the model's labels.
+func (m *Model) TopK(probs []float32, k int) []Prediction {
 	idx := make([]int, len(probs))
 	for i := range idx {
 		idx[i] = i
@@ -191,13 +229,16 @@ func TopK(probs []float32, k int) []Prediction {
 	out := make([]Prediction, k)
 	for r := 0; r < k; r++ {
 		i := idx[r]
-		out[r] = Prediction{Index: i, Label: imagenet.Label(i), WNID: imagenet.WNID(i), Prob: float64(probs[i])}
+		out[r] = Prediction{Index: i, Label: m.Labels[i], Prob: float64(probs[i])}
+		if m.WNIDs != nil {
+			out[r].WNID = m.WNIDs[i]
+		}
 	}
 	return out
 }
 
-// Preprocess applies the weights' torchvision transform to img.
-func (m *Model) Preprocess(img image.Image) []float32 { return m.Weights.Transform.Apply(img) }
+// Preprocess applies the model's transform to img.
+func (m *Model) Preprocess(img image.Image) []float32 { return m.Transform.Apply(img) }
 
 // Classify returns the top k predictions for each image.
 func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {
@@ -211,7 +252,7 @@ func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {
 	}
 	out := make([][]Prediction, len(probs))
 	for i, p := range probs {
-		out[i] = TopK(p, k)
+		out[i] = m.TopK(p, k)
 	}
 	return out, nil
 }

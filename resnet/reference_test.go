@@ -163,7 +163,7 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for s, stage := range resnet.Stages[:5] {
+		for s, stage := range a.Stages()[:5] {
 			e := stageErr(out[s], in.stages[stage])
 			t.Logf("%s %s %s: stage error %.2e", arch, which, stage, e)
 			if e > logitTol {

@@ -12,13 +12,18 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
-// Weights is a loaded state_dict with where it came from and the
-// preprocessing it expects.
+// DefaultArch is the architecture of pretrained and synthetic weights when
+// none is named.
+const DefaultArch = "resnet50"
+
+// Weights is a loaded state_dict with the architecture it fits, where it
+// came from and the preprocessing it expects.
 type Weights struct {
 	Name       string // "pretrained:v1 (ResNet50_Weights.IMAGENET1K_V1)", "synthetic:0", a file path
+	Arch       Arch
 	State      weights.StateDict
 	Transform  imagenet.Transform // V1 (resize 256) unless the weights are torchvision's V2 (232)
-	Pretrained bool               // real ImageNet weights: labels mean something
+	Pretrained bool               // torchvision's ImageNet weights: the ImageNet labels mean something
 }
 
 // WeightsOptions tune LoadWeights.
@@ -27,17 +32,28 @@ type WeightsOptions struct {
 	Hub      hub.Options // cache directory, mirror, HTTP client
 }
 
-// LoadWeights resolves a weights source for a:
+// LoadWeights resolves a weights source:
 //
-//	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights (downloaded once, cached)
-//	synthetic:SEED                             the synthetic-v1 weights (SYNTHETIC.md)
-//	FILE.pth                                   a torch.save'd state_dict
+//	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights of arch (downloaded once, cached)
+//	synthetic:SEED                             the synthetic-v1 weights of arch (SYNTHETIC.md)
+//	FILE.pth                                   a torch.save'd state_dict of any ResNet-family architecture
 //
-// and checks it against a's state_dict entries.
-func LoadWeights(ctx context.Context, a Arch, source string, opt WeightsOptions) (*Weights, error) {
+// arch names the architecture ("" means DefaultArch for pretrained and
+// synthetic weights). A file's architecture and class count are inferred
+// from its state_dict; a named arch must then agree, else the error says
+// what the file looks like.
+func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (*Weights, error) {
 	w := &Weights{Name: source, Transform: imagenet.V1}
+	named := arch
+	if named == "" {
+		named = DefaultArch
+	}
 	switch {
 	case source == "pretrained" || strings.HasPrefix(source, "pretrained:"):
+		a, err := Lookup(named)
+		if err != nil {
+			return nil, err
+		}
 		version := strings.TrimPrefix(strings.TrimPrefix(source, "pretrained"), ":")
 		hw, err := hub.Lookup(a.Name, version)
 		if err != nil {
@@ -59,20 +75,48 @@ func LoadWeights(ctx context.Context, a Arch, source string, opt WeightsOptions)
 		}
 		w.Name = fmt.Sprintf("pretrained:%s (%s)", hw.Version, hw.Name)
 		w.Pretrained = true
+		w.Arch = a
 	case strings.HasPrefix(source, "synthetic:"):
+		a, err := Lookup(named)
+		if err != nil {
+			return nil, err
+		}
 		seed, err := strconv.ParseUint(strings.TrimPrefix(source, "synthetic:"), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("resnet: bad weights %q: want synthetic:SEED with a non-negative integer seed", source)
 		}
 		w.State = weights.Synthetic(a.Specs(), seed)
+		w.Arch = a
 	default:
 		var err error
 		if w.State, err = weights.LoadFile(source); err != nil {
 			return nil, err
 		}
+		found, err := InferArch(w.State)
+		switch {
+		case arch == "" && err != nil:
+			return nil, fmt.Errorf("%s: %w", source, err)
+		case arch == "":
+			w.Arch = found
+		case err == nil:
+			a, err := Lookup(arch)
+			if err != nil {
+				return nil, err
+			}
+			if !a.sameNet(found) {
+				return nil, fmt.Errorf("resnet: weights %s do not fit %s: this looks like %s", source, a.Name, found)
+			}
+			w.Arch = found
+		default:
+			// No family fits: the check against the named architecture
+			// below names the first entry that does not fit it.
+			if w.Arch, err = Lookup(arch); err != nil {
+				return nil, err
+			}
+		}
 	}
-	if err := w.State.Check(a.Specs()); err != nil {
-		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, a.Name, err)
+	if err := w.State.Check(w.Arch.Specs()); err != nil {
+		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
 	}
 	return w, nil
 }

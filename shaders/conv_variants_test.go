@@ -79,7 +79,7 @@ func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
 // The large layers (inputs of 28² and more) run only on the kernels marked
 // Large; on lavapipe they are slow and the CPU reference slower.
 func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
-	gs, err := resnet.LayerGraphs(1)
+	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func kernelOf(t *testing.T, ex *gpuexec.Executor, c opcheck.Case) string {
 // the 3×3 stride-1 layers, the others every layer; only "general" takes
 // grouped, dilated or unevenly padded convolutions, and it takes them all.
 func TestConvSupports(t *testing.T) {
-	gs, err := resnet.LayerGraphs(1)
+	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func convLaunches(cl shaders.ConvLaunch) []*shaders.Launch {
 // every kernel and case and all their launches; the main launch's key
 // names the kernel, and every launch has workgroups.
 func TestConvLaunches(t *testing.T) {
-	gs, err := resnet.LayerGraphs(1, 2)
+	gs, err := resnet.LayerGraphs(resnetDepths, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,3 +269,7 @@ func TestConvLaunches(t *testing.T) {
 	}
 	t.Logf("%d distinct conv2d pipelines", len(srcOf))
 }
+
+// resnetDepths are the architectures whose layers the variant suite runs:
+// the plain ResNets (grouped convolutions have their own cases).
+var resnetDepths = []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}

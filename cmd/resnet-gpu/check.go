@@ -40,9 +40,10 @@ func runCheck(args []string) error {
 			in = append(in, x...)
 		}
 	} else {
-		in = weights.SyntheticInput(n, 3, 224, 224, 0)
+		in = weights.SyntheticInput(n, 3, m.Transform.Crop, m.Transform.Crop, 0)
 	}
-	g, err := resnet.Build(m.Arch, m.Weights.State, resnet.BuildOptions{Batch: n, WithStages: true})
+	c := m.Transform.Crop
+	g, err := resnet.Build(m.Arch, m.Weights.State, resnet.BuildOptions{Batch: n, Height: c, Width: c, WithStages: true})
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func runCheck(args []string) error {
 			len(p.Steps), float64(p.Plan.PeakBytes())/(1<<20), float64(g.WeightBytes())/(1<<20))
 	}
 	failed := false
-	for i, stage := range resnet.Stages {
+	for i, stage := range m.Arch.Stages() {
 		e := resnet.RelErr(got[i], want[i])
 		status := "ok"
 		if !(e <= *tol) {

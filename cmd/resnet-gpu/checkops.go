@@ -20,7 +20,8 @@ func runCheckOps(args []string) error {
 	adapter := fs.String("adapter", "", "GPU adapter: index or name substring")
 	filter := fs.String("filter", "", "only cases whose name contains this")
 	variant := fs.String("variant", "", "convolution kernel for every conv case: one of "+strings.Join(shaders.KernelNames(), ", ")+", or 'all' (default: the built-in choice per shape)")
-	batches := fs.String("batches", "1,2", "ResNet batch sizes to take layer shapes from")
+	batches := fs.String("batches", "1,2", "batch sizes to take layer shapes from")
+	archs := fs.String("arch", "all", "comma-separated architectures to take layer shapes from ("+strings.Join(resnet.ArchNames(), ", ")+"), or all")
 	seed := fs.Uint64("seed", 1, "seed of the random inputs and parameters")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -44,7 +45,16 @@ func runCheckOps(args []string) error {
 		return err
 	}
 	defer dev.Close()
-	gs, err := resnet.LayerGraphs(bs...)
+	var names []string
+	if *archs != "all" {
+		for _, a := range strings.Split(*archs, ",") {
+			if _, err := resnet.Lookup(a); err != nil {
+				return fmt.Errorf("--arch: %v: %w", err, errUsage)
+			}
+			names = append(names, a)
+		}
+	}
+	gs, err := resnet.LayerGraphs(names, bs...)
 	if err != nil {
 		return err
 	}

@@ -25,29 +25,32 @@ func runClassify(args []string) error {
 	mf.register(fs, "pretrained")
 	top := fs.Int("top", 5, "number of classes to print per input")
 	batch := fs.Int("batch", 1, "inputs per forward pass")
-	shape := fs.String("tensor-shape", "3x224x224", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised)")
+	shape := fs.String("tensor-shape", "", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised); default 3xCROPxCROP")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	logits := fs.Bool("logits", false, "with --json, include all 1000 logits per input")
+	logits := fs.Bool("logits", false, "with --json, include every class's logit per input")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("no inputs (see 'resnet-gpu classify -h'): %w", errUsage)
 	}
-	if *top < 1 || *top > imagenet.NumClasses {
-		return fmt.Errorf("--top %d: want 1..%d: %w", *top, imagenet.NumClasses, errUsage)
+	if *top < 1 {
+		return fmt.Errorf("--top %d: want at least 1: %w", *top, errUsage)
 	}
 	if *batch < 1 || *batch > 1024 {
 		return fmt.Errorf("--batch %d: want 1..1024: %w", *batch, errUsage)
-	}
-	if err := checkTensorShape(*shape); err != nil {
-		return err
 	}
 	m, err := mf.load()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	if *top > m.Arch.Classes {
+		return fmt.Errorf("--top %d: the model has %d classes: %w", *top, m.Arch.Classes, errUsage)
+	}
+	if err := checkTensorShape(*shape, m.Transform.Crop); err != nil {
+		return err
+	}
 	inputs := fs.Args()
 	var results []classifyResult
 	for start := 0; start < len(inputs); start += *batch {
@@ -65,7 +68,7 @@ func runClassify(args []string) error {
 			return err
 		}
 		for i, in := range inputs[start:end] {
-			r := classifyResult{Input: in, Top: resnet.TopK(probs[i], *top)}
+			r := classifyResult{Input: in, Top: m.TopK(probs[i], *top)}
 			if *logits {
 				r.Logits = lg[i]
 			}
@@ -75,12 +78,12 @@ func runClassify(args []string) error {
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		return enc.Encode(map[string]any{
-			"arch": m.Arch.Name, "weights": m.Weights.Name, "device": m.Exec.Name(), "results": results,
+			"arch": m.Arch.Name, "classes": m.Arch.Classes, "weights": m.Weights.Name, "device": m.Exec.Name(), "results": results,
 		})
 	}
-	fmt.Printf("%s, weights %s, on %s\n", m.Arch.Name, m.Weights.Name, m.Exec.Name())
-	if !m.Weights.Pretrained {
-		fmt.Println("(not ImageNet-trained weights: the labels are meaningless)")
+	fmt.Printf("%s, weights %s, on %s\n", m.Arch, m.Weights.Name, m.Exec.Name())
+	if !m.Weights.Pretrained && mf.labels == "" && m.Arch.Classes == imagenet.NumClasses {
+		fmt.Println("(not ImageNet-trained weights: the ImageNet labels are meaningless)")
 	}
 	for _, r := range results {
 		fmt.Printf("\n%s\n", r.Input)
@@ -91,9 +94,11 @@ func runClassify(args []string) error {
 	return nil
 }
 
-func checkTensorShape(s string) error {
-	if s != "3x224x224" {
-		return fmt.Errorf("--tensor-shape %s: the networks take 3x224x224 inputs: %w", s, errUsage)
+// checkTensorShape checks --tensor-shape against the model's input,
+// 3×crop×crop.
+func checkTensorShape(s string, crop int) error {
+	if want := fmt.Sprintf("3x%dx%d", crop, crop); s != "" && s != want {
+		return fmt.Errorf("--tensor-shape %s: the model takes %s inputs (see --crop): %w", s, want, errUsage)
 	}
 	return nil
 }
@@ -102,7 +107,7 @@ func checkTensorShape(s string) error {
 // tensor file.
 func readInput(m *resnet.Model, path string) ([]float32, error) {
 	if strings.EqualFold(filepath.Ext(path), ".f32") {
-		return readF32(path, resnet.InputSize)
+		return readF32(path, m.InputSize())
 	}
 	img, err := imagenet.Open(path)
 	if err != nil {
@@ -123,7 +128,7 @@ func readF32(path string, n int) ([]float32, error) {
 		return nil, err
 	}
 	if st.Size() != int64(4*n) {
-		return nil, fmt.Errorf("%s: %d bytes, want %d (3x224x224 float32)", path, st.Size(), 4*n)
+		return nil, fmt.Errorf("%s: %d bytes, want %d (%d float32 values, 3xCROPxCROP)", path, st.Size(), 4*n, n)
 	}
 	b := make([]byte, 4*n)
 	if _, err := f.ReadAt(b, 0); err != nil {

@@ -41,29 +41,25 @@ func runDemo(args []string) error {
 		}
 		imgs = append(imgs, img)
 	}
-	a, err := resnet.Lookup(*arch)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), *wait)
 	opt := resnet.WeightsOptions{}
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = os.Stderr
 	}
-	w, err := resnet.LoadWeights(ctx, a, "pretrained", opt)
+	w, err := resnet.LoadWeights(ctx, *arch, "pretrained", opt)
 	cancel()
 	if err != nil {
 		fmt.Printf("pretrained weights unavailable (%s); using synthetic:0 instead, so the labels are meaningless\n", oneLine(err.Error()))
-		if w, err = resnet.LoadWeights(context.Background(), a, "synthetic:0", opt); err != nil {
+		if w, err = resnet.LoadWeights(context.Background(), *arch, "synthetic:0", opt); err != nil {
 			return err
 		}
 	}
-	gpuModel, err := resnet.Load(context.Background(), a.Name, "", resnet.Options{Adapter: *adapter, Weights: w})
+	gpuModel, err := resnet.Load(context.Background(), "", "", resnet.Options{Adapter: *adapter, Weights: w})
 	if err != nil {
 		return err
 	}
 	defer gpuModel.Close()
-	cpuModel, err := resnet.Load(context.Background(), a.Name, "", resnet.Options{Device: "cpu", Weights: w})
+	cpuModel, err := resnet.Load(context.Background(), "", "", resnet.Options{Device: "cpu", Weights: w})
 	if err != nil {
 		return err
 	}
@@ -93,10 +89,10 @@ func runDemo(args []string) error {
 		return err
 	}
 	cpuTime := time.Since(t0)
-	fmt.Printf("%s, weights %s, on %s\n", a.Name, w.Name, gpuModel.Exec.Name())
+	fmt.Printf("%s, weights %s, on %s\n", w.Arch, w.Name, gpuModel.Exec.Name())
 	worst := 0.0
 	for i, p := range paths {
-		g, c := resnet.TopK(gp[i], 3), resnet.TopK(cp[i], 1)
+		g, c := gpuModel.TopK(gp[i], 3), cpuModel.TopK(cp[i], 1)
 		e := resnet.RelErr(gl[i], cl[i])
 		worst = max(worst, e)
 		agree := "same top-1 on the CPU reference"

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
@@ -12,19 +15,68 @@ import (
 // modelFlags are the flags every command that loads a network shares.
 type modelFlags struct {
 	arch, weights, device, adapter, tune string
+	labels                               string
+	resize, crop                         int
+	mean, std                            string
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
-	fs.StringVar(&m.arch, "arch", "resnet50", "architecture: resnet18, resnet34, resnet50, resnet101, resnet152")
-	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth")
+	fs.StringVar(&m.arch, "arch", "", "architecture: "+strings.Join(resnet.ArchNames(), ", ")+
+		"; default: a file's own (inferred from its state_dict), else "+resnet.DefaultArch)
+	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (any torchvision ResNet-family state_dict)")
 	fs.StringVar(&m.device, "device", "gpu", "gpu, or cpu for the float64-accumulating reference path")
 	fs.StringVar(&m.adapter, "adapter", "", "GPU adapter: index or name substring (default $RESNET_GPU_ADAPTER, else high-performance)")
 	fs.StringVar(&m.tune, "tune", "auto", "time convolution kernels per layer shape and cache the choice: auto (GPUs only), on (also prints every candidate's time), off")
+	fs.IntVar(&m.resize, "resize", 0, "resize the shorter image side to N (default the weights' own: 256, or 232 for torchvision V2 weights)")
+	fs.IntVar(&m.crop, "crop", 0, "center-crop to NxN, the network's input size (default 224)")
+	fs.StringVar(&m.mean, "mean", "", "per-channel normalisation mean R,G,B (default ImageNet's 0.485,0.456,0.406)")
+	fs.StringVar(&m.std, "std", "", "per-channel normalisation std R,G,B (default ImageNet's 0.229,0.224,0.225)")
+}
+
+// check validates the flags that need no model.
+func (m *modelFlags) check() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"resize", m.resize}, {"crop", m.crop}} {
+		if f.v < 0 || f.v > 4096 {
+			return fmt.Errorf("--%s %d: want 1..4096: %w", f.name, f.v, errUsage)
+		}
+	}
+	for _, f := range []struct{ name, v string }{{"mean", m.mean}, {"std", m.std}} {
+		if _, err := triple(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// triple parses "a,b,c" (empty: nil).
+func triple(name, s string) ([]float32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return nil, fmt.Errorf("--%s %q: want three comma-separated numbers R,G,B: %w", name, s, errUsage)
+	}
+	out := make([]float32, 3)
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil || v != v || v > 1e6 || v < -1e6 || name == "std" && v <= 0 {
+			return nil, fmt.Errorf("--%s %q: %q is not a usable number: %w", name, s, p, errUsage)
+		}
+		out[i] = float32(v)
+	}
+	return out, nil
 }
 
 // load opens the model, with a download progress bar when stderr is a
 // terminal.
 func (m *modelFlags) load() (*resnet.Model, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
 	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune}
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = os.Stderr
@@ -32,6 +84,27 @@ func (m *modelFlags) load() (*resnet.Model, error) {
 	}
 	if m.tune == "on" {
 		opt.TuneProgress = os.Stderr // asked for: say what each candidate took
+	}
+	w, err := resnet.LoadWeights(context.Background(), m.arch, m.weights, resnet.WeightsOptions{Progress: opt.Progress})
+	if err != nil {
+		return nil, err
+	}
+	opt.Weights = w
+	if m.resize != 0 || m.crop != 0 || m.mean != "" || m.std != "" {
+		t := w.Transform
+		if m.resize != 0 {
+			t.Resize = m.resize
+		}
+		if m.crop != 0 {
+			t.Crop = m.crop
+		}
+		if mean, _ := triple("mean", m.mean); mean != nil {
+			t.Mean = [3]float32(mean)
+		}
+		if std, _ := triple("std", m.std); std != nil {
+			t.Std = [3]float32(std)
+		}
+		opt.Transform = &t
 	}
 	return resnet.Load(context.Background(), m.arch, m.weights, opt)
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 )
 
-// allCases is every distinct layer of ResNet-18…152 at 224², batch 1 and 2,
-// plus the awkward shapes.
+// allCases is every distinct layer of ResNet-18…152, ResNeXt-50 and
+// DenseNet-121 at 224², batch 1 and 2, plus the awkward shapes. (The
+// other architectures' layers are variations of these; check-ops --arch
+// runs any of them.)
 func allCases(t *testing.T) []opcheck.Case {
-	gs, err := resnet.LayerGraphs(1, 2)
+	gs, err := resnet.LayerGraphs(checkedArchs, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,6 +26,8 @@ func allCases(t *testing.T) []opcheck.Case {
 	opcheck.SortByCost(cs)
 	return cs
 }
+
+var checkedArchs = []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "densenet121"}
 
 func TestGPUOps(t *testing.T) {
 	dev := gputest.Device(t)

@@ -2,12 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/perf"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 func runKernels(args []string) error {
@@ -18,6 +23,7 @@ func runKernels(args []string) error {
 	runs := fs.Int("runs", 10, "timed runs per kernel")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	plot := fs.String("plot", "", "write a roofline plot to FILE.png or FILE.svg")
+	dump := fs.String("dump-wgsl", "", "write the WGSL of every kernel the layers run on the adapter into `DIR`, one file per distinct source, instead of timing them\n(with no adapter: the kernels of a discrete GPU and of a CPU adapter such as lavapipe)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,6 +32,9 @@ func runKernels(args []string) error {
 	}
 	if *batch < 1 || *batch > 256 || *runs < 1 {
 		return fmt.Errorf("--batch 1..256 and --runs ≥ 1: %w", errUsage)
+	}
+	if *dump != "" {
+		return dumpWGSL(&mf, *batch, *dump)
 	}
 	m, err := mf.load()
 	if err != nil {
@@ -73,5 +82,63 @@ func runKernels(args []string) error {
 	for _, r := range rs {
 		fmt.Printf("%-4d %10.4f %10.1f %9.1f %6.1f%% %6.1f%%  %-14s %s\n", r.Count, ms(r.Time), r.GFLOPS, r.GBps, r.PctFLOPS, r.PctBW, r.Variant, r.Name)
 	}
+	return nil
+}
+
+// dumpWGSL writes into dir the WGSL of every kernel that the layers of
+// mf's network run at batch, as gpuexec lowers them: on the adapter mf
+// opens, with the kernels the model chooses there (tuned where it tunes),
+// or, where there is no adapter, on a discrete GPU and on a CPU adapter
+// (shaders.DiscreteGPU, shaders.CPUAdapter). The kernels do not depend on
+// the weights' values, so the graph is built on zeros.
+func dumpWGSL(mf *modelFlags, batch int, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil { // before the work, which may tune
+		return fmt.Errorf("--dump-wgsl: %w", err)
+	}
+	a, err := resnet.Lookup(mf.arch)
+	if err != nil {
+		return err
+	}
+	g, err := resnet.Build(a, a.ShapeWeights(), resnet.BuildOptions{Batch: batch, Softmax: true})
+	if err != nil {
+		return err
+	}
+	graph.Optimize(g)
+	type target struct {
+		name string
+		caps gpu.Caps
+		opt  gpuexec.Options
+	}
+	var targets []target
+	m, err := mf.load()
+	switch {
+	case err == nil:
+		defer m.Close()
+		ge := m.GPU()
+		targets = []target{{ge.Dev.Info.Name, ge.Caps(), ge.Opt}}
+	case errors.Is(err, gpu.ErrNoAdapter):
+		fmt.Fprintln(os.Stderr, "no WebGPU adapter: writing the kernels of a discrete GPU and of a CPU adapter")
+		targets = []target{{"a discrete GPU", shaders.DiscreteGPU, gpuexec.Options{}}, {"a CPU adapter", shaders.CPUAdapter, gpuexec.Options{}}}
+	default:
+		return err
+	}
+	var d shaders.Dump
+	var names []string
+	for _, t := range targets {
+		ls, err := gpuexec.Launches(g, t.caps, t.opt)
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if err := d.Add(l.Node.String(), l.Launch, t.caps.CPU); err != nil {
+				return err
+			}
+		}
+		names = append(names, t.name)
+	}
+	if err := d.Write(dir); err != nil {
+		return fmt.Errorf("--dump-wgsl: %w", err)
+	}
+	fmt.Printf("wrote %d WGSL files to %s: the kernels of %s batch %d on %s\n", len(d.Files), dir, a.Name, batch, strings.Join(names, " and "))
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,4 +183,64 @@ func TestCheckOpsFilter(t *testing.T) {
 	if !strings.Contains(out, "0 failed") || !strings.Contains(out, "adapter:") {
 		t.Errorf("unexpected output:\n%s", out)
 	}
+}
+
+// kernels --dump-wgsl writes each distinct kernel source once, atomically,
+// into a folder it creates, and fails in one line on one it cannot create.
+func TestKernelsDumpWGSL(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+	}{
+		{"adapter", nil},
+		// Hiding the Vulkan drivers leaves no adapter on Linux: both kinds of device.
+		{"no adapter", []string{"VK_ICD_FILENAMES=/nonexistent.json", "VK_DRIVER_FILES=/nonexistent.json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "new", "wgsl")
+			out, e, code := cli(t, c.env, "kernels", "--arch", "resnet18", "--dump-wgsl", dir)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, e)
+			}
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, fmt.Sprintf("wrote %d WGSL files to %s", len(ents), dir)) {
+				t.Errorf("output %q does not count the %d files", out, len(ents))
+			}
+			seen := map[string]string{}
+			cpu, gpu := 0, 0
+			for _, ent := range ents {
+				b, err := os.ReadFile(filepath.Join(dir, ent.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasSuffix(ent.Name(), ".wgsl") || !strings.Contains(string(b), "@compute") {
+					t.Errorf("%s: not a WGSL kernel (%d bytes)", ent.Name(), len(b))
+				}
+				if other, ok := seen[string(b)]; ok {
+					t.Errorf("%s and %s hold the same source", other, ent.Name())
+				}
+				seen[string(b)] = ent.Name()
+				if strings.Contains(ent.Name(), "-cpu-") {
+					cpu++
+				} else {
+					gpu++
+				}
+			}
+			if len(ents) < 5 {
+				t.Errorf("%d files, want every kernel of resnet18: %q", len(ents), e)
+			}
+			if strings.Contains(e, "no WebGPU adapter") && (cpu == 0 || gpu == 0) {
+				t.Errorf("without an adapter %d CPU-adapter and %d GPU files, want both kinds", cpu, gpu)
+			}
+		})
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, e, code := cli(t, nil, "kernels", "--dump-wgsl", filepath.Join(file, "sub"))
+	oneErrorLine(t, e, code, 1, "--dump-wgsl: mkdir "+file)
 }

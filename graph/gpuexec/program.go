@@ -41,10 +41,7 @@ func (e *Executor) Compile(g *graph.Graph) (graph.Program, error) { return e.Com
 // is: the device's rewrites (graph.LinearAsConv on CPU adapters) apply to
 // a clone.
 func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
-	if e.caps.CPU {
-		g = g.Clone()
-		graph.LinearAsConv(g)
-	}
+	g = forDevice(g, e.caps)
 	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
 	ok := false
 	defer func() {
@@ -52,20 +49,9 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 			p.Close()
 		}
 	}()
-	var steps []step
-	var elems [2]int
-	texels := 0
-	for _, n := range g.Nodes {
-		lw := &lowering{e: e, n: n}
-		if err := n.Op.Lower(lw, n.InShapes(), n.Out.Shape); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, err)
-		}
-		if lw.err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, lw.err)
-		}
-		steps = append(steps, lw.steps...)
-		elems[0], elems[1] = max(elems[0], lw.elems[0]), max(elems[1], lw.elems[1])
-		texels = max(texels, lw.texels)
+	steps, elems, texels, err := e.lower(g)
+	if err != nil {
+		return nil, err
 	}
 	if err := p.allocate(elems, texels); err != nil {
 		return nil, err

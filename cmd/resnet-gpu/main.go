@@ -116,8 +116,7 @@ func newFlags(name, args string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return err
+			return err // the flag package printed the usage
 		}
 		return fmt.Errorf("%v (see 'resnet-gpu %s -h'): %w", err, fs.Name(), errUsage)
 	}

@@ -11,6 +11,7 @@ package opcheck
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
@@ -67,7 +68,7 @@ func Run(c Case, ex graph.Executor, seed uint64) Result {
 		r.Err = err
 		return r
 	}
-	want, err := runOn(ref.Executor{}, g, in)
+	want, err := reference(c, seed, g, in)
 	if err != nil {
 		r.Err = fmt.Errorf("reference: %w", err)
 		return r
@@ -79,6 +80,42 @@ func Run(c Case, ex graph.Executor, seed uint64) Result {
 	}
 	r.NMSE, r.MaxAbs, r.Err = Compare(got, want)
 	return r
+}
+
+// refs memoises the reference output per case and seed (graph.Random
+// draws the same parameters and inputs for both): the variant suite and
+// check-ops --variant all run each case on every kernel, and the float64
+// reference costs more than the GPU run. It holds at most refsMax bytes;
+// past that, outputs are computed again.
+var refs = struct {
+	sync.Mutex
+	out   map[string][]float32
+	bytes int
+}{out: map[string][]float32{}}
+
+const refsMax = 1 << 30
+
+// reference returns the CPU reference's output for case c with seed's
+// graph g and inputs in.
+func reference(c Case, seed uint64, g *graph.Graph, in [][]float32) ([]float32, error) {
+	key := fmt.Sprintf("%s#%d", c, seed)
+	refs.Lock()
+	want, ok := refs.out[key]
+	refs.Unlock()
+	if ok {
+		return want, nil
+	}
+	want, err := runOn(ref.Executor{}, g, in)
+	if err != nil {
+		return nil, err
+	}
+	refs.Lock()
+	defer refs.Unlock()
+	if refs.bytes+4*len(want) <= refsMax {
+		refs.out[key] = want
+		refs.bytes += 4 * len(want)
+	}
+	return want, nil
 }
 
 func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -176,5 +177,55 @@ func TestCloseLeavesCallersExecutor(t *testing.T) {
 	defer p.Close()
 	if _, err := p.Run(in...); err != nil {
 		t.Fatalf("run on the caller's executor after Model.Close: %v", err)
+	}
+}
+
+// gateExec compiles like countingExec, but a batch-2 compilation waits
+// for gate.
+type gateExec struct {
+	countingExec
+	started chan struct{}
+	gate    chan struct{}
+}
+
+func (e *gateExec) Compile(g *graph.Graph) (graph.Program, error) {
+	if g.Inputs[0].Shape[0] == 2 {
+		close(e.started)
+		<-e.gate
+	}
+	return e.countingExec.Compile(g)
+}
+
+// A batch size being compiled holds up neither other batch sizes nor
+// Close's callers for good: batch 1 compiles and runs meanwhile, and Close
+// waits for the compilation in flight, then refuses new work.
+func TestCompileDoesNotBlockOtherBatches(t *testing.T) {
+	ex := &gateExec{started: make(chan struct{}), gate: make(chan struct{})}
+	m, err := resnet.Load(context.Background(), "resnet18", "synthetic:0", resnet.Options{Exec: ex})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := inputs(2)
+	two := make(chan error, 1)
+	go func() {
+		_, _, err := m.Forward(in)
+		two <- err
+	}()
+	<-ex.started
+	if _, _, err := m.Forward(in[:1]); err != nil {
+		t.Fatalf("batch 1 while batch 2 compiles: %v", err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		m.Close()
+		close(closed)
+	}()
+	close(ex.gate)
+	if err := <-two; err != nil {
+		t.Fatalf("batch 2: %v", err)
+	}
+	<-closed
+	if _, _, err := m.Forward(in[:1]); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("Forward after Close: %v, want a closed-model error", err)
 	}
 }

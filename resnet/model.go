@@ -55,9 +55,16 @@ type Model struct {
 	gpu       *gpuexec.Executor // Exec when it is a GPU executor
 	own       bool              // Load opened gpu; Close closes it
 
+	base  func() (*graph.Graph, error) // the optimised graph at batch 1, built once; others are its Reshape
 	mu    sync.Mutex
-	base  *graph.Graph // the optimised graph at batch 1; others are its Reshape
-	progs map[int]graph.Program
+	progs map[int]*compiled // nil once closed
+}
+
+// compiled is one batch size's program, ready when done is closed.
+type compiled struct {
+	done chan struct{}
+	p    graph.Program
+	err  error
 }
 
 // Load loads weights ("pretrained", "synthetic:0", "FILE.pth"; see
@@ -72,10 +79,18 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 		}
 	}
 	a := w.Arch
-	m := &Model{Arch: a, Weights: w, Transform: w.Transform, Exec: opt.Exec, progs: map[int]graph.Program{}}
+	m := &Model{Arch: a, Weights: w, Transform: w.Transform, Exec: opt.Exec, progs: map[int]*compiled{}}
 	if opt.Transform != nil {
 		m.Transform = *opt.Transform
 	}
+	m.base = sync.OnceValues(func() (*graph.Graph, error) {
+		c := m.Transform.Crop
+		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Height: c, Width: c, Softmax: true})
+		if err == nil {
+			graph.Optimize(g)
+		}
+		return g, err
+	})
 	if m.Transform.Resize < 1 || m.Transform.Crop < 1 || m.Transform.Crop > 4096 {
 		return nil, fmt.Errorf("resnet: bad preprocessing: resize %d, crop %d (want both 1..4096)", m.Transform.Resize, m.Transform.Crop)
 	}
@@ -124,52 +139,71 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 // GPU returns the model's GPU executor, or nil on the CPU reference.
 func (m *Model) GPU() *gpuexec.Executor { return m.gpu }
 
-// Close releases the model's programs and the device Load opened.
+// Close releases the model's programs and the device Load opened, after
+// any compilation in progress has finished.
 func (m *Model) Close() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, p := range m.progs {
-		p.Close()
-	}
+	progs := m.progs
 	m.progs = nil
-	if m.own {
+	m.mu.Unlock()
+	for _, c := range progs {
+		<-c.done
+		if c.p != nil {
+			c.p.Close()
+		}
+	}
+	if m.own && progs != nil {
 		m.gpu.Close()
 	}
-	m.gpu = nil
 }
 
 // Program returns the compiled optimised graph for a batch size; it is built
 // on first use and kept. Its outputs are the logits then the probabilities.
 // Every batch size's graph is the batch-1 graph reshaped, so all share its
-// (folded) parameters.
+// (folded) parameters. Compiling one batch size does not hold up callers
+// of the others; callers of the same one wait for it. A failed compilation
+// is not kept: the next call tries again.
 func (m *Model) Program(batch int) (graph.Program, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("resnet: batch size %d, want at least 1", batch)
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.progs == nil {
+		m.mu.Unlock()
 		return nil, fmt.Errorf("resnet: model is closed")
 	}
-	if p, ok := m.progs[batch]; ok {
-		return p, nil
+	c, ok := m.progs[batch]
+	if ok {
+		m.mu.Unlock()
+		<-c.done
+		return c.p, c.err
 	}
-	if m.base == nil {
-		c := m.Transform.Crop
-		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Height: c, Width: c, Softmax: true})
-		if err != nil {
-			return nil, err
+	c = &compiled{done: make(chan struct{})}
+	m.progs[batch] = c
+	m.mu.Unlock()
+	c.p, c.err = m.compile(batch)
+	if c.err != nil {
+		m.mu.Lock()
+		if m.progs != nil {
+			delete(m.progs, batch)
 		}
-		graph.Optimize(g)
-		m.base = g
+		m.mu.Unlock()
 	}
-	g, err := m.base.Reshape(graph.Shape{batch, 3, m.Transform.Crop, m.Transform.Crop})
+	close(c.done)
+	return c.p, c.err
+}
+
+// compile builds and compiles the program for a batch size.
+func (m *Model) compile(batch int) (graph.Program, error) {
+	base, err := m.base()
 	if err != nil {
 		return nil, err
 	}
-	p, err := m.Exec.Compile(g)
+	g, err := base.Reshape(graph.Shape{batch, 3, m.Transform.Crop, m.Transform.Crop})
 	if err != nil {
 		return nil, err
 	}
-	m.progs[batch] = p
-	return p, nil
+	return m.Exec.Compile(g)
 }
 
 // InputSize is the number of float32 values of one preprocessed image:

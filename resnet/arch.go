@@ -107,8 +107,11 @@ func (a Arch) WithClasses(n int) Arch {
 // String names the architecture and, unless it is ImageNet's 1000, its
 // class count: "resnext50_32x4d with 10 classes".
 func (a Arch) String() string {
-	if a.Classes == 1000 {
+	switch a.Classes {
+	case 1000:
 		return a.Name
+	case 1:
+		return a.Name + " with 1 class"
 	}
 	return fmt.Sprintf("%s with %d classes", a.Name, a.Classes)
 }

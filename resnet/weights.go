@@ -92,31 +92,36 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		if w.State, err = weights.LoadFile(source); err != nil {
 			return nil, err
 		}
-		found, err := InferArch(w.State)
-		switch {
-		case arch == "" && err != nil:
-			return nil, fmt.Errorf("%s: %w", source, err)
-		case arch == "":
-			w.Arch = found
-		case err == nil:
-			a, err := Lookup(arch)
-			if err != nil {
-				return nil, err
-			}
-			if !a.sameNet(found) {
-				return nil, fmt.Errorf("resnet: weights %s do not fit %s: this looks like %s", source, a.Name, found)
-			}
-			w.Arch = found
-		default:
-			// No family fits: the check against the named architecture
-			// below names the first entry that does not fit it.
-			if w.Arch, err = Lookup(arch); err != nil {
-				return nil, err
-			}
+		if w.Arch, err = fitArch(w.State, arch, source); err != nil {
+			return nil, err
 		}
 	}
 	if err := w.State.Check(w.Arch.Specs()); err != nil {
 		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
 	}
 	return w, nil
+}
+
+// fitArch returns the architecture of a file's state_dict sd: the one
+// inferred from it, which must be arch's network when arch is named. When
+// no family fits, a named arch is returned for the caller's check to name
+// the first entry that does not fit it.
+func fitArch(sd weights.StateDict, arch, source string) (Arch, error) {
+	found, err := InferArch(sd)
+	switch {
+	case arch == "" && err != nil:
+		return Arch{}, fmt.Errorf("%s: %w", source, err)
+	case arch == "":
+		return found, nil
+	}
+	a, lerr := Lookup(arch)
+	switch {
+	case lerr != nil:
+		return Arch{}, lerr
+	case err != nil:
+		return a, nil
+	case !a.sameNet(found):
+		return Arch{}, fmt.Errorf("resnet: weights %s do not fit %s: this looks like %s", source, a.Name, found)
+	}
+	return found, nil
 }

@@ -216,6 +216,13 @@ func (c *Conv2D) FLOPs(in []Shape, out Shape) int64 {
 	return 2 * int64(out.Numel()) * int64(c.Geom(in[0]).K())
 }
 
+// NumParams implements ParamCounter: the weights, and the scale and bias
+// where present.
+func (c *Conv2D) NumParams() int { return len(c.Weight) + len(c.Scale) + len(c.Bias) }
+
+// MACs implements MulAdder.
+func (c *Conv2D) MACs(in []Shape, out Shape) int64 { return c.FLOPs(in, out) / 2 }
+
 // ConvOf returns the convolution (without parameters) and the input shape
 // of geometry g.
 func ConvOf(g shaders.ConvGeom) (*Conv2D, Shape) {

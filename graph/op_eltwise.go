@@ -185,6 +185,10 @@ func (b *BatchNorm) Random(r *Rand, in Shape) (Op, []Shape) {
 // Params implements Op.
 func (b *BatchNorm) Params() [][]float32 { return [][]float32{b.Gamma, b.Beta, b.Mean, b.Var} }
 
+// NumParams implements ParamCounter: Gamma and Beta; PyTorch keeps Mean
+// and Var as buffers.
+func (b *BatchNorm) NumParams() int { return len(b.Gamma) + len(b.Beta) }
+
 // FLOPs implements Op.
 func (b *BatchNorm) FLOPs(_ []Shape, out Shape) int64 { return 2 * int64(out.Numel()) }
 

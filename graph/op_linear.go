@@ -88,3 +88,6 @@ func (l *Linear) Params() [][]float32 { return [][]float32{l.Weight, l.Bias} }
 
 // FLOPs implements Op.
 func (l *Linear) FLOPs(_ []Shape, out Shape) int64 { return 2 * int64(out.Numel()) * int64(l.In) }
+
+// MACs implements MulAdder.
+func (l *Linear) MACs(in []Shape, out Shape) int64 { return l.FLOPs(in, out) / 2 }

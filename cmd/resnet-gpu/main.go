@@ -8,6 +8,7 @@
 //	resnet-gpu check-ops [flags]            the op checker on the chosen adapter
 //	resnet-gpu bench [flags]                forward-pass latency and throughput
 //	resnet-gpu kernels [flags]              per-layer kernel times and a roofline
+//	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
 // Run "resnet-gpu COMMAND -h" for a command's flags.
@@ -37,6 +38,7 @@ func init() {
 		{"check-ops", "[flags]", "run the op checker: every layer shape on the GPU against the CPU reference", runCheckOps},
 		{"bench", "[flags]", "time forward passes: median, p10, p90 latency and images/s", runBench},
 		{"kernels", "[flags]", "time every distinct layer's kernel against the adapter's ceilings", runKernels},
+		{"summary", "[flags]", "print the network layer by layer: output shapes, parameters, multiply-adds, memory", runSummary},
 		{"demo", "[flags] DIR", "classify a folder of images with pretrained ResNet-50 on GPU and CPU (make run)", runDemo},
 	}
 }

@@ -1,11 +1,15 @@
-// Package hub finds, downloads and caches torchvision's pretrained ResNet
-// weights, like torch.hub's download_url_to_file together with torchvision's
-// weight registry.
+// Package hub finds, downloads, caches and recognises torchvision's
+// pretrained weights for its ResNet family, like torch.hub's
+// download_url_to_file together with torchvision's weight registry.
 //
 // The registry is a copy of torchvision's metadata for the ImageNet-1K
-// ResNet weights (resnet18 … resnet152, versions v1 and, where torchvision
-// has them, v2), embedded in the binary. [Lookup] picks one entry and [All]
-// lists them.
+// weights of resnet18 … resnet152, resnext50_32x4d, resnext101_32x8d,
+// resnext101_64x4d, wide_resnet50_2, wide_resnet101_2 and densenet121 …
+// densenet201 (versions v1 and, where torchvision has them, v2), embedded in
+// the binary: the entries of torchvision 0.14, with the operation counts and
+// file sizes of later releases' metadata. [Lookup] picks one entry and [All]
+// lists them. [Recognize] tells which entry a file on disk is, by its name
+// or, for a renamed file, by its size and SHA-256.
 //
 // [Fetch] returns the path of a weight file in the local cache
 // ([CacheDir], normally ~/.cache/resnet-gpu), downloading it first when it is

@@ -11,17 +11,19 @@ import (
 	"strings"
 )
 
-// registryJSON is a copy of testdata/imagenet/torchvision_resnet_weights.json:
-// torchvision's metadata for each ResNet weight enum value.
+// registryJSON is a copy of testdata/imagenet/torchvision_weights.json:
+// torchvision's metadata for each weight enum value of its ResNet, ResNeXt,
+// Wide ResNet and DenseNet classifiers.
 //
-//go:embed torchvision_resnet_weights.json
+//go:embed torchvision_weights.json
 var registryJSON []byte
 
-// Weights describes one set of pretrained torchvision ResNet weights.
+// Weights describes one set of pretrained torchvision weights.
 type Weights struct {
 	// Name is torchvision's enum name, e.g. "ResNet50_Weights.IMAGENET1K_V2".
 	Name string
-	// Arch is the architecture, e.g. "resnet50".
+	// Arch is torchvision's name of the architecture, e.g. "resnet50",
+	// "resnext101_32x8d", "wide_resnet50_2" or "densenet121".
 	Arch string
 	// Version is "v1" or "v2".
 	Version string
@@ -36,11 +38,25 @@ type Weights struct {
 	Acc1, Acc5 float64
 	// NumParams is the number of parameters of the model.
 	NumParams int
-	// FileSizeMB is the size of the file in megabytes, as torchvision reports it.
+	// GOps is torchvision's count of the model's operations on one
+	// 224×224 image, in billions: multiply-adds of the convolutions and
+	// linear layers (torchvision's tables call them GFLOPS).
+	GOps float64
+	// FileSizeMB is the size of the file in MiB (2^20 bytes), rounded to
+	// three decimals, as torchvision reports it.
 	FileSizeMB float64
 	// ResizeSize is the size the shorter image side is resized to before the
-	// 224×224 centre crop: 256 for v1, 232 for v2.
+	// centre crop: 256 for most v1 weights, 232 for v2 (and for
+	// resnext101_64x4d's v1).
 	ResizeSize int
+	// CropSize is the side of the square centre crop, 224.
+	CropSize int
+	// MinSize is the smallest image side the model accepts: 1, or 29 for
+	// the DenseNets.
+	MinSize int
+	// Categories names the classes the model predicts: "ImageNet-1K" (the
+	// 1000 classes of package imagenet) for every entry.
+	Categories string
 }
 
 // entry is one value of the embedded registry, as torchvision writes it.
@@ -51,15 +67,24 @@ type entry struct {
 		Acc1 float64 `json:"acc@1"`
 		Acc5 float64 `json:"acc@5"`
 	} `json:"metrics"`
+	Ops        float64 `json:"ops"`
 	FileSize   float64 `json:"file_size"`
 	Transforms string  `json:"transforms"`
+	MinSize    [2]int  `json:"min_size"`
+	Categories string  `json:"categories"`
 }
 
 var (
-	nameRE   = regexp.MustCompile(`^ResNet(\d+)_Weights\.IMAGENET1K_V(\d+)$`)
+	nameRE   = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*)_Weights\.IMAGENET1K_V(\d+)$`)
 	resizeRE = regexp.MustCompile(`resize_size=\[(\d+)\]`)
+	cropRE   = regexp.MustCompile(`crop_size=\[(\d+)\]`)
 	hashRE   = regexp.MustCompile(`^[0-9a-f]+$`)
+	depthRE  = regexp.MustCompile(`^([a-z_]+?)(\d+)`)
 )
+
+// families are the architecture families in the order All lists them, as
+// torchvision does.
+var families = []string{"resnet", "resnext", "wide_resnet", "densenet"}
 
 // registry holds every entry of the embedded registry, in the order of All.
 var registry = mustParse(registryJSON)
@@ -75,7 +100,7 @@ func mustParse(data []byte) []Weights {
 }
 
 // parseRegistry turns torchvision's metadata into Weights values, sorted by
-// depth and then version.
+// family, depth, architecture and version.
 func parseRegistry(data []byte) ([]Weights, error) {
 	var raw map[string]entry
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -90,9 +115,15 @@ func parseRegistry(data []byte) ([]Weights, error) {
 		ws = append(ws, w)
 	}
 	sort.Slice(ws, func(i, j int) bool {
-		di, dj := depth(ws[i].Arch), depth(ws[j].Arch)
-		if di != dj {
+		fi, di := order(ws[i].Arch)
+		fj, dj := order(ws[j].Arch)
+		switch {
+		case fi != fj:
+			return fi < fj
+		case di != dj:
 			return di < dj
+		case ws[i].Arch != ws[j].Arch:
+			return ws[i].Arch < ws[j].Arch
 		}
 		return ws[i].Version < ws[j].Version
 	})
@@ -105,23 +136,41 @@ func toWeights(name string, e entry) (Weights, error) {
 	if m == nil {
 		return Weights{}, fmt.Errorf("unexpected name")
 	}
+	arch := strings.ToLower(m[1])
+	if f, _ := order(arch); f == len(families) {
+		return Weights{}, fmt.Errorf("unknown architecture family in %q", arch)
+	}
 	file := path.Base(e.URL)
 	hash, err := FileHash(file)
 	if err != nil {
 		return Weights{}, err
 	}
-	r := resizeRE.FindStringSubmatch(e.Transforms)
-	if r == nil {
-		return Weights{}, fmt.Errorf("no resize_size in transforms %q", e.Transforms)
+	if !strings.HasPrefix(file, arch+"-") {
+		return Weights{}, fmt.Errorf("file %s is not named after %s", file, arch)
 	}
-	resize, _ := strconv.Atoi(r[1]) // the pattern admits digits only
+	resize, err := transformSize(resizeRE, e.Transforms)
+	if err != nil {
+		return Weights{}, err
+	}
+	crop, err := transformSize(cropRE, e.Transforms)
+	if err != nil {
+		return Weights{}, err
+	}
 	acc, ok := e.Metrics["ImageNet-1K"]
 	if !ok {
 		return Weights{}, fmt.Errorf("no ImageNet-1K metrics")
 	}
+	switch {
+	case e.NumParams <= 0 || e.Ops <= 0 || e.FileSize <= 0:
+		return Weights{}, fmt.Errorf("num_params %d, ops %v, file_size %v: want all positive", e.NumParams, e.Ops, e.FileSize)
+	case e.MinSize[0] < 1 || e.MinSize[0] != e.MinSize[1]:
+		return Weights{}, fmt.Errorf("min_size %v is not a square of positive sides", e.MinSize)
+	case e.Categories != "ImageNet-1K":
+		return Weights{}, fmt.Errorf("categories %q: only ImageNet-1K is known", e.Categories)
+	}
 	return Weights{
 		Name:       name,
-		Arch:       "resnet" + m[1],
+		Arch:       arch,
 		Version:    "v" + m[2],
 		URL:        e.URL,
 		File:       file,
@@ -129,9 +178,27 @@ func toWeights(name string, e entry) (Weights, error) {
 		Acc1:       acc.Acc1,
 		Acc5:       acc.Acc5,
 		NumParams:  e.NumParams,
+		GOps:       e.Ops,
 		FileSizeMB: e.FileSize,
 		ResizeSize: resize,
+		CropSize:   crop,
+		MinSize:    e.MinSize[0],
+		Categories: e.Categories,
 	}, nil
+}
+
+// transformSize returns the size re finds in a transforms description such
+// as "ImageClassification(crop_size=[224] resize_size=[256] …)".
+func transformSize(re *regexp.Regexp, transforms string) (int, error) {
+	m := re.FindStringSubmatch(transforms)
+	if m == nil {
+		return 0, fmt.Errorf("no %s in transforms %q", strings.Split(re.String(), "=")[0], transforms)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("bad size %q in transforms %q", m[1], transforms)
+	}
+	return n, nil
 }
 
 // FileHash returns the SHA-256 prefix that a torchvision weight file name
@@ -146,21 +213,34 @@ func FileHash(file string) (string, error) {
 	return stem[i+1:], nil
 }
 
-// depth returns the layer count in an arch name such as "resnet50".
-func depth(arch string) int {
-	n, _ := strconv.Atoi(strings.TrimPrefix(arch, "resnet"))
-	return n
+// order returns where an architecture name such as "resnext101_32x8d"
+// sorts: the index of its family in families (len(families) if unknown)
+// and its depth (101).
+func order(arch string) (family, depth int) {
+	m := depthRE.FindStringSubmatch(arch)
+	if m == nil {
+		return len(families), 0
+	}
+	depth, _ = strconv.Atoi(m[2]) // the pattern admits digits only
+	for i, f := range families {
+		if f == m[1] {
+			return i, depth
+		}
+	}
+	return len(families), depth
 }
 
-// All returns every known set of weights, ordered by depth and then version.
+// All returns every known set of weights, in torchvision's order: ResNets,
+// ResNeXts, Wide ResNets, DenseNets, each by depth and then version.
 func All() []Weights {
 	return append([]Weights(nil), registry...)
 }
 
-// Lookup returns the weights of an architecture ("resnet18", "resnet34",
-// "resnet50", "resnet101" or "resnet152") in a version: "" or "v1" for
-// torchvision's IMAGENET1K_V1, "v2" for IMAGENET1K_V2 where torchvision has
-// it. Case does not matter, and "IMAGENET1K_V2" is accepted for "v2".
+// Lookup returns the weights of an architecture (torchvision's name:
+// "resnet50", "resnext50_32x4d", "wide_resnet50_2", "densenet121", …) in a
+// version: "" or "v1" for torchvision's IMAGENET1K_V1, "v2" for
+// IMAGENET1K_V2 where torchvision has it. Case does not matter, and
+// "IMAGENET1K_V2" is accepted for "v2".
 // An unknown arch or version gives an error that lists what exists.
 func Lookup(arch, version string) (Weights, error) {
 	a := strings.ToLower(strings.TrimSpace(arch))

@@ -1,6 +1,7 @@
 package resnet_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -197,5 +198,53 @@ func TestFamiliesCPU(t *testing.T) {
 	}
 	for _, m := range models {
 		t.Run(m, func(t *testing.T) { checkFamily(t, r, m, ref.Executor{}, n) })
+	}
+}
+
+// A fine-tuned-style checkpoint of a custom DenseNet configuration with a
+// 3-class head (testdata/tiny/make_tiny.py) loads with its architecture
+// inferred and gives PyTorch's logits on the GPU and the CPU reference.
+func TestTinyCheckpoint(t *testing.T) {
+	w, err := resnet.LoadWeights(context.Background(), "", "../testdata/tiny/densenet-tiny-c3.pth", resnet.WeightsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "densenet(growth=8, blocks=[2 2 2 2], init=16, bn_size=2) with 3 classes"; w.Arch.String() != want || w.Pretrained {
+		t.Fatalf("loaded as %q (pretrained %v), want %q", w.Arch, w.Pretrained, want)
+	}
+	b, err := os.ReadFile("../testdata/tiny/densenet-tiny-c3.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Images []string    `json:"images"`
+		Logits [][]float64 `json:"image_logits"`
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	var batch [][]float32
+	for _, name := range want.Images {
+		batch = append(batch, readF32(t, "../testdata/inputs/"+name[:len(name)-4]+".3x224x224.f32"))
+	}
+	for _, dev := range []string{"cpu", "gpu"} {
+		opt := resnet.Options{Device: dev, Weights: w}
+		if dev == "gpu" {
+			opt.Exec = gpuexec.New(gputest.Device(t), gpuexec.Options{Guard: 16})
+		}
+		m, err := resnet.Load(context.Background(), "", "", opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, _, err := m.Forward(batch)
+		m.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range batch {
+			if e := resnet.RelErr(logits[i], want.Logits[i]); !(e <= logitTol) {
+				t.Errorf("%s, %s: relative error %.2e > %.0e", dev, want.Images[i], e, logitTol)
+			}
+		}
 	}
 }

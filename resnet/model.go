@@ -85,7 +85,7 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 	}
 	m.base = sync.OnceValues(func() (*graph.Graph, error) {
 		c := m.Transform.Crop
-		g, err := Build(m.Arch, m.Weights.State, BuildOptions{Batch: 1, Height: c, Width: c, Softmax: true})
+		g, err := m.Weights.Build(BuildOptions{Batch: 1, Height: c, Width: c, Softmax: true})
 		if err == nil {
 			graph.Optimize(g)
 		}

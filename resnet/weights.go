@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
@@ -24,6 +25,19 @@ type Weights struct {
 	State      weights.StateDict
 	Transform  imagenet.Transform // V1 (resize 256) unless the weights are torchvision's V2 (232)
 	Pretrained bool               // torchvision's ImageNet weights: the ImageNet labels mean something
+	// Graph, if set, builds the network instead of Build(Arch, State, o):
+	// for networks that come with their own graph (an imported file).
+	// Arch then describes them (Name, Classes; Family names the format).
+	Graph func(o BuildOptions) (*graph.Graph, error)
+}
+
+// Build returns the network's unoptimised graph: w.Graph's, else
+// Build(w.Arch, w.State, o).
+func (w *Weights) Build(o BuildOptions) (*graph.Graph, error) {
+	if w.Graph != nil {
+		return w.Graph(o)
+	}
+	return Build(w.Arch, w.State, o)
 }
 
 // WeightsOptions tune LoadWeights.
@@ -59,9 +73,7 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		if err != nil {
 			return nil, err
 		}
-		if hw.ResizeSize == 232 {
-			w.Transform = imagenet.V2
-		}
+		w.Transform = transformOf(hw)
 		ho := opt.Hub
 		if ho.Progress == nil {
 			ho.Progress = opt.Progress
@@ -95,6 +107,13 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		if w.Arch, err = fitArch(w.State, arch, source); err != nil {
 			return nil, err
 		}
+		// A torchvision download, by its name or content: ImageNet labels
+		// and its own preprocessing, as for pretrained.
+		if hw, ok := hub.Recognize(source); ok && hw.Arch == w.Arch.Name && w.Arch.Classes == imagenet.NumClasses {
+			w.Name = fmt.Sprintf("%s (torchvision %s)", source, hw.Name)
+			w.Transform = transformOf(hw)
+			w.Pretrained = true
+		}
 	}
 	if err := w.State.Check(w.Arch.Specs()); err != nil {
 		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
@@ -124,4 +143,12 @@ func fitArch(sd weights.StateDict, arch, source string) (Arch, error) {
 		return Arch{}, fmt.Errorf("resnet: weights %s do not fit %s: this looks like %s", source, a.Name, found)
 	}
 	return found, nil
+}
+
+// transformOf is the preprocessing torchvision gives weights hw: V1's
+// with hw's resize and crop sizes.
+func transformOf(hw hub.Weights) imagenet.Transform {
+	t := imagenet.V1
+	t.Resize, t.Crop = hw.ResizeSize, hw.CropSize
+	return t
 }

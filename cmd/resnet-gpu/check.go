@@ -43,7 +43,7 @@ func runCheck(args []string) error {
 		in = weights.SyntheticInput(n, 3, m.Transform.Crop, m.Transform.Crop, 0)
 	}
 	c := m.Transform.Crop
-	g, err := resnet.Build(m.Arch, m.Weights.State, resnet.BuildOptions{Batch: n, Height: c, Width: c, WithStages: true})
+	g, err := m.Weights.Build(resnet.BuildOptions{Batch: n, Height: c, Width: c, WithStages: true})
 	if err != nil {
 		return err
 	}

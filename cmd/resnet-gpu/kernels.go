@@ -53,7 +53,7 @@ func runKernels(args []string) error {
 		return err
 	}
 	fmt.Fprintf(progress, "ceilings: %.0f GFLOP/s (%s), %.0f GB/s (%s)\n", ceil.GFLOPS, ceil.GEMM, ceil.GBps, ceil.Copy)
-	g, err := resnet.Build(m.Arch, m.Weights.State, resnet.BuildOptions{Batch: *batch, Softmax: true})
+	g, err := m.Weights.Build(resnet.BuildOptions{Batch: *batch, Height: m.Transform.Crop, Width: m.Transform.Crop, Softmax: true})
 	if err != nil {
 		return err
 	}

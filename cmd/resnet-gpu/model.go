@@ -10,6 +10,7 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
+	"github.com/resnet-gpu/resnet-gpu/resnet/labels"
 )
 
 // modelFlags are the flags every command that loads a network shares.
@@ -27,6 +28,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.device, "device", "gpu", "gpu, or cpu for the float64-accumulating reference path")
 	fs.StringVar(&m.adapter, "adapter", "", "GPU adapter: index or name substring (default $RESNET_GPU_ADAPTER, else high-performance)")
 	fs.StringVar(&m.tune, "tune", "auto", "time convolution kernels per layer shape and cache the choice: auto (GPUs only), on (also prints every candidate's time), off")
+	fs.StringVar(&m.labels, "labels", "", "class names: a file with one per line, a JSON list, or a JSON object index→name (TorchServe's index_to_name.json); default ImageNet's for 1000 classes, else \"class N\"")
 	fs.IntVar(&m.resize, "resize", 0, "resize the shorter image side to N (default the weights' own: 256, or 232 for torchvision V2 weights)")
 	fs.IntVar(&m.crop, "crop", 0, "center-crop to NxN, the network's input size (default 224)")
 	fs.StringVar(&m.mean, "mean", "", "per-channel normalisation mean R,G,B (default ImageNet's 0.485,0.456,0.406)")
@@ -105,6 +107,13 @@ func (m *modelFlags) load() (*resnet.Model, error) {
 			t.Std = [3]float32(std)
 		}
 		opt.Transform = &t
+	}
+	if m.labels != "" {
+		set, err := labels.Load(m.labels, w.Arch.Classes)
+		if err != nil {
+			return nil, err
+		}
+		opt.Labels, opt.WNIDs = set.Names, set.WNIDs
 	}
 	return resnet.Load(context.Background(), m.arch, m.weights, opt)
 }

@@ -17,14 +17,16 @@ import (
 // summaryJSON is what summary --json prints.
 type summaryJSON struct {
 	Arch    string `json:"arch"`
+	Classes int    `json:"classes"`
 	Weights string `json:"weights"`
 	graph.Summary
 }
 
 func runSummary(args []string) error {
 	fs := newFlags("summary", "[flags]")
-	arch := fs.String("arch", "resnet50", "architecture: "+strings.Join(resnet.ArchNames(), ", "))
-	weights := fs.String("weights", "", "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (default: none, the architecture's shapes alone)")
+	arch := fs.String("arch", "", "architecture: "+strings.Join(resnet.ArchNames(), ", ")+"; default: the weights file's own, else "+resnet.DefaultArch)
+	wsource := fs.String("weights", "", "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (default: none, the architecture's shapes alone)")
+	classes := fs.Int("classes", 0, "with no --weights, the classifier's classes (default 1000)")
 	batch := fs.Int("batch", 1, "batch size of the input")
 	size := fs.Int("size", 224, "height and width of the input")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -40,27 +42,40 @@ func runSummary(args []string) error {
 	if *size < 1 || *size > 8192 {
 		return fmt.Errorf("--size %d: want 1..8192: %w", *size, errUsage)
 	}
-	a, err := resnet.Lookup(*arch)
-	if err != nil {
-		return err
+	if *classes < 0 || *classes > 1<<20 || *classes > 0 && *wsource != "" {
+		return fmt.Errorf("--classes %d: want 1..%d, and only without --weights (a file's head gives its classes): %w", *classes, 1<<20, errUsage)
 	}
-	sd, name := a.ShapeWeights(), "none (shapes only)"
-	if *weights != "" {
+	var a resnet.Arch
+	var w *resnet.Weights
+	name := "none (shapes only)"
+	if *wsource != "" {
 		opt := resnet.WeightsOptions{}
 		if hub.IsTerminal(os.Stderr) {
 			opt.Progress = os.Stderr
 		}
-		w, err := resnet.LoadWeights(context.Background(), a, *weights, opt)
-		if err != nil {
+		var err error
+		if w, err = resnet.LoadWeights(context.Background(), *arch, *wsource, opt); err != nil {
 			return err
 		}
-		sd, name = w.State, w.Name
+		a, name = w.Arch, w.Name
+	} else {
+		if *arch == "" {
+			*arch = resnet.DefaultArch
+		}
+		var err error
+		if a, err = resnet.Lookup(*arch); err != nil {
+			return err
+		}
+		if *classes > 0 {
+			a = a.WithClasses(*classes)
+		}
+		w = &resnet.Weights{Arch: a, State: a.ShapeWeights()}
 	}
-	g, err := resnet.Build(a, sd, resnet.BuildOptions{Batch: *batch, Height: *size, Width: *size})
+	g, err := w.Build(resnet.BuildOptions{Batch: *batch, Height: *size, Width: *size})
 	if err != nil {
 		return err
 	}
-	s := summaryJSON{Arch: a.Name, Weights: name, Summary: graph.Summarize(g)}
+	s := summaryJSON{Arch: a.String(), Classes: a.Classes, Weights: name, Summary: graph.Summarize(g)}
 	if *asJSON {
 		return json.NewEncoder(os.Stdout).Encode(s)
 	}

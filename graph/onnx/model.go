@@ -1,0 +1,312 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/onnx/onnxpb"
+)
+
+// Limits on what a file may ask for, checked before anything is
+// allocated for it.
+const (
+	// MaxFileSize is the largest model file read: protobuf's 2 GiB
+	// message limit (larger models keep their tensors in external data).
+	MaxFileSize = 2<<30 - 1
+	// maxElems bounds the elements of one tensor, constant or activation
+	// (per batch item).
+	maxElems = 1 << 30
+	// maxDim bounds kernel sizes, strides, paddings, dilations, groups and
+	// input dimensions.
+	maxDim = 1 << 16
+	// minOpset and maxOpset are the standard operator set versions
+	// supported.
+	minOpset, maxOpset = 11, 18
+)
+
+// Model is a checked ONNX model: its graph's nodes in an order that
+// computes every input before it is read, its decoded constants and the
+// description of its one input and one output. A Model is immutable and
+// safe for concurrent use; Graph builds a new graph on each call.
+type Model struct {
+	Name     string // the graph's name
+	Producer string // producer name and version, e.g. "pytorch 1.13.0"
+	Opset    int    // version of the standard operator set
+	// Input is the input's name; Channels, Height and Width its
+	// dimensions after the batch (Height and Width 0 when the file leaves
+	// them dynamic), Batch the file's batch size, 0 when dynamic.
+	Input                          string
+	Batch, Channels, Height, Width int
+	Output                         string // the output's name
+	Classes                        int    // the output's size after the batch
+	Meta                           map[string]string
+
+	nodes  []*onnxpb.NodeProto // the nodes the output depends on, in order
+	index  map[*onnxpb.NodeProto]int
+	consts map[string]*tensor // initializers
+	uses   map[string]int     // readers of each value name (the graph output counts as one)
+	elems  int                // elements of all initializers
+}
+
+// IsONNX reports whether the file at path is meant to be an ONNX model:
+// its name ends in .onnx, or its first bytes are those of a ModelProto
+// (ir_version, field 1, first, as every writer puts it).
+func IsONNX(path string) bool {
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [3]byte
+	n, _ := f.Read(b[:])
+	// 0x08: field 1 as a varint; ir_version 1..127 fits one byte; then
+	// the tag of another ModelProto field (2..8 as length-delimited or
+	// varint).
+	return n == 3 && b[0] == 0x08 && b[1] >= 1 && b[1] < 0x80 && b[2]>>3 >= 2 && b[2]>>3 <= 8 && b[2]&7 <= 2
+}
+
+// Load reads and checks the ONNX model at path; external data files are
+// read from path's folder.
+func Load(path string) (*Model, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, fmt.Errorf("onnx: %s: %d bytes, more than a protobuf message may hold (%d)", path, fi.Size(), MaxFileSize)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	m, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Parse decodes and checks a serialised ModelProto. dir is the folder of
+// its external data files; "" allows none.
+func Parse(data []byte, dir string) (m *Model, err error) {
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &mp); err != nil {
+		return nil, fmt.Errorf("not an ONNX model: %w", err)
+	}
+	m = &Model{Producer: strings.TrimSpace(mp.ProducerName + " " + mp.ProducerVersion), Meta: map[string]string{}}
+	for _, o := range mp.OpsetImport {
+		if o.Domain == "" || o.Domain == "ai.onnx" {
+			m.Opset = int(min(max(o.Version, -1), 1<<20))
+		}
+	}
+	if m.Opset < minOpset || m.Opset > maxOpset {
+		return nil, fmt.Errorf("standard operator set version %d, want %d to %d (re-export with opset_version in that range)", m.Opset, minOpset, maxOpset)
+	}
+	for _, p := range mp.MetadataProps {
+		m.Meta[p.Key] = p.Value
+	}
+	g := mp.Graph
+	if g == nil || len(g.Node) == 0 {
+		return nil, errors.New("the model has no graph")
+	}
+	m.Name = g.Name
+	ext := newExternal(dir)
+	defer ext.close()
+	m.consts = map[string]*tensor{}
+	for _, t := range g.Initializer {
+		if _, dup := m.consts[t.Name]; dup || t.Name == "" {
+			return nil, fmt.Errorf("initializer %q: name empty or repeated", t.Name)
+		}
+		c, err := decode(t, ext, maxElems)
+		if err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", t.Name, err)
+		}
+		m.consts[t.Name] = c
+		m.elems += c.numel()
+	}
+	if err := m.io(g); err != nil {
+		return nil, err
+	}
+	if err := m.order(g); err != nil {
+		return nil, err
+	}
+	// Build once to check every node and learn the output's size.
+	out, err := m.Graph(Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := out.Outputs[0].Shape
+	if len(s) != 2 {
+		return nil, fmt.Errorf("output %q has shape %v, want [batch, classes]", m.Output, s)
+	}
+	m.Classes = s[1]
+	return m, nil
+}
+
+// io finds the graph's one input (the inputs that are not initializers)
+// and its one output.
+func (m *Model) io(g *onnxpb.GraphProto) error {
+	var ins []*onnxpb.ValueInfoProto
+	for _, in := range g.Input {
+		if _, ok := m.consts[in.Name]; !ok {
+			ins = append(ins, in)
+		}
+	}
+	if len(ins) != 1 || len(g.Output) != 1 {
+		return fmt.Errorf("%d inputs and %d outputs, want one of each (an image batch in, class scores out)", len(ins), len(g.Output))
+	}
+	in := ins[0]
+	m.Input, m.Output = in.Name, g.Output[0].Name
+	tt := in.GetType().GetTensorType()
+	if tt == nil || tt.ElemType != int32(onnxpb.TensorProto_FLOAT) {
+		return fmt.Errorf("input %q is not a float tensor", in.Name)
+	}
+	dims := tt.GetShape().GetDim()
+	if len(dims) != 4 {
+		return fmt.Errorf("input %q has %d dimensions, want 4 (NCHW)", in.Name, len(dims))
+	}
+	d := make([]int, 4)
+	for i, dim := range dims {
+		if _, named := dim.Value.(*onnxpb.TensorShapeProto_Dimension_DimParam); named || dim.Value == nil {
+			continue // dynamic: 0
+		}
+		v := dim.GetDimValue()
+		if v < 1 || v > maxDim {
+			return fmt.Errorf("input %q: dimension %d is %d, want 1..%d", in.Name, i, v, maxDim)
+		}
+		d[i] = int(v)
+	}
+	m.Batch, m.Channels, m.Height, m.Width = d[0], d[1], d[2], d[3]
+	if m.Channels == 0 {
+		return fmt.Errorf("input %q: the channel dimension is not fixed", in.Name)
+	}
+	return nil
+}
+
+// order keeps the nodes the output depends on, in an order that computes
+// each value before it is read (the spec asks files for one; this also
+// takes files that do not keep it), and counts the readers of each value.
+// A value read but never produced, produced twice, or a cycle is an error.
+func (m *Model) order(g *onnxpb.GraphProto) error {
+	producer := map[string]int{}
+	m.index = map[*onnxpb.NodeProto]int{}
+	for i, n := range g.Node {
+		m.index[n] = i
+		for _, o := range n.Output {
+			if o == "" {
+				continue
+			}
+			_, dup := producer[o]
+			if _, c := m.consts[o]; dup || c || o == m.Input {
+				return fmt.Errorf("%s: output %q is defined twice", describe(n, i, m.Opset), o)
+			}
+			producer[o] = i
+		}
+	}
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := make([]int, len(g.Node))
+	m.uses = map[string]int{m.Output: 1}
+	// visit appends node i after the nodes it reads; an explicit stack
+	// keeps hostile depths off the goroutine stack.
+	visit := func(i int) error {
+		type frame struct{ node, next int }
+		stack := []frame{{i, 0}}
+		state[i] = visiting
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			n := g.Node[f.node]
+			if f.next == len(n.Input) {
+				state[f.node] = done
+				m.nodes = append(m.nodes, n)
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			in := n.Input[f.next]
+			f.next++
+			if in == "" {
+				continue // an optional input left out
+			}
+			m.uses[in]++
+			if _, ok := m.consts[in]; ok || in == m.Input {
+				continue
+			}
+			p, ok := producer[in]
+			switch {
+			case !ok:
+				return fmt.Errorf("%s: input %q is not defined", describe(n, f.node, m.Opset), in)
+			case state[p] == visiting:
+				return fmt.Errorf("%s: its input %q depends on its own output (a cycle)", describe(n, f.node, m.Opset), in)
+			case state[p] == unseen:
+				state[p] = visiting
+				stack = append(stack, frame{p, 0})
+			}
+		}
+		return nil
+	}
+	p, ok := producer[m.Output]
+	if !ok {
+		return fmt.Errorf("output %q is not computed by any node", m.Output)
+	}
+	return visit(p)
+}
+
+// describe names node n (index i) for error messages: `node "/conv1/Conv"
+// (Conv, opset 13)`; a node without a name is known by its first output.
+func describe(n *onnxpb.NodeProto, i, opset int) string {
+	name := n.Name
+	if name == "" && len(n.Output) > 0 {
+		name = n.Output[0]
+	}
+	if name == "" {
+		name = fmt.Sprintf("#%d", i)
+	}
+	return fmt.Sprintf("node %q (%s, opset %d)", name, n.OpType, opset)
+}
+
+// Options choose the input size of the graph Graph builds.
+type Options struct {
+	Batch         int  // 0 means 1
+	Height, Width int  // 0 means the file's, or 224 where it leaves them dynamic
+	Softmax       bool // also output the class probabilities
+}
+
+// Graph returns the model's graph for an input of opt's size: its
+// outputs are the logits [Batch, Classes] and, with opt.Softmax, the
+// probabilities. When the file's output is a softmax over the classes,
+// the logits are that softmax's input and the probabilities its output.
+// Every op keeps the batch on axis 0, so Graph.Reshape gives the graph of
+// any other batch size. A file with a fixed batch size is taken to be
+// traced at that size: a literal equal to it as the first dimension of a
+// Reshape target stands for the batch.
+func (m *Model) Graph(opt Options) (*graph.Graph, error) {
+	n, h, w := max(opt.Batch, 1), opt.Height, opt.Width
+	if h == 0 && w == 0 {
+		h, w = m.Height, m.Width
+		if h == 0 {
+			h = 224
+		}
+		if w == 0 {
+			w = 224
+		}
+	}
+	switch {
+	case opt.Batch < 0 || h < 1 || w < 1 || h > maxDim || w > maxDim:
+		return nil, fmt.Errorf("onnx: bad input size %dx%dx%dx%d", opt.Batch, m.Channels, h, w)
+	case m.Height > 0 && h != m.Height || m.Width > 0 && w != m.Width:
+		return nil, fmt.Errorf("onnx: input %q is %dx%d, not %dx%d", m.Input, m.Height, m.Width, h, w)
+	}
+	return m.build(graph.Shape{n, m.Channels, h, w}, opt.Softmax)
+}

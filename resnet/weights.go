@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/onnx"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
@@ -51,6 +53,7 @@ type WeightsOptions struct {
 //	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights of arch (downloaded once, cached)
 //	synthetic:SEED                             the synthetic-v1 weights of arch (SYNTHETIC.md)
 //	FILE.pth                                   a torch.save'd state_dict of any ResNet-family architecture
+//	FILE.onnx                                  an ONNX model (by name or content), its own graph
 //
 // arch names the architecture ("" means DefaultArch for pretrained and
 // synthetic weights). A file's architecture and class count are inferred
@@ -99,6 +102,8 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		}
 		w.State = weights.Synthetic(a.Specs(), seed)
 		w.Arch = a
+	case onnx.IsONNX(source):
+		return onnxWeights(source, arch)
 	default:
 		var err error
 		if w.State, err = weights.LoadFile(source); err != nil {
@@ -151,4 +156,39 @@ func transformOf(hw hub.Weights) imagenet.Transform {
 	t := imagenet.V1
 	t.Resize, t.Crop = hw.ResizeSize, hw.CropSize
 	return t
+}
+
+// onnxWeights loads the ONNX model at path: Weights whose Graph is the
+// imported one, described by an Arch of family "onnx" named after the
+// file, with V1's preprocessing at the model's input size unless its
+// metadata say otherwise.
+func onnxWeights(path, arch string) (*Weights, error) {
+	if arch != "" {
+		return nil, fmt.Errorf("resnet: %s is an ONNX model, which brings its own graph: leave out the architecture (%s)", path, arch)
+	}
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if m.Channels != 3 || m.Height != m.Width {
+		return nil, fmt.Errorf("resnet: %s: input %q is %dx%dx%d, want 3 channels and a square image", path, m.Input, m.Channels, m.Height, m.Width)
+	}
+	w := &Weights{Name: path, Transform: imagenet.V1, Arch: Arch{Name: filepath.Base(path), Family: "onnx", Classes: m.Classes}}
+	t, p := &w.Transform, m.Preprocess
+	if p.Crop > 0 && p.Crop != t.Crop {
+		t.Crop, t.Resize = p.Crop, (p.Crop*256+112)/224
+	}
+	if p.Resize > 0 {
+		t.Resize = p.Resize
+	}
+	if p.Normalize {
+		t.Mean, t.Std = p.Mean, p.Std
+	}
+	w.Graph = func(o BuildOptions) (*graph.Graph, error) {
+		if o.WithStages {
+			return nil, fmt.Errorf("resnet: %s: an ONNX model has no stage outputs", path)
+		}
+		return m.Graph(onnx.Options{Batch: o.Batch, Height: o.Height, Width: o.Width, Softmax: o.Softmax})
+	}
+	return w, nil
 }

@@ -3,8 +3,10 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -43,9 +45,10 @@ type Model struct {
 	// them dynamic), Batch the file's batch size, 0 when dynamic.
 	Input                          string
 	Batch, Channels, Height, Width int
-	Output                         string // the output's name
-	Classes                        int    // the output's size after the batch
-	Meta                           map[string]string
+	Output                         string            // the output's name
+	Classes                        int               // the output's size after the batch
+	Meta                           map[string]string // metadata_props
+	Preprocess                     Preprocess        // from the metadata
 
 	nodes  []*onnxpb.NodeProto // the nodes the output depends on, in order
 	index  map[*onnxpb.NodeProto]int
@@ -114,6 +117,9 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 	for _, p := range mp.MetadataProps {
 		m.Meta[p.Key] = p.Value
 	}
+	if m.Preprocess, err = preprocess(m.Meta); err != nil {
+		return nil, err
+	}
 	g := mp.Graph
 	if g == nil || len(g.Node) == 0 {
 		return nil, errors.New("the model has no graph")
@@ -139,8 +145,15 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 	if err := m.order(g); err != nil {
 		return nil, err
 	}
+	switch p := &m.Preprocess; {
+	case p.Crop == 0:
+		p.Crop = m.Height
+	case m.Height > 0 && (p.Crop != m.Height || p.Crop != m.Width):
+		return nil, fmt.Errorf("metadata crop %d differs from the input's size %dx%d", p.Crop, m.Height, m.Width)
+	}
 	// Build once to check every node and learn the output's size.
-	out, err := m.Graph(Options{})
+	c := m.Preprocess.Crop
+	out, err := m.Graph(Options{Height: c, Width: c})
 	if err != nil {
 		return nil, err
 	}
@@ -309,4 +322,56 @@ func (m *Model) Graph(opt Options) (*graph.Graph, error) {
 		return nil, fmt.Errorf("onnx: input %q is %dx%d, not %dx%d", m.Input, m.Height, m.Width, h, w)
 	}
 	return m.build(graph.Shape{n, m.Channels, h, w}, opt.Softmax)
+}
+
+// Preprocess is the image preprocessing a model's metadata_props ask for,
+// under the keys "resize" and "crop" (pixels: the shorter side's length
+// after resizing, the centre square's side) and "mean" and "std" (three
+// comma-separated numbers, R, G, B, for inputs scaled to [0, 1]). Crop is
+// the input's fixed size where the metadata leave it out; zero values
+// mean absent.
+type Preprocess struct {
+	Resize, Crop int
+	Normalize    bool // Mean and Std are given
+	Mean, Std    [3]float32
+}
+
+// preprocess reads Preprocess from the metadata.
+func preprocess(meta map[string]string) (Preprocess, error) {
+	var p Preprocess
+	for key, dst := range map[string]*int{"resize": &p.Resize, "crop": &p.Crop} {
+		if v, ok := meta[key]; ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 || n > 4096 {
+				return p, fmt.Errorf("metadata %s=%q: want a size of 1 to 4096 pixels", key, v)
+			}
+			*dst = n
+		}
+	}
+	mean, hasMean := meta["mean"]
+	std, hasStd := meta["std"]
+	if hasMean != hasStd {
+		return p, fmt.Errorf("metadata give one of mean and std, want both or neither")
+	}
+	p.Normalize = hasMean
+	if !hasMean {
+		return p, nil
+	}
+	for _, f := range []struct {
+		key, v   string
+		dst      *[3]float32
+		positive bool
+	}{{"mean", mean, &p.Mean, false}, {"std", std, &p.Std, true}} {
+		parts := strings.Split(f.v, ",")
+		ok := len(parts) == 3
+		for i := 0; ok && i < 3; i++ {
+			x, err := strconv.ParseFloat(strings.TrimSpace(parts[i]), 32)
+			ok = err == nil && !math.IsInf(x, 0) && !math.IsNaN(x) && (!f.positive || x > 0)
+			f.dst[i] = float32(x)
+		}
+		if !ok {
+			return p, fmt.Errorf("metadata %s=%q: want three numbers (R,G,B)", f.key, f.v)
+		}
+	}
+	return p, nil
 }

@@ -285,7 +285,7 @@ func unsqueeze(n *node) error {
 		return n.err
 	}
 	if !ok {
-		return n.errorf("no axes")
+		return n.errorf("no axes (an input since opset 13, an attribute before)")
 	}
 	r := len(t.Dims) + len(axes)
 	ins := make([]bool, r)

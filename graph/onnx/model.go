@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -152,8 +153,14 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 		return nil, fmt.Errorf("metadata crop %d differs from the input's size %dx%d", p.Crop, m.Height, m.Width)
 	}
 	// Build once to check every node and learn the output's size.
-	c := m.Preprocess.Crop
-	out, err := m.Graph(Options{Height: c, Width: c})
+	var opt Options // the file's size, or the metadata's crop where it is dynamic
+	if m.Height == 0 {
+		opt.Height = m.Preprocess.Crop
+	}
+	if m.Width == 0 {
+		opt.Width = m.Preprocess.Crop
+	}
+	out, err := m.Graph(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +208,9 @@ func (m *Model) io(g *onnxpb.GraphProto) error {
 	m.Batch, m.Channels, m.Height, m.Width = d[0], d[1], d[2], d[3]
 	if m.Channels == 0 {
 		return fmt.Errorf("input %q: the channel dimension is not fixed", in.Name)
+	}
+	if graph.Shape(d[1:]).Numel() > maxElems {
+		return fmt.Errorf("input %q: %v is more than %d elements per batch item", in.Name, d[1:], maxElems)
 	}
 	return nil
 }
@@ -306,13 +316,12 @@ type Options struct {
 // Reshape target stands for the batch.
 func (m *Model) Graph(opt Options) (*graph.Graph, error) {
 	n, h, w := max(opt.Batch, 1), opt.Height, opt.Width
-	if h == 0 && w == 0 {
-		h, w = m.Height, m.Width
-		if h == 0 {
-			h = 224
-		}
-		if w == 0 {
-			w = 224
+	for _, d := range []struct {
+		opt  *int
+		file int
+	}{{&h, m.Height}, {&w, m.Width}} {
+		if *d.opt == 0 {
+			*d.opt = cmp.Or(d.file, 224)
 		}
 	}
 	switch {

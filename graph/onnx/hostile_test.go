@@ -94,7 +94,9 @@ func allocated(f func()) uint64 {
 // allocated for sizes the file claims but does not hold.
 func TestHostile(t *testing.T) {
 	relu := func() *pb { return newModel(13, []int64{0, 3, 1, 1}, op("Relu", ins("x"), ins("z")), flatY) }
-	lie := func(dims ...int64) *pb { return convModel(&onnxpb.TensorProto{Name: "w", Dims: dims, DataType: 1, RawData: make([]byte, 8)}) }
+	lie := func(dims ...int64) *pb {
+		return convModel(&onnxpb.TensorProto{Name: "w", Dims: dims, DataType: 1, RawData: make([]byte, 8)})
+	}
 	cases := []struct {
 		name string
 		m    *pb

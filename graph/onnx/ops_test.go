@@ -459,7 +459,9 @@ func TestReshape(t *testing.T) {
 }
 
 func TestOpsetDomainOperator(t *testing.T) {
-	relu := func(opset int64) *pb { return newModel(opset, []int64{0, 3, 1, 1}, op("Relu", ins("x"), ins("z")), flatY) }
+	relu := func(opset int64) *pb {
+		return newModel(opset, []int64{0, 3, 1, 1}, op("Relu", ins("x"), ins("z")), flatY)
+	}
 	mustParse(t, relu(11))
 	mustParse(t, relu(18))
 	wantError(t, relu(10), "standard operator set version 10, want 11 to 18")

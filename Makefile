@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/resnet-gpu
 TESTTIMEOUT ?= 80m
 
-.PHONY: all deps build run test test-short lint bench fuzz clean
+.PHONY: all deps build run test test-short lint bench fuzz proto clean
 
 all: build
 
@@ -44,6 +44,13 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s ./resnet/imagenet/
+	$(GO) test -run '^$$' -fuzz FuzzLoadONNX -fuzztime 60s -fuzzminimizetime 5s ./graph/onnx/
+
+# Regenerate graph/onnx/onnxpb/onnx.pb.go from onnx.proto (its go:generate
+# line): needs protoc (Debian: protobuf-compiler) and
+# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12.
+proto:
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./graph/onnx/onnxpb/
 
 clean:
 	rm -rf bin

@@ -139,6 +139,8 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 		}
 		m.consts[t.Name] = c
 		m.elems += c.numel()
+		// The nodes keep the message alive: drop the bytes decoded.
+		t.RawData, t.FloatData, t.DoubleData, t.Int32Data, t.Int64Data = nil, nil, nil, nil, nil
 	}
 	if err := m.io(g); err != nil {
 		return nil, err

@@ -185,3 +185,29 @@ func sumOf(v []float32) float64 {
 
 // The committed tiny exports match PyTorch on every reference input.
 func TestTinyModels(t *testing.T) { checkModels(t, testdata+"onnx") }
+
+// The torchvision-size exports (resnet18, resnet50, resnext50_32x4d,
+// densenet121) match PyTorch too, and ResNet-50 imports in under a
+// second. They are too big to commit: make_onnx.py --big writes them.
+func TestBigModels(t *testing.T) {
+	dir := testdata + "onnx/big"
+	if _, err := os.Stat(filepath.Join(dir, "reference.json")); err != nil {
+		t.Skip("testdata/onnx/big is absent: make it with /usr/bin/python3 testdata/onnx/make_onnx.py --big")
+	}
+	checkModels(t, dir)
+	for _, f := range []string{"resnet50-op13.onnx", "resnet50-op13-external.onnx"} {
+		start := time.Now()
+		m, err := onnx.Load(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := m.Graph(onnx.Options{Softmax: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		graph.Optimize(g)
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("%s: import took %v, want under 1 s", f, took)
+		}
+	}
+}

@@ -170,15 +170,21 @@ func fromRaw(out *tensor, dt onnxpb.TensorProto_DataType, b []byte, n int) {
 	} else {
 		out.I = make([]int64, n)
 	}
-	for i := 0; i < n; i++ {
-		switch dt {
-		case onnxpb.TensorProto_FLOAT:
+	switch dt {
+	case onnxpb.TensorProto_FLOAT:
+		for i := range out.F {
 			out.F[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		case onnxpb.TensorProto_DOUBLE:
+		}
+	case onnxpb.TensorProto_DOUBLE:
+		for i := range out.F {
 			out.F[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
-		case onnxpb.TensorProto_INT32:
+		}
+	case onnxpb.TensorProto_INT32:
+		for i := range out.I {
 			out.I[i] = int64(int32(le.Uint32(b[4*i:])))
-		default:
+		}
+	default:
+		for i := range out.I {
 			out.I[i] = int64(le.Uint64(b[8*i:]))
 		}
 	}

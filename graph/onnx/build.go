@@ -78,7 +78,7 @@ func (m *Model) build(in graph.Shape, softmax bool) (g *graph.Graph, err error) 
 	}()
 	b := &builder{m: m, vals: map[string]*val{}, names: map[*graph.Value]int{}, budget: m.elems + 1<<24}
 	b.bind(m.Input, &val{v: b.b.Input(m.Input, in)})
-	if last := m.nodes[len(m.nodes)-1]; last.OpType == "Softmax" {
+	if last := m.nodes[len(m.nodes)-1]; last.OpType == "Softmax" && m.uses[m.Output] == 1 {
 		b.final = last
 	}
 	for _, p := range m.nodes {

@@ -116,6 +116,11 @@ func TestHostile(t *testing.T) {
 		{"output not computed", newModel(13, []int64{0, 3, 1, 1}, op("Relu", ins("x"), ins("z"))), `output "y" is not computed by any node`},
 		{"output of 4 dims", newModel(13, []int64{0, 3, 1, 1}, op("Relu", ins("x"), ins("y"))), `output "y" has shape 1x3x1x1, want [batch, classes]`},
 		{"output constant", with(newModel(13, []int64{0, 3, 1, 1}, op("Identity", ins("c"), ins("y"))), floatTensor("c", []int64{1, 1}, []float32{1})), `output "y" is not computed from the input`},
+		{"classes lie", func() *pb {
+			m := relu()
+			m.Graph.Output[0].Type = newModel(13, []int64{0, 7}).Graph.Input[0].Type
+			return m
+		}(), `output "y" is declared with 7 classes, the graph computes 3`},
 		{"input dims", newModel(13, []int64{1, 3, 1 << 40, 1}, op("Relu", ins("x"), ins("z")), flatY), "dimension 2 is 1099511627776"},
 		{"input rank", newModel(13, []int64{0, 3}, op("Relu", ins("x"), ins("y"))), "has 2 dimensions, want 4 (NCHW)"},
 		{"no opset", func() *pb { m := relu(); m.OpsetImport = nil; return m }(), "standard operator set version 0"},

@@ -162,7 +162,7 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 	if m.Width == 0 {
 		opt.Width = m.Preprocess.Crop
 	}
-	out, err := m.Graph(opt)
+	out, err := m.graph(opt)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,9 @@ func Parse(data []byte, dir string) (m *Model, err error) {
 		return nil, fmt.Errorf("output %q has shape %v, want [batch, classes]", m.Output, s)
 	}
 	m.Classes = s[1]
+	if d := g.Output[0].GetType().GetTensorType().GetShape().GetDim(); len(d) == 2 && d[1].GetDimValue() > 0 && d[1].GetDimValue() != int64(m.Classes) {
+		return nil, fmt.Errorf("output %q is declared with %d classes, the graph computes %d", m.Output, d[1].GetDimValue(), m.Classes)
+	}
 	return m, nil
 }
 
@@ -317,6 +320,15 @@ type Options struct {
 // traced at that size: a literal equal to it as the first dimension of a
 // Reshape target stands for the batch.
 func (m *Model) Graph(opt Options) (*graph.Graph, error) {
+	g, err := m.graph(opt)
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	return g, nil
+}
+
+// graph is Graph with errors that do not name the package.
+func (m *Model) graph(opt Options) (*graph.Graph, error) {
 	n, h, w := max(opt.Batch, 1), opt.Height, opt.Width
 	for _, d := range []struct {
 		opt  *int
@@ -328,9 +340,9 @@ func (m *Model) Graph(opt Options) (*graph.Graph, error) {
 	}
 	switch {
 	case opt.Batch < 0 || h < 1 || w < 1 || h > maxDim || w > maxDim:
-		return nil, fmt.Errorf("onnx: bad input size %dx%dx%dx%d", opt.Batch, m.Channels, h, w)
+		return nil, fmt.Errorf("bad input size %dx%dx%dx%d", opt.Batch, m.Channels, h, w)
 	case m.Height > 0 && h != m.Height || m.Width > 0 && w != m.Width:
-		return nil, fmt.Errorf("onnx: input %q is %dx%d, not %dx%d", m.Input, m.Height, m.Width, h, w)
+		return nil, fmt.Errorf("input %q is %dx%d, not %dx%d", m.Input, m.Height, m.Width, h, w)
 	}
 	return m.build(graph.Shape{n, m.Channels, h, w}, opt.Softmax)
 }

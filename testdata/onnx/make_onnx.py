@@ -23,10 +23,14 @@ Committed, beside this file (each file well under 300 KB):
                               by constants, x.view(x.size(0), -1) (the
                               Shape→Gather→Unsqueeze→Concat→Reshape chain),
                               Gemm, MatMul and a final Softmax
+  densenet-tiny-c3-op13-external.onnx (+ .onnx.data)
+                              the opset 13 file saved by onnx with its
+                              tensors in an external data file
   unsupported-leakyrelu-op13.onnx   a convolution and a LeakyRelu, which the
                               importer does not support
   reference.json              {"torch", "inputs", "models": {name: {"files",
-                              "logits", "top5"}}}: float64 logits (for OpsNet,
+                              "output", "logits", "top5"}}}: float64 logits
+                              (for OpsNet, whose output is "probabilities",
                               the input of its final softmax) of each network
                               on the inputs, in order: the four preprocessed
                               images ../inputs/NAME.3x224x224.f32 (order of
@@ -38,8 +42,8 @@ graph/onnx test TestBigModels runs them when the folder exists): resnet18,
 resnet50 and resnext50_32x4d with the synthetic-v1 weights of seed 0
 (../SYNTHETIC.md, so that the Go side can build the same network from
 synthetic:0) and densenet121 with torch's initialisation and randomised
-batch-norm statistics, at opsets 11, 13 and 17, and big/reference.json in
-the format above.
+batch-norm statistics, at opsets 11, 13 and 17 (resnet50's opset 13 file also with external
+data), and big/reference.json in the format above.
 
 Run from the repository root:
 
@@ -50,6 +54,7 @@ import os
 import sys
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -185,21 +190,34 @@ def export(model, path, opset):
                       dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
 
 
+def external(folder, f):
+    """Saves folder/f again with its tensors in an external data file, as
+    onnx does for models over 2 GB; returns the new file's name."""
+    ext = f.replace(".onnx", "-external.onnx")
+    onnx.save_model(onnx.load(os.path.join(folder, f)), os.path.join(folder, ext), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location=ext + ".data", size_threshold=1024)
+    return ext
+
+
 def write(folder, models):
-    """Exports models {name: (module, logits function)} into folder and
-    writes folder/reference.json."""
+    """Exports models {name: (module, logits function, output, external)}
+    into folder and writes folder/reference.json; output says what the
+    file outputs ("logits" or "probabilities"); with external, the opset
+    13 file is also saved with external data."""
     names, x = inputs()
     ref = {"torch": torch.__version__, "torchvision": torchvision.__version__, "inputs": names, "models": {}}
-    for name, (model, logits) in models.items():
+    for name, (model, logits, output, ext) in models.items():
         files = []
         for opset in OPSETS:
             f = "%s-op%d.onnx" % (name, opset)
             export(model, os.path.join(folder, f), opset)
             files.append(f)
+        if ext:
+            files.append(external(folder, files[1]))
         model.double().eval()
         with torch.no_grad():
             out = logits(model, torch.from_numpy(x).double()).numpy()
-        ref["models"][name] = {"files": files, "logits": [[float(v) for v in row] for row in out],
+        ref["models"][name] = {"files": files, "output": output, "logits": [[float(v) for v in row] for row in out],
                                "top5": [[int(i) for i in np.argsort(-row, kind="stable")[:5]] for row in out]}
         model.float()
         print(name, ", ".join(files))
@@ -214,8 +232,8 @@ def main():
     dense.load_state_dict(torch.load(os.path.join(TESTDATA, "tiny", "densenet-tiny-c3.pth")))
     ops = OpsNet()
     randomise_bn(ops)
-    write(HERE, {"densenet-tiny-c3": (dense, lambda m, x: m(x)),
-                 "opsnet": (ops, lambda m, x: m.logits(x))})
+    write(HERE, {"densenet-tiny-c3": (dense, lambda m, x: m(x), "logits", True),
+                 "opsnet": (ops, lambda m, x: m.logits(x), "probabilities", False)})
     leaky = LeakyNet().eval()
     export(leaky, os.path.join(HERE, "unsupported-leakyrelu-op13.onnx"), 13)
 
@@ -226,10 +244,10 @@ def main():
         for name in ("resnet18", "resnet50", "resnext50_32x4d"):
             m = getattr(torchvision.models, name)()
             synthetic(m)
-            models[name] = (m, lambda m, x: m(x))
+            models[name] = (m, lambda m, x: m(x), "logits", name == "resnet50")
         d = torchvision.models.densenet121()
         randomise_bn(d)
-        models["densenet121"] = (d, lambda m, x: m(x))
+        models["densenet121"] = (d, lambda m, x: m(x), "logits", False)
         write(big, models)
 
 

@@ -191,6 +191,9 @@ func TestTinyModels(t *testing.T) { checkModels(t, testdata+"onnx") }
 // second. They are too big to commit: make_onnx.py --big writes them.
 func TestBigModels(t *testing.T) {
 	dir := testdata + "onnx/big"
+	if testing.Short() {
+		t.Skip("short: the tiny models only")
+	}
 	if _, err := os.Stat(filepath.Join(dir, "reference.json")); err != nil {
 		t.Skip("testdata/onnx/big is absent: make it with /usr/bin/python3 testdata/onnx/make_onnx.py --big")
 	}

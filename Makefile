@@ -44,7 +44,7 @@ bench: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s ./resnet/imagenet/
-	$(GO) test -run '^$$' -fuzz FuzzLoadONNX -fuzztime 60s -fuzzminimizetime 5s ./graph/onnx/
+	$(GO) test -run '^$$' -fuzz FuzzLoadONNX -fuzztime 60s -fuzzminimizetime 1s ./graph/onnx/
 
 # Regenerate graph/onnx/onnxpb/onnx.pb.go from onnx.proto (its go:generate
 # line): needs protoc (Debian: protobuf-compiler) and

@@ -95,6 +95,11 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 		return nil, fmt.Errorf("resnet: bad preprocessing: resize %d, crop %d (want both 1..4096)", m.Transform.Resize, m.Transform.Crop)
 	}
 	switch {
+	case opt.Labels == nil && w.Labels != nil:
+		if len(w.Labels) != a.Classes || w.WNIDs != nil && len(w.WNIDs) != a.Classes {
+			return nil, fmt.Errorf("resnet: weights %s have %d labels for %d classes", w.Name, len(w.Labels), a.Classes)
+		}
+		m.Labels, m.WNIDs = w.Labels, w.WNIDs
 	case opt.Labels != nil:
 		if len(opt.Labels) != a.Classes || opt.WNIDs != nil && len(opt.WNIDs) != a.Classes {
 			return nil, fmt.Errorf("resnet: %d labels for a model with %d classes", len(opt.Labels), a.Classes)
@@ -271,8 +276,14 @@ func (m *Model) TopK(probs []float32, k int) []Prediction {
 	return out
 }
 
-// Preprocess applies the model's transform to img.
-func (m *Model) Preprocess(img image.Image) []float32 { return m.Transform.Apply(img) }
+// Preprocess applies the model's transform (or its weights' own
+// preprocessing) to img.
+func (m *Model) Preprocess(img image.Image) []float32 {
+	if m.Weights.Preprocess != nil {
+		return m.Weights.Preprocess(img)
+	}
+	return m.Transform.Apply(img)
+}
 
 // Classify returns the top k predictions for each image.
 func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {

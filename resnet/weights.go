@@ -3,6 +3,7 @@ package resnet
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"strconv"
 	"strings"
@@ -29,6 +30,13 @@ type Weights struct {
 	// for networks that come with their own graph (an imported file).
 	// Arch then describes them (Name, Classes; Family names the format).
 	Graph func(o BuildOptions) (*graph.Graph, error)
+	// Preprocess, if set, turns an image into the network's 3×Crop×Crop
+	// input instead of Transform.Apply (another framework's
+	// preprocessing); Transform.Crop still gives the input size.
+	Preprocess func(img image.Image) []float32
+	// Labels and WNIDs, if set, are the classes' names and WordNet ids
+	// (another framework's spellings) unless Options.Labels replaces them.
+	Labels, WNIDs []string
 }
 
 // Build returns the network's unoptimised graph: w.Graph's, else

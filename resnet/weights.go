@@ -11,6 +11,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
@@ -59,6 +60,8 @@ type WeightsOptions struct {
 //	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights of arch (downloaded once, cached)
 //	synthetic:SEED                             the synthetic-v1 weights of arch (SYNTHETIC.md)
 //	FILE.pth                                   a torch.save'd state_dict of any ResNet-family architecture
+//	keras, keras:ARCH                          Keras' ImageNet weights of arch (keras-applications; resnet50, …, resnet152v2)
+//	FILE.h5                                    Keras weights of a Keras ResNet (recognised by the HDF5 signature)
 //
 // arch names the architecture ("" means DefaultArch for pretrained and
 // synthetic weights). A file's architecture and class count are inferred
@@ -107,6 +110,8 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		}
 		w.State = weights.Synthetic(a.Specs(), seed)
 		w.Arch = a
+	case source == "keras" || strings.HasPrefix(source, "keras:") || keras.IsFile(source):
+		return kerasWeights(ctx, arch, source, opt)
 	default:
 		var err error
 		if w.State, err = weights.LoadFile(source); err != nil {
@@ -125,6 +130,53 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 	}
 	if err := w.State.Check(w.Arch.Specs()); err != nil {
 		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
+	}
+	return w, nil
+}
+
+// kerasWeights loads a Keras ResNet: the keras-applications download of
+// arch for "keras" (resnet50 by default) or "keras:ARCH", else the file
+// source. Its graph, preprocessing and labels are Keras'.
+func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) (*Weights, error) {
+	file := source
+	_, pretrained := keras.IsDownload(source)
+	if name, ok := strings.CutPrefix(source, "keras"); ok && (name == "" || name[0] == ':') {
+		name = strings.TrimPrefix(name, ":")
+		switch {
+		case name == "" && arch == "":
+			name = DefaultArch
+		case name == "":
+			name = arch
+		case arch != "" && !strings.EqualFold(arch, name):
+			return nil, fmt.Errorf("resnet: --weights %s is another architecture than %s", source, arch)
+		}
+		ho := opt.Hub
+		if ho.Progress == nil {
+			ho.Progress = opt.Progress
+		}
+		var err error
+		if file, err = keras.Fetch(ctx, name, ho); err != nil {
+			return nil, err
+		}
+		arch, pretrained = name, true
+	}
+	m, err := keras.Load(file, arch)
+	if err != nil {
+		return nil, err
+	}
+	w := &Weights{
+		Name:       fmt.Sprintf("%s (%s)", source, m.Format),
+		Arch:       Arch{Name: "keras " + m.Arch.Name, Family: keras.Family, Blocks: m.Arch.Blocks, Classes: m.Arch.Classes},
+		Transform:  imagenet.Transform{Resize: keras.Size, Crop: keras.Size},
+		Pretrained: pretrained,
+		Graph:      func(o BuildOptions) (*graph.Graph, error) { return m.Build(keras.BuildOptions(o)) },
+		Preprocess: m.Preprocess,
+	}
+	if pretrained {
+		w.Name = fmt.Sprintf("%s (keras-applications %s)", source, keras.FileName(m.Arch.Name))
+	}
+	if m.Arch.Classes == imagenet.NumClasses {
+		w.Labels, w.WNIDs = keras.Labels(), keras.WNIDs()
 	}
 	return w, nil
 }

@@ -216,3 +216,6 @@ func (g *Group) Attr(name string) (*Attribute, error) {
 	}
 	return nil, nil
 }
+
+// Variable reports whether the attribute holds variable-length strings.
+func (a *Attribute) Variable() bool { return a.typ.vlenStr }

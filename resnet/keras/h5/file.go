@@ -330,3 +330,6 @@ func lookup3(k []byte) uint32 {
 	c -= rot(b, 24)
 	return c
 }
+
+// Name is the file's name, as messages give it.
+func (f *File) Name() string { return f.name }

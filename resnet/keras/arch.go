@@ -103,13 +103,13 @@ func (a Arch) named() Arch {
 // conv is one convolution: its layer, shapes, stride and batch
 // normalisation ("" for none).
 type conv struct {
-	name           string // "conv2_block1_1_conv"
-	cin, cout, k   int
-	stride         int
-	bias           bool
-	bn             string // "conv2_block1_1_bn"
-	relu           bool   // a ReLU after the batch normalisation
-	pad            int    // zero padding on every side
+	name         string // "conv2_block1_1_conv"
+	cin, cout, k int
+	stride       int
+	bias         bool
+	bn           string // "conv2_block1_1_bn"
+	relu         bool   // a ReLU after the batch normalisation
+	pad          int    // zero padding on every side
 }
 
 // block is one residual block.

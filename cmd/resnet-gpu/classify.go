@@ -7,10 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 )
 
 type classifyResult struct {
@@ -88,10 +90,36 @@ func runClassify(args []string) error {
 	for _, r := range results {
 		fmt.Printf("\n%s\n", r.Input)
 		for k, p := range r.Top {
+			if m.Arch.Family == keras.Family {
+				// As Keras' decode_predictions gives them.
+				fmt.Printf("  (%s, %s, %s)\n", pyRepr(p.WNID), pyRepr(p.Label), pyFloat32(p.Prob))
+				continue
+			}
 			fmt.Printf("  %d  %-40s %s  %6.2f%%\n", k+1, p.Label, p.WNID, 100*p.Prob)
 		}
 	}
 	return nil
+}
+
+// pyRepr is Python's repr of an ASCII string: single quotes, or double
+// quotes when it holds a single quote and no double one.
+func pyRepr(s string) string {
+	q := "'"
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = `"`
+	}
+	r := strings.NewReplacer(`\`, `\\`, q, `\`+q)
+	return q + r.Replace(s) + q
+}
+
+// pyFloat32 is NumPy's repr of a float32: the shortest digits that give it
+// back, positional from 1e-4 up, with a ".0" on whole numbers.
+func pyFloat32(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 32)
+	if !strings.ContainsAny(s, ".eIN") {
+		s += ".0"
+	}
+	return s
 }
 
 // checkTensorShape checks --tensor-shape against the model's input,

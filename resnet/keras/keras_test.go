@@ -39,8 +39,8 @@ func TestLoadTiny(t *testing.T) {
 		v2           bool
 		blocks       [4]int
 	}{
-		{"keras2-fixed.h5", "Keras 2.2.4 HDF5 (fixed-length strings)", false, [4]int{1, 2, 1, 1}},
-		{"keras215-vlen.h5", "Keras 2.15.0 HDF5 (variable-length strings)", true, [4]int{2, 2, 2, 2}},
+		{"keras2-fixed.h5", "Keras 2.2.4 HDF5, fixed-length strings", false, [4]int{1, 2, 1, 1}},
+		{"keras215-vlen.h5", "Keras 2.15.0 HDF5, variable-length strings", true, [4]int{2, 2, 2, 2}},
 		{"keras3.weights.h5", "Keras 3 .weights.h5", false, [4]int{1, 2, 1, 1}},
 	} {
 		m, err := Load(testdata+c.file, "")

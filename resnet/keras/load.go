@@ -12,7 +12,7 @@ import (
 // Model is a Keras ResNet with its weights, ready to build.
 type Model struct {
 	Arch   Arch
-	Format string // the file's layout: "Keras 2.2.4 HDF5 (fixed-length strings)", "Keras 3 .weights.h5", …
+	Format string // the file's layout: "Keras 2.2.4 HDF5, fixed-length strings", "Keras 3 .weights.h5", …
 	// params are the weights in the graph's layouts, by "layer/variable":
 	// convolution kernels [out][in][h][w], the Dense kernel [out][in].
 	params map[string][]float32
@@ -166,7 +166,7 @@ func readLegacy(f *h5.File, root *h5.Group, names []string) (map[string]map[stri
 	if a, _ := root.Attr("layer_names"); a != nil && a.Variable() {
 		strs = "variable-length strings"
 	}
-	format := fmt.Sprintf("Keras %s HDF5 (%s)", version, strs)
+	format := fmt.Sprintf("Keras %s HDF5, %s", version, strs)
 	layers := map[string]map[string]tensor{}
 	for _, n := range names {
 		if _, dup := layers[n]; dup {

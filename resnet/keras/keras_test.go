@@ -285,3 +285,30 @@ func chw(x []float32) []float32 {
 	}
 	return out
 }
+
+// Every layer and weight a file names must be there, every weight the
+// architecture needs must have its shape, and weights stored once fit in
+// the file; each fault is one error line. A named architecture must be
+// the file's.
+func TestLoadErrors(t *testing.T) {
+	for file, want := range map[string]string{
+		"broken-missing-layer.h5":  `layer "conv9_block1_1_conv" of layer_names has no group`,
+		"broken-missing-weight.h5": `weight "conv2_block1_1_conv/gamma:0" of layer "conv2_block1_1_conv" is not in the file`,
+		"broken-bad-shape.h5":      "predictions/bias has shape [8], resnet v1 (stem 8, blocks [1 2 1 1], filters [2 3 4 5]) with 7 classes needs [7]",
+		"broken-shared.h5":         "the weights add up to more than the file holds",
+		"dense.h5":                 "not Keras weights",
+		"odd.h5":                   "not Keras weights",
+		"v2super.h5":               "not Keras weights",
+	} {
+		_, err := Load(testdata+file, "")
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %v, want one line containing %q", file, err, want)
+		}
+	}
+	if _, err := Load(testdata+"keras2-fixed.h5", "resnet50"); err == nil || !strings.Contains(err.Error(), "do not fit resnet50: this looks like resnet v1") {
+		t.Errorf("a named architecture that is not the file's: %v", err)
+	}
+	if _, err := Load(testdata+"make_h5.py", ""); err == nil || !strings.Contains(err.Error(), "not an HDF5 file") {
+		t.Errorf("a text file: %v", err)
+	}
+}

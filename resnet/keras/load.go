@@ -48,7 +48,7 @@ func Load(file, arch string) (*Model, error) {
 	case names != nil:
 		layers, m.Format, err = readLegacy(f, root, names)
 	case root.IsGroup("layers") || root.IsGroup("_layer_checkpoint_dependencies"):
-		layers, err = readKeras3(root)
+		layers, err = readKeras3(f, root)
 		m.Format = "Keras 3 .weights.h5"
 	default:
 		return nil, fmt.Errorf("keras: %s is an HDF5 file but not Keras weights (no layer_names attribute, no layers group)", file)
@@ -156,6 +156,7 @@ var varSuffix = regexp.MustCompile(`:\d+$`)
 // readLegacy reads the layout of Keras 2's save_weights: layer_names, one
 // group per layer with weight_names, datasets at those names.
 func readLegacy(f *h5.File, root *h5.Group, names []string) (map[string]map[string]tensor, string, error) {
+	left := f.Size()
 	version := "?"
 	if a, err := root.Attr("keras_version"); err == nil && a != nil {
 		if s, err := a.String(); err == nil {
@@ -199,7 +200,7 @@ func readLegacy(f *h5.File, root *h5.Group, names []string) (map[string]map[stri
 			if _, dup := vs[v]; dup {
 				return nil, "", fmt.Errorf("keras: %s: layer %q has two weights named %s", f.Name(), n, v)
 			}
-			t, err := readTensor(g, w)
+			t, err := readTensor(g, w, &left)
 			if err != nil {
 				return nil, "", err
 			}
@@ -232,7 +233,8 @@ func readLegacy(f *h5.File, root *h5.Group, names []string) (map[string]map[stri
 // variables are named by their kind: a convolution's kernel and bias, a
 // batch normalisation's gamma, beta, moving_mean and moving_variance, a
 // Dense layer's kernel and bias.
-func readKeras3(root *h5.Group) (map[string]map[string]tensor, error) {
+func readKeras3(f *h5.File, root *h5.Group) (map[string]map[string]tensor, error) {
+	left := f.Size()
 	top := "layers"
 	if !root.IsGroup(top) {
 		top = "_layer_checkpoint_dependencies"
@@ -252,7 +254,7 @@ func readKeras3(root *h5.Group) (map[string]map[string]tensor, error) {
 		}
 		var ts []tensor
 		for i := 0; vg.Has(strconv.Itoa(i)); i++ {
-			t, err := readTensor(vg, strconv.Itoa(i))
+			t, err := readTensor(vg, strconv.Itoa(i), &left)
 			if err != nil {
 				return nil, err
 			}
@@ -281,12 +283,23 @@ func readKeras3(root *h5.Group) (map[string]map[string]tensor, error) {
 	return layers, nil
 }
 
-// readTensor reads a float32 dataset.
-func readTensor(g *h5.Group, name string) (tensor, error) {
+// readTensor reads a float32 dataset. left is what remains of the file's
+// size for the weights: each is stored once, so together they fit in it (a
+// file whose layers share datasets could otherwise make its reader hold
+// many times the file).
+func readTensor(g *h5.Group, name string, left *int64) (tensor, error) {
 	ds, err := g.Dataset(name)
 	if err != nil {
 		return tensor{}, err
 	}
+	n := int64(4)
+	for _, d := range ds.Shape {
+		n *= int64(d)
+		if n > *left {
+			return tensor{}, fmt.Errorf("keras: %s: the weights add up to more than the file holds", ds.Path)
+		}
+	}
+	*left -= n
 	v, err := ds.Float32s()
 	if err != nil {
 		return tensor{}, err

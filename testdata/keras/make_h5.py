@@ -29,6 +29,9 @@ Keras uses:
   unallocated chunked dataset and a huge unallocated contiguous one, an attribute split
   as Keras splits large ones (names0, names1), 40 groups with default K (two B-tree
   levels are not reached; see keras2-fixed.h5 for that).
+- broken-*.h5: the tiny v1 network (its first 8 layers but for the third) with one fault
+  each: a layer of layer_names without its group, a weight of weight_names that is not there, a bias of the wrong shape, every
+  kernel a hard link to one 64 KiB dataset (more weights than the file holds).
 - dense.h5: a group of 20 links in new-style (dense, fractal-heap) storage, which the
   reader refuses with a clear error.
 
@@ -261,6 +264,38 @@ def dense(path):
             g.create_group("child%02d" % i)
 
 
+def broken(path, fault):
+    """keras2-fixed.h5's network with one fault a loader must report."""
+    rng = np.random.default_rng(5)
+    layers = tiny_v1()
+    if fault != "bad-shape":
+        layers = layers[:8]  # the loader stops before it would need the rest
+    with h5py.File(path, "w") as f:
+        names = [n for n, _ in layers]
+        if fault == "missing-layer":
+            names.append("conv9_block1_1_conv")
+        f.attrs["layer_names"] = fixed(names)
+        f.attrs["backend"] = np.bytes_(b"tensorflow")
+        f.attrs["keras_version"] = np.bytes_(b"2.2.4")
+        shared = None
+        for name, vs in layers:
+            g = f.create_group(name)
+            wn = ["%s/%s:0" % (name, v) for v, _ in vs]
+            if fault == "missing-weight" and name == "conv2_block1_1_conv":
+                wn.append(name + "/gamma:0")
+            g.attrs["weight_names"] = fixed(wn) if wn else np.asarray([])
+            for (v, shape), n in zip(vs, wn):
+                if fault == "bad-shape" and name == "predictions" and v == "bias":
+                    shape = (8,)
+                if fault == "shared" and v == "kernel":
+                    # Every kernel is a link to one big dataset.
+                    if shared is None:
+                        shared = f.create_dataset("big", data=np.zeros((128, 128), np.float32))
+                    g[n] = shared
+                    continue
+                g.create_dataset(n, data=values(rng, v, shape))
+
+
 def describe(path):
     """What h5py reads from the file: attributes and float datasets, cycles skipped."""
     out = {"attrs": {}, "datasets": {}, "groups": []}
@@ -320,12 +355,16 @@ def main():
         "v3super.h5": lambda p: super_v2(p, "latest"),
         "odd.h5": odd,
         "dense.h5": dense,
+        "broken-missing-layer.h5": lambda p: broken(p, "missing-layer"),
+        "broken-missing-weight.h5": lambda p: broken(p, "missing-weight"),
+        "broken-bad-shape.h5": lambda p: broken(p, "bad-shape"),
+        "broken-shared.h5": lambda p: broken(p, "shared"),
     }
     expected = {}
     for name, make in files.items():
         path = os.path.join(HERE, name)
         make(path)
-        if name != "dense.h5":
+        if name != "dense.h5" and not name.startswith("broken-"):
             expected[name] = describe(path)
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

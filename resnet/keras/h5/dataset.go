@@ -247,6 +247,10 @@ func newGrid(shape []int, chunk []uint64, limit uint64) (grid, error) {
 		g.count *= p
 		g.bytes *= c
 	}
+	// Each chunk is stored whole, edge chunks too: all of them fit in the file.
+	if g.count > limit/g.bytes {
+		return g, errorString("chunks larger than the file")
+	}
 	return g, nil
 }
 

@@ -28,6 +28,7 @@ type File struct {
 
 	headers map[uint64]*object // object headers read so far
 	heaps   map[uint64][]byte  // global heap collections read so far
+	budget  int64              // metadata bytes left to read: a few times the file
 }
 
 // Open opens the HDF5 file at path.
@@ -56,7 +57,7 @@ func Open(path string) (*File, error) {
 
 // NewFile reads the HDF5 file of size bytes in r; name is used in messages.
 func NewFile(r io.ReaderAt, size int64, name string) (*File, error) {
-	f := &File{r: r, size: size, name: name, headers: map[uint64]*object{}, heaps: map[uint64][]byte{}}
+	f := &File{r: r, size: size, name: name, headers: map[uint64]*object{}, heaps: map[uint64][]byte{}, budget: 8*size + 1<<20}
 	if err := f.superblock(); err != nil {
 		return nil, err
 	}
@@ -199,6 +200,10 @@ func (f *File) read(addr, n uint64, what string) ([]byte, error) {
 	if err := f.check(addr, n, what); err != nil {
 		return nil, err
 	}
+	// Overlapping structures could make each byte be read many times.
+	if f.budget -= int64(n); f.budget < 0 {
+		return nil, f.errorf("%s: the file's structures add up to more than 8 times its size", what)
+	}
 	b := make([]byte, n)
 	return b, f.readAbs(b, f.base+int64(addr), what)
 }
@@ -210,7 +215,7 @@ func (f *File) check(addr, n uint64, what string) error {
 	}
 	room := uint64(f.size - f.base)
 	if addr > room || n > room-addr {
-		return f.errorf("%s at 0x%x: %d bytes run past the end of the file (%d bytes)", what, addr, n, f.size)
+		return f.errorf("%s: %d bytes at 0x%x run past the end of the file (%d bytes)", what, n, addr, f.size)
 	}
 	return nil
 }
@@ -333,3 +338,6 @@ func lookup3(k []byte) uint32 {
 
 // Name is the file's name, as messages give it.
 func (f *File) Name() string { return f.name }
+
+// Size is the file's size in bytes.
+func (f *File) Size() int64 { return f.size }

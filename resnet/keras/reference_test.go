@@ -152,3 +152,51 @@ func top5(v []float32) []int {
 	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
 	return idx[:5]
 }
+
+// The tiny V1 and V2 networks (every kind of block: projection and max-pool
+// shortcuts, pre-activation, the V2 stem's zero padding) give the CPU
+// reference's stages and logits on the GPU.
+func TestTinyGPU(t *testing.T) {
+	ex := gpuexec.New(gputest.Device(t), gpuexec.Options{Guard: 64})
+	for _, file := range []string{"keras2-fixed.h5", "keras215-vlen.h5"} {
+		w, err := resnet.LoadWeights(context.Background(), "", "../../testdata/keras/"+file, resnet.WeightsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := w.Build(resnet.BuildOptions{Batch: 2, Height: 64, Width: 48, WithStages: true, Softmax: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		graph.Optimize(g)
+		in := make([]float32, 2*3*64*48)
+		for i := range in {
+			in[i] = float32(math.Sin(float64(i)*0.37)) * 100
+		}
+		var outs [][][]float32
+		for _, e := range []graph.Executor{ref.Executor{}, ex} {
+			p, err := e.Compile(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.Run(in)
+			if err == nil {
+				if gp, ok := p.(interface{ CheckGuards() error }); ok {
+					err = gp.CheckGuards()
+				}
+			}
+			p.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, out)
+		}
+		if len(outs[0]) != 7 {
+			t.Fatalf("%s: %d outputs, want 5 stages, logits, probabilities", file, len(outs[0]))
+		}
+		for i := range outs[0] {
+			if e := resnet.RelErr(outs[1][i], outs[0][i]); !(e <= 1e-5) {
+				t.Errorf("%s: output %d (%s) differs on the GPU by %.2e", file, i, g.Outputs[i].Name, e)
+			}
+		}
+	}
+}

@@ -114,15 +114,27 @@ func newFlags(name, args string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args, turning errors into usage errors.
+// parse parses args, turning errors into usage errors. Flags may follow
+// positional arguments (classify img.png --top 1), as they may precede
+// them; everything after "--" is positional.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err // the flag package printed the usage
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err // the flag package printed the usage
+			}
+			return fmt.Errorf("%v (see 'resnet-gpu %s -h'): %w", err, fs.Name(), errUsage)
 		}
-		return fmt.Errorf("%v (see 'resnet-gpu %s -h'): %w", err, fs.Name(), errUsage)
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" || len(rest) == 0 {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	// Leave the positional arguments in fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -25,7 +25,7 @@ func runClassify(args []string) error {
 	fs := newFlags("classify", "[flags] INPUT...")
 	var mf modelFlags
 	mf.register(fs, "pretrained")
-	top := fs.Int("top", 5, "number of classes to print per input (default 5, or all of a smaller head)")
+	top := fs.Int("top", 5, "number of classes to print per input (by default at most the head's classes)")
 	batch := fs.Int("batch", 1, "inputs per forward pass")
 	shape := fs.String("tensor-shape", "", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised); default 3xCROPxCROP")
 	asJSON := fs.Bool("json", false, "print one JSON object")

@@ -1,9 +1,10 @@
-// Command resnet-gpu classifies images with torchvision's ResNets on any
-// GPU through WebGPU, checks every kernel and the whole network against a
-// CPU reference, and benchmarks them.
+// Command resnet-gpu classifies images with torchvision's ResNet-family
+// networks (ResNets, wide ResNets, ResNeXts, DenseNets; stock or
+// fine-tuned) on any GPU through WebGPU, checks every kernel and the whole
+// network against a CPU reference, and benchmarks them.
 //
 //	resnet-gpu devices                      list the adapters
-//	resnet-gpu classify [flags] INPUT...    top-k ImageNet labels for images or .f32 tensors
+//	resnet-gpu classify [flags] INPUT...    top-k labels for images or .f32 tensors
 //	resnet-gpu check [flags]                GPU against the CPU reference, stage by stage
 //	resnet-gpu check-ops [flags]            the op checker on the chosen adapter
 //	resnet-gpu bench [flags]                forward-pass latency and throughput
@@ -11,7 +12,7 @@
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
-// Run "resnet-gpu COMMAND -h" for a command's flags.
+// Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.
 package main
 
 import (
@@ -72,6 +73,9 @@ func run(args []string) (code int) {
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
+		if len(args) > 1 && name == "help" { // help COMMAND: that command's usage
+			return run([]string{args[1], "-h"})
+		}
 		usage(os.Stdout)
 		return 0
 	}

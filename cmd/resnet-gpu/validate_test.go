@@ -64,3 +64,13 @@ func TestWriteErrors(t *testing.T) {
 		}
 	}
 }
+
+// "help COMMAND" and "COMMAND -h" print that command's usage, once.
+func TestHelpCommand(t *testing.T) {
+	for _, args := range [][]string{{"help", "classify"}, {"classify", "-h"}} {
+		out, e, code := cli(t, nil, args...)
+		if code != 0 || strings.Count(out, "usage: resnet-gpu classify") != 1 || !strings.Contains(out, "-labels") || e != "" {
+			t.Errorf("%v: exit %d, stderr %q, stdout:\n%s", args, code, e, out)
+		}
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,6 +134,9 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 	if err := w.State.Check(w.Arch.Specs()); err != nil {
 		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
 	}
+	if err := finite(w.State); err != nil {
+		return nil, fmt.Errorf("resnet: weights %s: %w", source, err)
+	}
 	return w, nil
 }
 
@@ -179,6 +185,19 @@ func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) 
 		w.Labels, w.WNIDs = keras.Labels(), keras.WNIDs()
 	}
 	return w, nil
+}
+
+// finite returns an error naming the first tensor (in name order) that
+// holds a NaN or an infinity, and where.
+func finite(sd weights.StateDict) error {
+	for _, name := range slices.Sorted(maps.Keys(sd)) {
+		for i, v := range sd[name].Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s holds %v at element %d", name, v, i)
+			}
+		}
+	}
+	return nil
 }
 
 // fitArch returns the architecture of a file's state_dict sd: the one

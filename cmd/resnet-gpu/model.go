@@ -36,8 +36,15 @@ func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.std, "std", "", "per-channel normalisation std R,G,B (default ImageNet's 0.229,0.224,0.225)")
 }
 
-// check validates the flags that need no model.
+// check validates the flags that need no model, so that a bad one is
+// reported before any loading or downloading.
 func (m *modelFlags) check() error {
+	if m.device != "gpu" && m.device != "cpu" {
+		return fmt.Errorf("--device %q: want gpu or cpu: %w", m.device, errUsage)
+	}
+	if m.tune != "auto" && m.tune != "on" && m.tune != "off" {
+		return fmt.Errorf("--tune %q: want auto, on or off: %w", m.tune, errUsage)
+	}
 	for _, f := range []struct {
 		name string
 		v    int

@@ -296,6 +296,7 @@ func TestLoadErrors(t *testing.T) {
 		"broken-missing-weight.h5": `weight "conv2_block1_1_conv/gamma:0" of layer "conv2_block1_1_conv" is not in the file`,
 		"broken-bad-shape.h5":      "predictions/bias has shape [8], resnet v1 (stem 8, blocks [1 2 1 1], filters [2 3 4 5]) with 7 classes needs [7]",
 		"broken-shared.h5":         "the weights add up to more than the file holds",
+		"broken-nan.h5":            "keras: /conv1_bn/conv1_bn/gamma:0 holds NaN at element 3",
 		"dense.h5":                 "not Keras weights",
 		"odd.h5":                   "not Keras weights",
 		"v2super.h5":               "not Keras weights",

@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"regexp"
 	"strconv"
@@ -303,6 +304,11 @@ func readTensor(g *h5.Group, name string, left *int64) (tensor, error) {
 	v, err := ds.Float32s()
 	if err != nil {
 		return tensor{}, err
+	}
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return tensor{}, fmt.Errorf("keras: %s holds %v at element %d", ds.Path, x, i)
+		}
 	}
 	return tensor{shape: ds.Shape, data: v}, nil
 }

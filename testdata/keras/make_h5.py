@@ -31,7 +31,7 @@ Keras uses:
   levels are not reached; see keras2-fixed.h5 for that).
 - broken-*.h5: the tiny v1 network (its first 8 layers but for the third) with one fault
   each: a layer of layer_names without its group, a weight of weight_names that is not there, a bias of the wrong shape, every
-  kernel a hard link to one 64 KiB dataset (more weights than the file holds).
+  kernel a hard link to one 64 KiB dataset (more weights than the file holds), a NaN.
 - dense.h5: a group of 20 links in new-style (dense, fractal-heap) storage, which the
   reader refuses with a clear error.
 
@@ -293,7 +293,10 @@ def broken(path, fault):
                         shared = f.create_dataset("big", data=np.zeros((128, 128), np.float32))
                     g[n] = shared
                     continue
-                g.create_dataset(n, data=values(rng, v, shape))
+                data = values(rng, v, shape)
+                if fault == "nan" and name == "conv1_bn" and v == "gamma":
+                    data[3] = np.nan
+                g.create_dataset(n, data=data)
 
 
 def describe(path):
@@ -359,6 +362,7 @@ def main():
         "broken-missing-weight.h5": lambda p: broken(p, "missing-weight"),
         "broken-bad-shape.h5": lambda p: broken(p, "bad-shape"),
         "broken-shared.h5": lambda p: broken(p, "shared"),
+        "broken-nan.h5": lambda p: broken(p, "nan"),
     }
     expected = {}
     for name, make in files.items():

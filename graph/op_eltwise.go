@@ -183,8 +183,8 @@ func eltwise(l Lowerer, mode uint32, relu bool, s Shape, binds map[string]Res) e
 	if len(s) > 1 {
 		c = s[1]
 	}
-	inner := s.Numel() / max(s[0]*c, 1)
-	k, err := shaders.Elementwise(mode, relu, s.Numel(), c, inner, l.Caps().MaxWorkgroupsPerDimension)
+	g := shaders.EltwiseGeom{N: s[0], C: c, Inner: s.Numel() / max(s[0]*c, 1)}
+	k, err := shaders.Elementwise(mode, relu, g, l.Caps().MaxWorkgroupsPerDimension)
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,7 @@ func (GlobalAvgPool) Eval(in []Shape, data [][]float32, out []float32) {
 // Lower implements Op.
 func (GlobalAvgPool) Lower(l Lowerer, in []Shape, _ Shape) error {
 	s := in[0]
-	k, err := shaders.GlobalAvgPool(s[0], s[1], s[2], s[3], l.Caps().MaxWorkgroupsPerDimension)
+	k, err := shaders.GlobalAvgPool(s[0], s[1], s[2], s[3], shaders.Layout{}, l.Caps().MaxWorkgroupsPerDimension)
 	return srcDst(l, k, err)
 }
 

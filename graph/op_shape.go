@@ -113,7 +113,8 @@ func (c Concat) Lower(l Lowerer, in []Shape, out Shape) error {
 	outer, inner := c.split(in[0])
 	off := 0
 	for i, s := range in {
-		k, err := shaders.Concat(outer, inner, s[c.Axis], out[c.Axis], off, l.Caps().MaxWorkgroupsPerDimension)
+		block := s[c.Axis] * inner
+		k, err := shaders.Concat(outer, block, shaders.Layout{}, shaders.Layout{Off: off * inner, BStride: out[c.Axis] * inner}, l.Caps().MaxWorkgroupsPerDimension)
 		if err != nil {
 			return err
 		}

@@ -56,7 +56,7 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 	var elems [2]int
 	texels := 0
 	for _, n := range g.Nodes {
-		lw := &lowering{e: e, n: n}
+		lw := &lowering{e: e, n: n, plan: p.Plan}
 		if err := n.Op.Lower(lw, n.InShapes(), n.Out.Shape); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", n.Name, n, err)
 		}

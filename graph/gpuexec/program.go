@@ -49,7 +49,7 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 			p.Close()
 		}
 	}()
-	steps, elems, texels, err := e.lower(g)
+	steps, elems, texels, err := e.lower(g, p.Plan)
 	if err != nil {
 		return nil, err
 	}

@@ -74,3 +74,28 @@ func TestHelpCommand(t *testing.T) {
 		}
 	}
 }
+
+// check-ops labels each case with the kernel that ran it: with --variant,
+// that kernel on every convolution case.
+func TestCheckOpsLabels(t *testing.T) {
+	for _, v := range []string{"general", "direct"} {
+		out, e, c := cli(t, nil, "check-ops", "--arch", "resnet18", "--batches", "1", "--filter", "h=7,w=7,o=512,k=3x3", "--variant", v)
+		if c != 0 {
+			t.Fatalf("--variant %s: exit %d: %s\n%s", v, c, e, out)
+		}
+		cases := 0
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "ok ") || strings.HasPrefix(line, "FAIL") {
+				cases++
+				if !strings.HasSuffix(line, "["+v+"]") {
+					t.Errorf("--variant %s: %q", v, line)
+				}
+			}
+		}
+		if cases == 0 {
+			t.Errorf("--variant %s: no case ran:\n%s", v, out)
+		}
+	}
+	_, e, c := cli(t, nil, "check-ops", "--filter", "nomatch")
+	oneErrorLine(t, e, c, 2, `--filter "nomatch": no case matches`)
+}

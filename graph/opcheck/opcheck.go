@@ -96,6 +96,9 @@ type Result struct {
 	NMSE   float64 // Σ(got-want)² / Σ want²
 	MaxAbs float64 // max |got-want|
 	Err    error   // execution error, NaN/Inf, or nil
+	// Kernels are the convolution kernels that ran, where the executor's
+	// programs say (gpuexec), in order.
+	Kernels []string
 }
 
 // Pass reports whether the case met its threshold without error.
@@ -126,7 +129,8 @@ func Run(c Case, ex graph.Executor, seed uint64) Result {
 		r.Err = fmt.Errorf("reference: %w", err)
 		return r
 	}
-	got, err := runOn(ex, g, in)
+	got, kernels, err := runOn(ex, g, in)
+	r.Kernels = kernels
 	if err != nil {
 		r.Err = err
 		return r
@@ -158,7 +162,7 @@ func reference(c Case, seed uint64, g *graph.Graph, in [][]float32) ([]float32, 
 	if ok {
 		return want, nil
 	}
-	want, err := runOn(ref.Executor{}, g, in)
+	want, _, err := runOn(ref.Executor{}, g, in)
 	if err != nil {
 		return nil, err
 	}
@@ -171,17 +175,23 @@ func reference(c Case, seed uint64, g *graph.Graph, in [][]float32) ([]float32, 
 	return want, nil
 }
 
-func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, error) {
+// runOn compiles and runs g on ex: its first output and, for programs
+// that say (the GPU executor's), the convolution kernels that ran.
+func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, []string, error) {
 	p, err := ex.Compile(g)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer p.Close()
+	var kernels []string
+	if k, ok := p.(interface{ Kernels() []string }); ok {
+		kernels = k.Kernels()
+	}
 	out, err := p.Run(in...)
 	if err != nil {
-		return nil, err
+		return nil, kernels, err
 	}
-	return out[0], nil
+	return out[0], kernels, nil
 }
 
 // Compare returns the NMSE Σ(got-want)²/Σwant² and max |got-want|, and an

@@ -19,7 +19,7 @@ import (
 // other architectures' layers are variations of these; check-ops --arch
 // runs any of them.)
 func allCases(t *testing.T) []opcheck.Case {
-	gs, err := resnet.LayerGraphs(checkedArchs, 1, 2)
+	gs, err := resnet.LayerGraphs(resnet.CoreArchs, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +27,6 @@ func allCases(t *testing.T) []opcheck.Case {
 	opcheck.SortByCost(cs)
 	return cs
 }
-
-var checkedArchs = []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "densenet121"}
 
 func TestGPUOps(t *testing.T) {
 	dev := gputest.Device(t)

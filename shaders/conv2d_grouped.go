@@ -18,19 +18,28 @@ func groupedSupports(g ConvGeom) bool {
 }
 
 // groupedBlock is the block of output pixels an invocation of
-// conv2d_grouped.wgsl computes, with 4 channels. On a CPU adapter 2 × 7
-// (7 divides every ResNet feature-map width): on lavapipe it ran 2–3
-// times as fast as 1 × 7, 1 × 14 or 2 × 4 and as fast as a generated,
-// unrolled 16-channel kernel (direct4's form); 8 channels or 4 × 7 pixels
-// exceed the loop size that llvmpipe unrolls, leave the accumulators in
-// memory and ran 5–10 times slower, after a minute's compiling. On a GPU
-// one pixel, so that neighbouring invocations read and write neighbouring
-// pixels and the small late layers still fill the device.
-func groupedBlock(c gpu.Caps) (br, bc uint32) {
-	if c.CPU {
+// conv2d_grouped.wgsl computes at stride s, with 4 channels, vec as the
+// kernel's VEC. On a GPU one pixel, so that neighbouring invocations read
+// and write neighbouring pixels and the small late layers still fill the
+// device. On a CPU adapter the largest blocks whose loops llvmpipe still
+// unrolls (7 divides every ResNet feature-map width): 2 × 7 at stride 1;
+// 1 × 7 at stride 2; 1 × 4 at larger strides, or at stride 2 where a step
+// is one channel (its patch loads cost more). Measured on lavapipe, 2 × 7
+// ran 2–3 times as fast at stride 1 as 1 × 7, 1 × 14 or 2 × 4, and as fast
+// as a generated, unrolled 16-channel kernel (direct4's form); 1 × 7 ran
+// fastest at stride 2. Larger blocks (2 × 7 at stride 2, 4 × 7, 8
+// channels) leave loops rolled and the accumulators in memory: they ran
+// 2–10 times slower after 10–60 s of compiling.
+func groupedBlock(s int, vec bool, c gpu.Caps) (br, bc uint32) {
+	switch {
+	case !c.CPU:
+		return 1, 1
+	case s == 1:
 		return 2, 7
+	case s == 2 && vec:
+		return 1, 7
 	}
-	return 1, 1
+	return 1, 4
 }
 
 // grouped returns the launches of conv2d_grouped.wgsl for g:
@@ -44,7 +53,7 @@ func grouped(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	p := convParams(g)
 	cing, coutg := g.Cin/g.Groups, g.Cout/g.Groups
 	vec := cing%4 == 0
-	br, bc := groupedBlock(c)
+	br, bc := groupedBlock(g.SH, vec, c)
 	blocks := g.N * ((g.OH() + int(br) - 1) / int(br)) * ((g.OW() + int(bc) - 1) / int(bc))
 	inv := blocks * g.Groups * ((coutg + 3) / 4)
 	if !fits(blocks, g.Groups, (coutg+3)/4) {

@@ -1,0 +1,281 @@
+package shaders_test
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// resnexts are the torchvision ResNeXts.
+var resnexts = []string{"resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"}
+
+// resnextLayers are the grouped convolutions of the ResNeXts at 224²,
+// batch 1 and 2, one per geometry (the epilogue flags aside): the 3×3 of
+// every Bottleneck, at stride 2 in the first block of stages 2–4.
+func resnextLayers(t testing.TB) []opcheck.Case {
+	gs, err := resnet.LayerGraphs(resnexts, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, geoms := convCases(opcheck.FromGraphs(gs...))
+	var out []opcheck.Case
+	seen := map[string]bool{}
+	for i, c := range cs {
+		g := geoms[i]
+		g.ReLU, g.Residual = false, false
+		if s := g.String(); geoms[i].Groups > 1 && !seen[s] {
+			seen[s] = true
+			out = append(out, c)
+		}
+	}
+	opcheck.SortByCost(out)
+	return out
+}
+
+// TestConvGroupedResNeXt runs the grouped kernel on every grouped layer of
+// the ResNeXts, batch 1 and 2, through the op checker (the float64
+// reference, poisoned and guarded outputs), and checks that the untuned
+// chooser picks it for them on both kinds of device.
+func TestConvGroupedResNeXt(t *testing.T) {
+	dev := gputest.Device(t)
+	cs := resnextLayers(t)
+	if len(cs) != 42 {
+		t.Errorf("%d distinct grouped ResNeXt layers, want 42 (7 per network and batch)", len(cs))
+	}
+	if testing.Short() {
+		cs = cs[:len(cs)/2]
+	}
+	ex := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvKernel: func(shaders.ConvGeom) string { return "grouped" }})
+	worst := 0.0
+	for _, c := range cs {
+		g := c.Op.(*graph.Conv2D).Geom(c.In)
+		for _, caps := range []gpu.Caps{shaders.DiscreteGPU, shaders.CPUAdapter} {
+			if d := shaders.Defaults(g, caps); len(d) == 0 || d[0] != "grouped" {
+				t.Errorf("%s: defaults %q (CPU %t), want grouped first", c, d, caps.CPU)
+			}
+		}
+		r := opcheck.Run(c, ex, 1)
+		if !r.Pass() {
+			t.Errorf("%v", r)
+		}
+		worst = math.Max(worst, r.NMSE)
+	}
+	t.Logf("%d cases, worst NMSE %.3e", len(cs), worst)
+}
+
+// TestConvGroupedForms runs the launches built for both kinds of device on
+// this one (the one-pixel blocks of a discrete GPU and a CPU adapter's
+// rows of 7 or 4),
+// and with workgroup counts folded past a limit of 12, on ResNeXt layers of
+// each group width and on the shapes that stress the kernel's edges.
+func TestConvGroupedForms(t *testing.T) {
+	dev := gputest.Device(t)
+	cases := []shaders.ConvGeom{
+		cg(1, 128, 7, 7, 128, 3, 1, 1, 32, false, true),   // ResNeXt-50 32×4d: 4 channels a group
+		cg(2, 256, 14, 14, 256, 3, 2, 1, 32, true, true),  // 8 a group, stride 2, residual, batch 2
+		cg(1, 512, 7, 7, 512, 3, 1, 1, 32, false, true),   // 16 a group
+		cg(1, 2048, 7, 7, 2048, 3, 1, 1, 32, false, true), // 64 a group (ResNeXt-101 32×8d)
+		cg(2, 256, 9, 9, 256, 3, 2, 1, 64, false, false),  // 64 groups of 4, stride 2 on an odd size
+		cg(1, 32, 56, 56, 32, 3, 1, 1, 32, false, true),   // depthwise
+		cg(2, 32, 15, 13, 32, 3, 2, 1, 32, true, false),   // depthwise, stride 2, odd sizes
+		cg(2, 15, 7, 7, 15, 3, 2, 1, 3, true, true),       // 3 groups of 5: steps that straddle texels
+		cg(3, 12, 9, 11, 20, 3, 1, 1, 2, false, true),     // 6 in, 10 out a group: a partial channel block
+		cg(1, 8, 6, 5, 24, 3, 1, 0, 8, false, false),      // a channel multiplier of 3, no padding
+		cg(2, 16, 5, 5, 32, 1, 1, 0, 4, true, true),       // 1×1 grouped
+		cg(1, 12, 1, 1, 12, 3, 1, 1, 3, false, true),      // a 1×1 image: all but the centre tap in the padding
+		cg(2, 16, 10, 8, 16, 3, 3, 1, 2, true, false),     // stride 3
+	}
+	gpuLim := shaders.DiscreteGPU
+	gpuLim.Limits = dev.Limits
+	cpuLim := gpuLim
+	cpuLim.CPU = true
+	folded := cpuLim
+	folded.MaxWorkgroupsPerDimension = 12
+	forms := []struct {
+		name string
+		caps gpu.Caps
+	}{{"gpu", gpuLim}, {"cpu", cpuLim}, {"folded", folded}}
+	r := graph.NewRand(11)
+	for _, g := range cases {
+		op, shape := graph.ConvOf(g)
+		rop, shapes := op.Random(r, shape)
+		conv := rop.(*graph.Conv2D)
+		n := g.N * g.Cout * g.OH() * g.OW()
+		data := [][]float32{r.Uniform(shape.Numel(), -1, 1)}
+		res := r.Uniform(n, -1, 1)
+		if g.Residual {
+			data = append(data, res)
+		}
+		want, _, err := ref.Apply(conv, shapes, data)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", g, err)
+		}
+		for _, f := range forms {
+			cl, err := shaders.Conv2D(g, "grouped", f.caps)
+			if err != nil {
+				t.Fatalf("%s (%s): %v", g, f.name, err)
+			}
+			if f.name == "folded" && cl.Groups[1] == 1 && cl.Groups.Count() > 12 {
+				t.Errorf("%s: grid %v not folded", g, cl.Groups)
+			}
+			got := runPacked(t, dev, cl, data[0], conv, res, n)
+			if e, _, err := opcheck.Compare(got, want); err != nil || !(e <= 1e-9) {
+				t.Errorf("%s (%s, grid %v): NMSE %.3e > 1e-9 %v", g, f.name, cl.Groups, e, err)
+			}
+		}
+	}
+}
+
+// runPacked runs a texture-reading convolution's launches (Pre packs the
+// input, Launch convolves) as the executor binds them, on input in with
+// conv's parameters and residual res, into a poisoned output of n floats
+// and a guard, and returns the n floats; it fails if a guard float was
+// written.
+func runPacked(t *testing.T, dev *gpu.Device, cl shaders.ConvLaunch, in []float32, conv *graph.Conv2D, res []float32, n int) []float32 {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	texture := func(name string, texels int, vals []float32) *gpu.Texture {
+		t.Helper()
+		tx, err := dev.NewTexture(name, uint64(texels))
+		must(err)
+		t.Cleanup(tx.Release)
+		if vals != nil {
+			must(dev.WriteTexture(tx, vals))
+		}
+		return tx
+	}
+	buffer := func(name string, vals []float32) *gpu.Buffer {
+		t.Helper()
+		b, err := dev.NewBuffer(name, uint64(4*len(vals)))
+		must(err)
+		t.Cleanup(b.Release)
+		must(dev.Write(b, 0, gpu.Bytes(vals)))
+		return b
+	}
+	w := cl.Weights(conv.Weight)
+	flat := texture("flat", cl.InTexels, in)
+	packed := texture("packed", cl.Texels, nil)
+	weight := texture("weight", (len(w)+3)/4, w)
+	poison := make([]float32, n+guard)
+	for i := range poison {
+		poison[i] = math.Float32frombits(poisonBits)
+	}
+	out := buffer("dst", poison)
+	binds := []gpu.Binds{
+		{"flat": flat, "dst": packed},
+		{"src": packed, "weight": weight, "scale": buffer("scale", conv.Scale), "bias": buffer("bias", conv.Bias),
+			"res": buffer("res", res), "dst": out},
+	}
+	var ds []*gpu.Dispatch
+	for i, l := range []*shaders.Launch{cl.Pre, &cl.Launch} {
+		pl, err := dev.Pipeline(l.Key, l.Source)
+		must(err)
+		d, err := dev.Bind(l.Key.Variant, pl, l.Params, l.Groups, binds[i])
+		must(err)
+		t.Cleanup(d.Release)
+		ds = append(ds, d)
+	}
+	got := make([]byte, 4*(n+guard))
+	_, err := dev.Run(ds, []gpu.ReadBack{{Buf: out, Dst: got}}, false)
+	must(err)
+	for i := n; i < n+guard; i++ {
+		if v := binary.LittleEndian.Uint32(got[4*i:]); v != poisonBits {
+			t.Errorf("guard float %d written: %#x", i-n, v)
+			break
+		}
+	}
+	vals := make([]float32, n)
+	for i := range vals {
+		vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(got[4*i:]))
+	}
+	return vals
+}
+
+// TestGroupedLaunch checks the grouped kernel's support, key, grid and
+// errors without a device.
+func TestGroupedLaunch(t *testing.T) {
+	l1 := cg(1, 128, 56, 56, 128, 3, 1, 1, 32, false, true) // ResNeXt-50 layer1
+	k, ok := shaders.Kernel("grouped")
+	if !ok {
+		t.Fatal("no grouped kernel in the registry")
+	}
+	dil := l1
+	dil.DH = 2
+	uneven := l1
+	uneven.PL = 0
+	k5 := cg(1, 128, 56, 56, 128, 5, 1, 2, 32, false, true)
+	for _, g := range []shaders.ConvGeom{cg(1, 64, 56, 56, 64, 3, 1, 1, 1, false, true), dil, uneven, k5} {
+		if k.Supports(g) {
+			t.Errorf("grouped supports %s", g)
+		}
+		if _, err := shaders.Conv2D(g, "grouped", shaders.CPUAdapter); err == nil {
+			t.Errorf("grouped launched %s", g)
+		}
+	}
+	for _, f := range []struct {
+		caps   gpu.Caps
+		br, bc uint32
+		wgs    uint64 // 64 invocations each: 4 channels (one group) × a block
+	}{
+		{shaders.DiscreteGPU, 1, 1, 32 * 56 * 56 / 64},
+		{shaders.CPUAdapter, 2, 7, 32 * 28 * 8 / 64},
+	} {
+		cl, err := shaders.Conv2D(l1, "grouped", f.caps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := gpu.Key{Kernel: "conv2d", Variant: "grouped", Consts: [8]uint32{0, 1, 3, 3, 1, 1, f.br, f.bc}}
+		if cl.Key != want {
+			t.Errorf("CPU %t: key %+v, want %+v", f.caps.CPU, cl.Key, want)
+		}
+		if cl.Groups.Count() != f.wgs {
+			t.Errorf("CPU %t: %d workgroups, want %d", f.caps.CPU, cl.Groups.Count(), f.wgs)
+		}
+		if cl.Pre == nil || cl.Texels != 32*56*56 || cl.InTexels != 128*56*56/4 || cl.Weights == nil {
+			t.Errorf("CPU %t: packing %+v", f.caps.CPU, cl)
+		}
+		// 4 input channels a group: one texel a tap; here 1.
+		if w := cl.Weights(make([]float32, 128*4*9)); len(w) != 128*9*4 {
+			t.Errorf("packed weights: %d floats, want %d", len(w), 128*9*4)
+		}
+	}
+	// Stride 2: one row of 7 on a CPU adapter; with channels per group
+	// not a multiple of 4 (one channel a step), of 4.
+	s2 := cg(1, 256, 56, 56, 256, 3, 2, 1, 32, false, true)
+	if cl, err := shaders.Conv2D(s2, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 1, 3, 3, 2, 1, 1, 7} {
+		t.Errorf("stride 2: key %+v, %v", cl.Key, err)
+	}
+	dw := cg(1, 32, 56, 56, 32, 3, 2, 1, 32, false, false)
+	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3, 3, 2, 0, 1, 4} {
+		t.Errorf("depthwise, stride 2: key %+v, %v", cl.Key, err)
+	}
+	small := shaders.CPUAdapter
+	small.MaxInvocationsPerWorkgroup = 32
+	if _, err := shaders.Conv2D(l1, "grouped", small); err == nil {
+		t.Error("workgroups of 64 launched on an adapter that allows 32")
+	}
+	small = shaders.CPUAdapter
+	small.MaxTextureDimension2D = 8 // 32768 texels; the input needs 100352
+	if _, err := shaders.Conv2D(l1, "grouped", small); err == nil {
+		t.Error("an input texture larger than the adapter's limit launched")
+	}
+	small = shaders.CPUAdapter
+	small.MaxWorkgroupsPerDimension = 1
+	if _, err := shaders.Conv2D(l1, "grouped", small); err == nil {
+		t.Error("112 workgroups fit a limit of 1")
+	}
+}

@@ -74,9 +74,11 @@ func TestConvGroupedResNeXt(t *testing.T) {
 
 // TestConvGroupedForms runs the launches built for both kinds of device on
 // this one (the one-pixel blocks of a discrete GPU and a CPU adapter's
-// rows of 7 or 4),
-// and with workgroup counts folded past a limit of 12, on ResNeXt layers of
-// each group width and on the shapes that stress the kernel's edges.
+// rows of 7 or 4), and with workgroup counts folded past a limit of 12, on
+// a ResNeXt layer of each group width and the grouped cases of
+// opcheck.Awkward (depthwise, groups of 5, partial channel blocks, strides
+// 2 and 3, a 1×1 image). The variant suite runs the latter on the
+// executor too.
 func TestConvGroupedForms(t *testing.T) {
 	dev := gputest.Device(t)
 	cases := []shaders.ConvGeom{
@@ -84,15 +86,16 @@ func TestConvGroupedForms(t *testing.T) {
 		cg(2, 256, 14, 14, 256, 3, 2, 1, 32, true, true),  // 8 a group, stride 2, residual, batch 2
 		cg(1, 512, 7, 7, 512, 3, 1, 1, 32, false, true),   // 16 a group
 		cg(1, 2048, 7, 7, 2048, 3, 1, 1, 32, false, true), // 64 a group (ResNeXt-101 32×8d)
-		cg(2, 256, 9, 9, 256, 3, 2, 1, 64, false, false),  // 64 groups of 4, stride 2 on an odd size
-		cg(1, 32, 56, 56, 32, 3, 1, 1, 32, false, true),   // depthwise
-		cg(2, 32, 15, 13, 32, 3, 2, 1, 32, true, false),   // depthwise, stride 2, odd sizes
-		cg(2, 15, 7, 7, 15, 3, 2, 1, 3, true, true),       // 3 groups of 5: steps that straddle texels
-		cg(3, 12, 9, 11, 20, 3, 1, 1, 2, false, true),     // 6 in, 10 out a group: a partial channel block
-		cg(1, 8, 6, 5, 24, 3, 1, 0, 8, false, false),      // a channel multiplier of 3, no padding
-		cg(2, 16, 5, 5, 32, 1, 1, 0, 4, true, true),       // 1×1 grouped
-		cg(1, 12, 1, 1, 12, 3, 1, 1, 3, false, true),      // a 1×1 image: all but the centre tap in the padding
-		cg(2, 16, 10, 8, 16, 3, 3, 1, 2, true, false),     // stride 3
+	}
+	k, _ := shaders.Kernel("grouped")
+	_, awkward := convCases(opcheck.Awkward())
+	for _, g := range awkward {
+		if k.Supports(g) {
+			cases = append(cases, g)
+		}
+	}
+	if len(cases) < 4+12 {
+		t.Fatalf("%d grouped cases in opcheck.Awkward, want at least 12", len(cases)-4)
 	}
 	gpuLim := shaders.DiscreteGPU
 	gpuLim.Limits = dev.Limits

@@ -12,6 +12,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
@@ -280,5 +281,67 @@ func TestGroupedLaunch(t *testing.T) {
 	small.MaxWorkgroupsPerDimension = 1
 	if _, err := shaders.Conv2D(l1, "grouped", small); err == nil {
 		t.Error("112 workgroups fit a limit of 1")
+	}
+}
+
+// The grouped 3×3 convolutions of ResNeXt-50 32×4d at 224², batch 1 (32
+// groups; per stage L1 56² … L4 7², s2 the strided one of the first
+// block), ResNeXt-101 64×4d's first (64 groups of 4), and depthwise ones.
+var (
+	x50L1   = benchShape{1, 128, 56, 128, 3, 1, 1, false}
+	x50L2s2 = benchShape{1, 256, 56, 256, 3, 2, 1, false}
+	x50L2   = benchShape{1, 256, 28, 256, 3, 1, 1, false}
+	x50L3s2 = benchShape{1, 512, 28, 512, 3, 2, 1, false}
+	x50L3   = benchShape{1, 512, 14, 512, 3, 1, 1, false}
+	x50L4s2 = benchShape{1, 1024, 14, 1024, 3, 2, 1, false}
+	x50L4   = benchShape{1, 1024, 7, 1024, 3, 1, 1, false}
+	x101L1  = benchShape{1, 256, 56, 256, 3, 1, 1, false}
+	dw56    = benchShape{1, 32, 56, 32, 3, 1, 1, false}
+	dw56s2  = benchShape{1, 32, 56, 32, 3, 2, 1, false}
+)
+
+func BenchmarkConv_X50L1_g32(b *testing.B)     { benchGroupedConv(b, x50L1, 32) }
+func BenchmarkConv_X50L2s2_g32(b *testing.B)   { benchGroupedConv(b, x50L2s2, 32) }
+func BenchmarkConv_X50L2_g32(b *testing.B)     { benchGroupedConv(b, x50L2, 32) }
+func BenchmarkConv_X50L3s2_g32(b *testing.B)   { benchGroupedConv(b, x50L3s2, 32) }
+func BenchmarkConv_X50L3_g32(b *testing.B)     { benchGroupedConv(b, x50L3, 32) }
+func BenchmarkConv_X50L4s2_g32(b *testing.B)   { benchGroupedConv(b, x50L4s2, 32) }
+func BenchmarkConv_X50L4_g32(b *testing.B)     { benchGroupedConv(b, x50L4, 32) }
+func BenchmarkConv_X101L1_g64(b *testing.B)    { benchGroupedConv(b, x101L1, 64) }
+func BenchmarkConv_Depthwise56(b *testing.B)   { benchGroupedConv(b, dw56, 32) }
+func BenchmarkConv_Depthwise56s2(b *testing.B) { benchGroupedConv(b, dw56s2, 32) }
+
+// BenchmarkResNeXt50 times the whole forward pass of ResNeXt-50 32×4d at
+// batch 1 (synthetic weights), with the grouped convolutions on the
+// default kernel (grouped) and, for comparison, on general.
+func BenchmarkResNeXt50(b *testing.B) {
+	dev := gputest.Device(b)
+	a := resnet.Archs["resnext50_32x4d"]
+	g, err := resnet.Build(a, weights.Synthetic(a.Specs(), 0), resnet.BuildOptions{Batch: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	graph.Optimize(g)
+	for _, k := range []string{"grouped", "general"} {
+		b.Run(k, func(b *testing.B) {
+			pick := func(g shaders.ConvGeom) string {
+				if g.Groups > 1 {
+					return k
+				}
+				return ""
+			}
+			p, err := gpuexec.New(dev, gpuexec.Options{ConvKernel: pick}).CompileGPU(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			warmUp(b, p)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Time(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

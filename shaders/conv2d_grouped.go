@@ -55,16 +55,15 @@ func grouped(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	vec := cing%4 == 0
 	br, bc := groupedBlock(g.SH, vec, c)
 	blocks := g.N * ((g.OH() + int(br) - 1) / int(br)) * ((g.OW() + int(bc) - 1) / int(bc))
-	inv := blocks * g.Groups * ((coutg + 3) / 4)
 	if !fits(blocks, g.Groups, (coutg+3)/4) {
 		return ConvLaunch{}, fmt.Errorf("shaders: %v needs more than 2³¹ − 1 invocations", g)
 	}
-	grid, err := fold1D(inv, groupedWG, c.MaxWorkgroupsPerDimension)
+	grid, err := fold1D(blocks*g.Groups*((coutg+3)/4), groupedWG, c.MaxWorkgroupsPerDimension)
 	if err != nil {
 		return ConvLaunch{}, fmt.Errorf("shaders: %v: %v", g, err)
 	}
 	maxTexels := uint64(gpu.TexWidth) * uint64(c.MaxTextureDimension2D)
-	for _, t := range []int{g.N * (g.Cin + 3) / 4 * g.H * g.W, g.Cout * ((cing + 3) / 4) * g.KH * g.KW} {
+	for _, t := range []int{g.N * ((g.Cin + 3) / 4) * g.H * g.W, g.Cout * ((cing + 3) / 4) * g.KH * g.KW} {
 		if uint64(t) > maxTexels {
 			return ConvLaunch{}, fmt.Errorf("shaders: %v: a texture of %d texels exceeds the adapter's %d", g, t, maxTexels)
 		}

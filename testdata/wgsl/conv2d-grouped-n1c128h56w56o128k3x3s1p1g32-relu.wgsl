@@ -49,7 +49,8 @@ struct Params {
 // = KH·KW, S (the stride), VEC, BR, BC, and the patch under a block, PH =
 // (BR−1)·S + KH rows × PW = (BC−1)·S + KW columns, PHW = PH·PW, NQ =
 // BR·BC; conv2d_params.wgsl comes before this file, conv2d_epilogue.wgsl
-// after it; p.k is Cin/groups·KH·KW.
+// after it; p.k is Cin/groups·KH·KW. The workgroup size, 64, is
+// groupedWG in conv2d_grouped.go.
 
 @group(0) @binding(1) var src: texture_2d<f32>;
 @group(0) @binding(2) var weight: texture_2d<f32>;

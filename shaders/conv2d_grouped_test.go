@@ -311,22 +311,31 @@ func BenchmarkConv_X101L1_g64(b *testing.B)    { benchGroupedConv(b, x101L1, 64)
 func BenchmarkConv_Depthwise56(b *testing.B)   { benchGroupedConv(b, dw56, 32) }
 func BenchmarkConv_Depthwise56s2(b *testing.B) { benchGroupedConv(b, dw56s2, 32) }
 
-// BenchmarkResNeXt50 times the whole forward pass of ResNeXt-50 32×4d at
-// batch 1 (synthetic weights), with the grouped convolutions on the
-// default kernel (grouped) and, for comparison, on general.
-func BenchmarkResNeXt50(b *testing.B) {
+// BenchmarkForward times whole forward passes at batch 1 (synthetic
+// weights): ResNeXt-50 32×4d with its grouped convolutions on the default
+// kernel (grouped) and on general, and ResNet-50, of about the same
+// multiply-adds, for comparison.
+func BenchmarkForward(b *testing.B) {
 	dev := gputest.Device(b)
-	a := resnet.Archs["resnext50_32x4d"]
-	g, err := resnet.Build(a, weights.Synthetic(a.Specs(), 0), resnet.BuildOptions{Batch: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	graph.Optimize(g)
-	for _, k := range []string{"grouped", "general"} {
-		b.Run(k, func(b *testing.B) {
+	for _, r := range []struct{ arch, grouped string }{
+		{"resnext50_32x4d", "grouped"},
+		{"resnext50_32x4d", "general"},
+		{"resnet50", ""},
+	} {
+		name := r.arch
+		if r.grouped != "" {
+			name += "/" + r.grouped
+		}
+		b.Run(name, func(b *testing.B) {
+			a := resnet.Archs[r.arch]
+			g, err := resnet.Build(a, weights.Synthetic(a.Specs(), 0), resnet.BuildOptions{Batch: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			graph.Optimize(g)
 			pick := func(g shaders.ConvGeom) string {
 				if g.Groups > 1 {
-					return k
+					return r.grouped
 				}
 				return ""
 			}

@@ -191,8 +191,10 @@ func kernelOf(t *testing.T, ex *gpuexec.Executor, c opcheck.Case) string {
 }
 
 // The 1×1 kernels cover the whole 1×1 family of ResNet, the Winograd ones
-// the 3×3 stride-1 layers, the others every layer; only "general" takes
-// grouped, dilated or unevenly padded convolutions, and it takes them all.
+// the 3×3 stride-1 layers, "grouped" none (it takes only grouped ones),
+// the others every layer; "general" takes every grouped, dilated or
+// unevenly padded convolution, "grouped" the grouped ones without
+// dilation and uneven padding, the others none.
 func TestConvSupports(t *testing.T) {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
@@ -214,6 +216,8 @@ func TestConvSupports(t *testing.T) {
 				want = is1x1
 			case strings.HasPrefix(k.Name, "wino"):
 				want = is3x3s1
+			case k.Name == "grouped":
+				want = false
 			}
 			if got := k.Supports(g); got != want {
 				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
@@ -231,8 +235,9 @@ func TestConvSupports(t *testing.T) {
 			continue
 		}
 		nOdd++
+		grouped := g.Groups > 1 && g.DH == 1 && g.DW == 1 && g.PT == g.PL && g.PT == g.PB && g.PT == g.PR
 		for _, k := range shaders.ConvKernels {
-			if got, want := k.Supports(g), k.Name == "general"; got != want {
+			if got, want := k.Supports(g), k.Name == "general" || k.Name == "grouped" && grouped; got != want {
 				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
 			}
 		}

@@ -5,7 +5,9 @@
 // into convolutions, fuse residual additions and ReLUs into their
 // epilogues and rewrite linear layers as convolutions for CPU adapters;
 // the memory planner lets activations share buffers by liveness (views
-// such as Flatten share their input's); and the Executor interface is
-// what the GPU (package graph/gpuexec) and the CPU reference (package
-// graph/ref) both implement, so that one graph runs on either.
+// such as Flatten share their input's, and the inputs of a concatenation
+// are written straight into their slices of its output); and the
+// Executor interface is what the GPU (package graph/gpuexec) and the CPU
+// reference (package graph/ref) both implement, so that one graph runs on
+// either.
 package graph

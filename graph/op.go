@@ -58,6 +58,63 @@ func isView(op Op) bool {
 	return ok && v.IsView()
 }
 
+// Layout is where a value lies in the buffer an executor binds for it
+// (shaders.Layout): image n, the n-th index of its first dimension,
+// starts at element Off + n·BStride. A value the planner placed in a
+// slice of a concatenation's memory has an offset and, along the
+// channels, a batch stride larger than its own image; the Plan's layouts
+// always set BStride.
+type Layout = shaders.Layout
+
+// Contiguous is the layout of a value of shape s on its own: from element
+// 0, images one after another.
+func Contiguous(s Shape) Layout { return Layout{BStride: s.Numel() / max(s[0], 1)} }
+
+// Plain reports whether a value of shape s at layout l reads as
+// contiguous from element 0: what every op reads and writes unless it is
+// Strided for the input or output. A single image is plain at offset 0
+// whatever its batch stride.
+func Plain(l Layout, s Shape) bool {
+	return l.Off == 0 && (s[0] == 1 || l.BStride == 0 || l.BStride == s.Numel()/s[0])
+}
+
+// Strided is implemented by ops whose launches can read an input, or
+// write their output, at any Layout the Lowerer gives rather than
+// contiguous from the buffer's start. The planner places a value in a
+// slice of a concatenation's memory (Join) only where its producer
+// writes, and all its other readers read, such layouts; for the other
+// inputs and outputs of any op, Lowerer.Layout is always Plain.
+type Strided interface {
+	// StridedIn reports whether the op reads input i at any layout.
+	StridedIn(i int) bool
+	// StridedOut reports whether the op writes its output at any layout.
+	StridedOut() bool
+}
+
+// stridedIn reports whether op reads input i at any layout.
+func stridedIn(op Op, i int) bool {
+	s, ok := op.(Strided)
+	return ok && s.StridedIn(i)
+}
+
+// stridedOut reports whether op writes its output at any layout.
+func stridedOut(op Op) bool {
+	s, ok := op.(Strided)
+	return ok && s.StridedOut()
+}
+
+// Join is implemented by ops whose output is their inputs side by side
+// (Concat). The planner may place an input in the output's memory, where
+// its producer writes it directly; the op then moves nothing for it
+// (Lowerer.InPlace).
+type Join interface {
+	Op
+	// Part returns where input i of the inputs of shapes in lies when the
+	// output lies at layout out, or false if it cannot lie in the output's
+	// memory at a Layout.
+	Part(in []Shape, i int, out Layout) (Layout, bool)
+}
+
 // Lowerer is what an op's GPU lowering sees of the GPU executor: the
 // device's capabilities and a way to record launches whose bindings are
 // named after the kernel's WGSL variables. Each Lower call describes one
@@ -71,8 +128,16 @@ type Lowerer interface {
 	// Conv records a convolution through the kernel registry (the
 	// executor chooses the kernel): input in, weights w
 	// [Cout][Cin/Groups][KH][KW], scale and bias per output channel, and
-	// res the residual input when g.Residual.
+	// res the residual input when g.Residual; the output at layout g.Out.
 	Conv(g shaders.ConvGeom, in Res, w, scale, bias []float32, res Res)
+	// Layout is where the node's input or output r (In(i), Out()) lies in
+	// the buffer bound for it: Plain unless the planner placed the value in
+	// a concatenation's memory, which it does only where the op is Strided
+	// for it.
+	Layout(r Res) Layout
+	// InPlace reports whether the node's input i already lies in its
+	// output's memory (Join): its producer wrote it there.
+	InPlace(i int) bool
 }
 
 // ResKind says what a Res names.

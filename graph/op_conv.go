@@ -173,13 +173,23 @@ func (c *Conv2D) Eval(in []Shape, data [][]float32, out []float32) {
 	})
 }
 
+// StridedIn implements Strided: the input and the residual are
+// contiguous.
+func (c *Conv2D) StridedIn(int) bool { return false }
+
+// StridedOut implements Strided: every kernel's epilogue writes the
+// output at any layout (a slice of a concatenation: DenseNet's layers).
+func (c *Conv2D) StridedOut() bool { return true }
+
 // Lower implements Op through the executor's convolution kernels.
 func (c *Conv2D) Lower(l Lowerer, in []Shape, _ Shape) error {
 	res := In(0) // unread without Residual
 	if c.Residual {
 		res = In(1)
 	}
-	l.Conv(c.Geom(in[0]), In(0), c.Weight, c.Scale, c.Bias, res)
+	g := c.Geom(in[0])
+	g.Out = l.Layout(Out())
+	l.Conv(g, In(0), c.Weight, c.Scale, c.Bias, res)
 	return nil
 }
 

@@ -9,10 +9,22 @@ import (
 
 // The element-wise ops (ReLU, Add, BatchNorm) share one kernel,
 // elementwise.wgsl; the fusion pass folds them into convolutions where it
-// can, so they run on their own only in unusual graphs.
+// can, so they run on their own only in unusual graphs (and on
+// concatenations: DenseNet's batch-norms read slices of one). They are
+// Strided: they read and write any layout.
+
+// eltwiseStrided is what the element-wise ops share: every input and the
+// output at any layout.
+type eltwiseStrided struct{}
+
+// StridedIn implements Strided.
+func (eltwiseStrided) StridedIn(int) bool { return true }
+
+// StridedOut implements Strided.
+func (eltwiseStrided) StridedOut() bool { return true }
 
 // ReLU is out = max(in, 0).
-type ReLU struct{}
+type ReLU struct{ eltwiseStrided }
 
 // Kind implements Op.
 func (ReLU) Kind() string { return "relu" }
@@ -48,7 +60,10 @@ func (ReLU) Params() [][]float32 { return nil }
 func (ReLU) FLOPs(_ []Shape, out Shape) int64 { return int64(out.Numel()) }
 
 // Add is out = a + b, then max(·,0) if ReLU.
-type Add struct{ ReLU bool }
+type Add struct {
+	eltwiseStrided
+	ReLU bool
+}
 
 // Kind implements Op.
 func (Add) Kind() string { return "add" }
@@ -103,6 +118,7 @@ func (Add) FLOPs(_ []Shape, out Shape) int64 { return int64(out.Numel()) }
 //
 // then max(·,0) if ReLU (a pre-activation, as DenseNet's layers have).
 type BatchNorm struct {
+	eltwiseStrided
 	Gamma, Beta, Mean, Var []float32
 	Eps                    float64
 	ReLU                   bool
@@ -193,14 +209,19 @@ func (b *BatchNorm) NumParams() int { return len(b.Gamma) + len(b.Beta) }
 func (b *BatchNorm) FLOPs(_ []Shape, out Shape) int64 { return 2 * int64(out.Numel()) }
 
 // eltwise records elementwise.wgsl over a tensor of shape s (channels on
-// axis 1).
+// axis 1), with binds' a, b (a node input in ModeAdd) and dst at their
+// layouts.
 func eltwise(l Lowerer, mode uint32, relu bool, s Shape, binds map[string]Res) error {
 	c := 1
 	if len(s) > 1 {
 		c = s[1]
 	}
-	inner := s.Numel() / max(s[0]*c, 1)
-	k, err := shaders.Elementwise(mode, relu, s.Numel(), c, inner, l.Caps().MaxWorkgroupsPerDimension)
+	g := shaders.EltwiseGeom{N: s[0], C: c, Inner: s.Numel() / max(s[0]*c, 1),
+		A: l.Layout(binds["a"]), Dst: l.Layout(binds["dst"])}
+	if mode == shaders.ModeAdd {
+		g.B = l.Layout(binds["b"])
+	}
+	k, err := shaders.Elementwise(mode, relu, g, l.Caps().MaxWorkgroupsPerDimension)
 	if err != nil {
 		return err
 	}

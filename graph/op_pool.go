@@ -121,9 +121,18 @@ func (p Pool) Eval(in []Shape, data [][]float32, out []float32) {
 	}
 }
 
+// StridedIn implements Strided: the input is contiguous.
+func (Pool) StridedIn(int) bool { return false }
+
+// StridedOut implements Strided: the output may be a slice of a
+// concatenation (DenseNet's pools write the first part of a dense block).
+func (Pool) StridedOut() bool { return true }
+
 // Lower implements Op.
 func (p Pool) Lower(l Lowerer, in []Shape, _ Shape) error {
-	k, err := shaders.Pool(p.Geom(in[0]), l.Caps().MaxWorkgroupsPerDimension)
+	g := p.Geom(in[0])
+	g.Out = l.Layout(Out())
+	k, err := shaders.Pool(g, l.Caps().MaxWorkgroupsPerDimension)
 	return srcDst(l, k, err)
 }
 
@@ -166,10 +175,16 @@ func (GlobalAvgPool) Eval(in []Shape, data [][]float32, out []float32) {
 	}
 }
 
+// StridedIn implements Strided: the input is contiguous.
+func (GlobalAvgPool) StridedIn(int) bool { return false }
+
+// StridedOut implements Strided.
+func (GlobalAvgPool) StridedOut() bool { return true }
+
 // Lower implements Op.
 func (GlobalAvgPool) Lower(l Lowerer, in []Shape, _ Shape) error {
 	s := in[0]
-	k, err := shaders.GlobalAvgPool(s[0], s[1], s[2], s[3], l.Caps().MaxWorkgroupsPerDimension)
+	k, err := shaders.GlobalAvgPool(s[0], s[1], s[2], s[3], l.Layout(Out()), l.Caps().MaxWorkgroupsPerDimension)
 	return srcDst(l, k, err)
 }
 

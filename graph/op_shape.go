@@ -55,6 +55,10 @@ func (f Flatten) Describe() string { return fmt.Sprintf("axis=%d", f.Axis) }
 func (f Flatten) Random(_ *Rand, in Shape) (Op, []Shape) { return f, []Shape{in} }
 
 // Concat joins N inputs along Axis; their other dimensions must agree.
+// Along axis 0 or 1 it is a Join: the planner lets the producers of its
+// inputs write them straight into their slices of the output, and the op
+// copies only the inputs it could not place (concat.wgsl); both sides of
+// a copy may lie at any layout (Strided).
 type Concat struct{ Axis, N int }
 
 // Kind implements Op.
@@ -108,17 +112,71 @@ func (c Concat) Eval(in []Shape, data [][]float32, out []float32) {
 	}
 }
 
-// Lower implements Op: one copy per input into its slice of the output.
-func (c Concat) Lower(l Lowerer, in []Shape, out Shape) error {
-	outer, inner := c.split(in[0])
-	off := 0
-	for i, s := range in {
-		k, err := shaders.Concat(outer, inner, s[c.Axis], out[c.Axis], off, l.Caps().MaxWorkgroupsPerDimension)
+// StridedIn implements Strided: along axis 0 or 1 the copies read any
+// layout.
+func (c Concat) StridedIn(int) bool { return c.Axis <= 1 }
+
+// StridedOut implements Strided: along axis 0 or 1 the copies write any
+// layout.
+func (c Concat) StridedOut() bool { return c.Axis <= 1 }
+
+// Part implements Join: along axis 1, input i's images are its channels'
+// share of the output's, at the channel offset of the inputs before it;
+// along axis 0 it is the output's images from the count before it.
+func (c Concat) Part(in []Shape, i int, out Layout) (Layout, bool) {
+	if c.Axis > 1 {
+		return Layout{}, false
+	}
+	_, _, _, dst := c.slice(in, i, Layout{}, out)
+	return dst, true
+}
+
+// slice returns input i's copy into the output: blocks blocks of block
+// contiguous elements, where they lie in the input at layout src and
+// where they go in the output at layout out (the copy's layouts,
+// shaders.Concat). Along axis 0 and 1 the blocks are the images; along a
+// later axis, where src and out are contiguous, the (image, channel, …)
+// blocks before the axis.
+func (c Concat) slice(in []Shape, i int, src, out Layout) (blocks, block int, s, d Layout) {
+	_, inner := c.split(in[0])
+	off, total := 0, 0
+	for k, sh := range in {
+		if k < i {
+			off += sh[c.Axis]
+		}
+		total += sh[c.Axis]
+	}
+	if out.BStride == 0 { // contiguous: the output's image
+		out.BStride = inner
+		if c.Axis == 1 {
+			out.BStride = total * inner
+		}
+	}
+	x := in[i]
+	switch c.Axis {
+	case 0:
+		return x[0], inner, src, Layout{Off: out.Off + off*out.BStride, BStride: out.BStride}
+	case 1:
+		return x[0], x[1] * inner, src, Layout{Off: out.Off + off*inner, BStride: out.BStride}
+	}
+	outer, _ := c.split(x)
+	block = x[c.Axis] * inner
+	return outer, block, Layout{BStride: block}, Layout{Off: off * inner, BStride: total * inner}
+}
+
+// Lower implements Op: one copy per input the planner did not place in
+// its slice of the output.
+func (c Concat) Lower(l Lowerer, in []Shape, _ Shape) error {
+	for i := range in {
+		if l.InPlace(i) {
+			continue
+		}
+		blocks, block, src, dst := c.slice(in, i, l.Layout(In(i)), l.Layout(Out()))
+		k, err := shaders.Concat(blocks, block, src, dst, l.Caps().MaxWorkgroupsPerDimension)
 		if err != nil {
 			return err
 		}
 		l.Launch(k, map[string]Res{"src": In(i), "dst": Out()})
-		off += s[c.Axis]
 	}
 	return nil
 }

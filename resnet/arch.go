@@ -64,6 +64,11 @@ var Archs = map[string]Arch{
 	"densenet201":      densenetArch("densenet201", 32, [4]int{6, 12, 48, 32}, 64),
 }
 
+// CoreArchs are the architectures whose layers the op checker takes by
+// default: the five ResNets and one of each other family. The others'
+// layers repeat theirs at other widths and depths.
+var CoreArchs = []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "densenet121"}
+
 // ArchNames lists the architectures: ResNets by depth, then wide ResNets,
 // ResNeXts and DenseNets.
 func ArchNames() []string {

@@ -1,6 +1,7 @@
 package resnet
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -98,5 +99,18 @@ func TestFitArch(t *testing.T) {
 	}
 	if _, err := fitArch(partial, "", "x.pth"); err == nil || !strings.Contains(err.Error(), "x.pth: resnet: the state_dict fits no") {
 		t.Errorf("nothing fits, none named: %v", err)
+	}
+}
+
+// Non-finite weights are refused at load, naming the tensor.
+func TestFiniteWeights(t *testing.T) {
+	sd := Archs["resnet18"].ShapeWeights()
+	if err := finite(sd); err != nil {
+		t.Fatal(err)
+	}
+	sd["layer2.0.bn1.running_var"].Data[3] = float32(math.Inf(1))
+	sd["layer3.1.conv2.weight"].Data[7] = float32(math.NaN())
+	if err := finite(sd); err == nil || err.Error() != "layer2.0.bn1.running_var holds +Inf at element 3" {
+		t.Errorf("%v, want the first tensor by name", err)
 	}
 }

@@ -2,6 +2,7 @@ package resnet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -95,6 +96,11 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 		return nil, fmt.Errorf("resnet: bad preprocessing: resize %d, crop %d (want both 1..4096)", m.Transform.Resize, m.Transform.Crop)
 	}
 	switch {
+	case opt.Labels == nil && w.Labels != nil:
+		if len(w.Labels) != a.Classes || w.WNIDs != nil && len(w.WNIDs) != a.Classes {
+			return nil, fmt.Errorf("resnet: weights %s have %d labels for %d classes", w.Name, len(w.Labels), a.Classes)
+		}
+		m.Labels, m.WNIDs = w.Labels, w.WNIDs
 	case opt.Labels != nil:
 		if len(opt.Labels) != a.Classes || opt.WNIDs != nil && len(opt.WNIDs) != a.Classes {
 			return nil, fmt.Errorf("resnet: %d labels for a model with %d classes", len(opt.Labels), a.Classes)
@@ -167,6 +173,9 @@ func (m *Model) Program(batch int) (graph.Program, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("resnet: batch size %d, want at least 1", batch)
 	}
+	if m.Weights == nil {
+		return nil, errNotLoaded
+	}
 	m.mu.Lock()
 	if m.progs == nil {
 		m.mu.Unlock()
@@ -234,6 +243,11 @@ func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error
 		return nil, nil, err
 	}
 	k := m.Arch.Classes
+	for i, v := range out[0] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, nil, fmt.Errorf("resnet: input %d: logit %d is %v (an input or activation overflowed)", i/k, i%k, v)
+		}
+	}
 	for i := range batch {
 		logits = append(logits, out[0][i*k:(i+1)*k])
 		probs = append(probs, out[1][i*k:(i+1)*k])
@@ -250,35 +264,58 @@ type Prediction struct {
 }
 
 // TopK returns the k most probable classes, by probability then index,
-// with the model's labels.
+// with the model's labels (none for k < 1).
 func (m *Model) TopK(probs []float32, k int) []Prediction {
 	idx := make([]int, len(probs))
 	for i := range idx {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
-	if k > len(idx) {
-		k = len(idx)
-	}
+	k = max(0, min(k, len(idx)))
 	out := make([]Prediction, k)
 	for r := 0; r < k; r++ {
 		i := idx[r]
-		out[r] = Prediction{Index: i, Label: m.Labels[i], Prob: float64(probs[i])}
-		if m.WNIDs != nil {
+		out[r] = Prediction{Index: i, Label: fmt.Sprintf("class %d", i), Prob: float64(probs[i])}
+		if i < len(m.Labels) {
+			out[r].Label = m.Labels[i]
+		}
+		if i < len(m.WNIDs) {
 			out[r].WNID = m.WNIDs[i]
 		}
 	}
 	return out
 }
 
-// Preprocess applies the model's transform to img.
-func (m *Model) Preprocess(img image.Image) []float32 { return m.Transform.Apply(img) }
+// errNotLoaded is the error of a Model that Load did not make.
+var errNotLoaded = errors.New("resnet: the model was not made by Load")
 
-// Classify returns the top k predictions for each image.
+// Preprocess applies the model's transform (or its weights' own
+// preprocessing) to img, which must be a non-empty image.
+func (m *Model) Preprocess(img image.Image) ([]float32, error) {
+	if m.Weights == nil {
+		return nil, errNotLoaded
+	}
+	if img == nil || img.Bounds().Empty() {
+		return nil, errors.New("resnet: empty image")
+	}
+	if m.Weights.Preprocess != nil {
+		return m.Weights.Preprocess(img), nil
+	}
+	return m.Transform.Apply(img), nil
+}
+
+// Classify returns the top k (at least 1) predictions for each image.
 func (m *Model) Classify(imgs []image.Image, k int) ([][]Prediction, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("resnet: top %d classes: want at least 1", k)
+	}
 	batch := make([][]float32, len(imgs))
 	for i, img := range imgs {
-		batch[i] = m.Preprocess(img)
+		x, err := m.Preprocess(img)
+		if err != nil {
+			return nil, fmt.Errorf("image %d: %w", i, err)
+		}
+		batch[i] = x
 	}
 	_, probs, err := m.Forward(batch)
 	if err != nil {

@@ -8,18 +8,28 @@ import (
 )
 
 // The planner shares activation buffers: the peak is far below the sum of
-// all activations, no two values that are alive together share a slot, and
-// the forward pass is one dispatch per fused layer.
+// all activations, no two values that are alive together share a slot
+// (also by Plan.Verify), and the forward pass is one dispatch per fused
+// layer; at batch 1 and 8.
 func TestMemoryPlan(t *testing.T) {
+	for _, batch := range []int{1, 8} {
+		memoryPlan(t, batch)
+	}
+}
+
+func memoryPlan(t *testing.T, batch int) {
 	want := map[string]int{"resnet18": 24, "resnet34": 40, "resnet50": 57, "resnet101": 108, "resnet152": 159}
 	for _, name := range []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"} {
 		a := resnet.Archs[name]
-		g, err := resnet.Build(a, a.ShapeWeights(), resnet.BuildOptions{Batch: 1, Softmax: true})
+		g, err := resnet.Build(a, a.ShapeWeights(), resnet.BuildOptions{Batch: batch, Softmax: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		graph.Optimize(g)
 		p := graph.NewPlan(g)
+		if err := p.Verify(g); err != nil {
+			t.Errorf("%s batch %d: %v", name, batch, err)
+		}
 		var all int64
 		for _, n := range g.Nodes {
 			all += 4 * int64(n.Out.Shape.Numel())
@@ -80,8 +90,8 @@ func TestMemoryPlan(t *testing.T) {
 		if p.PeakBytes() >= all {
 			t.Errorf("%s: peak %d bytes shares nothing (all activations %d bytes)", name, p.PeakBytes(), all)
 		}
-		t.Logf("%s batch 1: %d dispatches, peak activations %.1f MiB (lower bound %.1f, all activations %.1f MiB), weights %.1f MiB",
-			name, dispatches, float64(p.PeakBytes())/(1<<20), float64(bound)/(1<<20), float64(all)/(1<<20), float64(g.WeightBytes())/(1<<20))
+		t.Logf("%s batch %d: %d dispatches, peak activations %.1f MiB (%.3f× the lower bound %.1f, all activations %.1f MiB), weights %.1f MiB",
+			name, batch, dispatches, float64(p.PeakBytes())/(1<<20), float64(p.PeakBytes())/float64(bound), float64(bound)/(1<<20), float64(all)/(1<<20), float64(g.WeightBytes())/(1<<20))
 	}
 }
 

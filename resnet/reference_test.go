@@ -238,7 +238,11 @@ func TestImagesEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		batch = append(batch, m.Preprocess(img))
+		x, err := m.Preprocess(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, x)
 	}
 	logits, _, err := m.Forward(batch)
 	if err != nil {

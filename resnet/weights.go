@@ -3,8 +3,12 @@ package resnet
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
+	"maps"
+	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph/onnx"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
@@ -31,6 +36,13 @@ type Weights struct {
 	// for networks that come with their own graph (an imported file).
 	// Arch then describes them (Name, Classes; Family names the format).
 	Graph func(o BuildOptions) (*graph.Graph, error)
+	// Preprocess, if set, turns an image into the network's 3×Crop×Crop
+	// input instead of Transform.Apply (another framework's
+	// preprocessing); Transform.Crop still gives the input size.
+	Preprocess func(img image.Image) []float32
+	// Labels and WNIDs, if set, are the classes' names and WordNet ids
+	// (another framework's spellings) unless Options.Labels replaces them.
+	Labels, WNIDs []string
 }
 
 // Build returns the network's unoptimised graph: w.Graph's, else
@@ -53,6 +65,8 @@ type WeightsOptions struct {
 //	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights of arch (downloaded once, cached)
 //	synthetic:SEED                             the synthetic-v1 weights of arch (SYNTHETIC.md)
 //	FILE.pth                                   a torch.save'd state_dict of any ResNet-family architecture
+//	keras, keras:ARCH                          Keras' ImageNet weights of arch (keras-applications; resnet50, …, resnet152v2)
+//	FILE.h5                                    Keras weights of a Keras ResNet (recognised by the HDF5 signature)
 //	FILE.onnx                                  an ONNX model (by name or content), its own graph
 //
 // arch names the architecture ("" means DefaultArch for pretrained and
@@ -102,6 +116,8 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		}
 		w.State = weights.Synthetic(a.Specs(), seed)
 		w.Arch = a
+	case source == "keras" || strings.HasPrefix(source, "keras:") || keras.IsFile(source):
+		return kerasWeights(ctx, arch, source, opt)
 	case onnx.IsONNX(source):
 		return onnxWeights(source, arch)
 	default:
@@ -123,7 +139,70 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 	if err := w.State.Check(w.Arch.Specs()); err != nil {
 		return nil, fmt.Errorf("resnet: weights %s do not fit %s: %w", source, w.Arch, err)
 	}
+	if err := finite(w.State); err != nil {
+		return nil, fmt.Errorf("resnet: weights %s: %w", source, err)
+	}
 	return w, nil
+}
+
+// kerasWeights loads a Keras ResNet: the keras-applications download of
+// arch for "keras" (resnet50 by default) or "keras:ARCH", else the file
+// source. Its graph, preprocessing and labels are Keras'.
+func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) (*Weights, error) {
+	file := source
+	_, pretrained := keras.IsDownload(source)
+	if name, ok := strings.CutPrefix(source, "keras"); ok && (name == "" || name[0] == ':') {
+		name = strings.TrimPrefix(name, ":")
+		switch {
+		case name == "" && arch == "":
+			name = DefaultArch
+		case name == "":
+			name = arch
+		case arch != "" && !strings.EqualFold(arch, name):
+			return nil, fmt.Errorf("resnet: --weights %s is another architecture than %s", source, arch)
+		}
+		ho := opt.Hub
+		if ho.Progress == nil {
+			ho.Progress = opt.Progress
+		}
+		var err error
+		if file, err = keras.Fetch(ctx, name, ho); err != nil {
+			return nil, err
+		}
+		arch, pretrained = name, true
+	}
+	m, err := keras.Load(file, arch)
+	if err != nil {
+		return nil, err
+	}
+	w := &Weights{
+		Name:       fmt.Sprintf("%s (%s)", source, m.Format),
+		Arch:       Arch{Name: "keras " + m.Arch.Name, Family: keras.Family, Blocks: m.Arch.Blocks, Classes: m.Arch.Classes},
+		Transform:  imagenet.Transform{Resize: keras.Size, Crop: keras.Size},
+		Pretrained: pretrained,
+		Graph:      func(o BuildOptions) (*graph.Graph, error) { return m.Build(keras.BuildOptions(o)) },
+		Preprocess: m.Preprocess,
+	}
+	if pretrained {
+		w.Name = fmt.Sprintf("%s (keras-applications %s)", source, keras.FileName(m.Arch.Name))
+	}
+	if m.Arch.Classes == imagenet.NumClasses {
+		w.Labels, w.WNIDs = keras.Labels(), keras.WNIDs()
+	}
+	return w, nil
+}
+
+// finite returns an error naming the first tensor (in name order) that
+// holds a NaN or an infinity, and where.
+func finite(sd weights.StateDict) error {
+	for _, name := range slices.Sorted(maps.Keys(sd)) {
+		for i, v := range sd[name].Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s holds %v at element %d", name, v, i)
+			}
+		}
+	}
+	return nil
 }
 
 // fitArch returns the architecture of a file's state_dict sd: the one

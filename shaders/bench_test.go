@@ -80,15 +80,18 @@ func BenchmarkConv_L1_3x3_B64(b *testing.B) { benchConv(b, l1_3x3_b64) }
 // rise. On a GPU (not a CPU adapter such as lavapipe) with timestamps,
 // kernel-GFLOP/s is reported too, from the GPU time of the dispatch alone
 // (the best of ten), without the submission's overhead.
-func benchConv(b *testing.B, s benchShape) {
+func benchConv(b *testing.B, s benchShape) { benchGroupedConv(b, s, 1) }
+
+// benchGroupedConv is benchConv for a convolution in groups.
+func benchGroupedConv(b *testing.B, s benchShape, groups int) {
 	dev := gputest.Device(b)
 	cpu := dev.Caps().CPU // lavapipe: slow, no submission overhead to speak of
 	if s.N > 1 && cpu {
 		b.Skip("a batch too large for a CPU adapter")
 	}
 	op := graph.Conv(s.Cin, s.Cout, s.K, s.S, s.P)
-	op.Residual, op.ReLU = s.Residual, true
-	op.Weight = make([]float32, s.Cout*s.Cin*s.K*s.K)
+	op.Residual, op.ReLU, op.Groups = s.Residual, true, groups
+	op.Weight = make([]float32, s.Cout*s.Cin/groups*s.K*s.K)
 	in := graph.Shape{s.N, s.Cin, s.H, s.H}
 	geom := op.Geom(in)
 	out := graph.Shape{s.N, s.Cout, geom.OH(), geom.OW()}

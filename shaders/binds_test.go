@@ -1,8 +1,10 @@
 package shaders_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -58,7 +60,7 @@ func allLaunches(t *testing.T) []namedLaunch {
 		l, err := shaders.Pool(g, maxGroups)
 		add(g.String(), l, err)
 	}
-	l, err := shaders.GlobalAvgPool(2, 5, 7, 7, maxGroups)
+	l, err := shaders.GlobalAvgPool(2, 5, 7, 7, shaders.Layout{}, maxGroups)
 	add("global avgpool", l, err)
 	l, err = shaders.Linear(2, 70, 13, maxGroups)
 	add("linear", l, err)
@@ -66,11 +68,11 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("softmax", l, err)
 	for _, mode := range []uint32{shaders.ModeReLU, shaders.ModeAdd, shaders.ModeAffine} {
 		for _, relu := range []bool{false, true} {
-			l, err = shaders.Elementwise(mode, relu, 2*5*9, 5, 9, maxGroups)
+			l, err = shaders.Elementwise(mode, relu, shaders.EltwiseGeom{N: 2, C: 5, Inner: 9}, maxGroups)
 			add(fmt.Sprintf("elementwise mode %d relu %t", mode, relu), l, err)
 		}
 	}
-	l, err = shaders.Concat(2, 9, 3, 8, 5, maxGroups)
+	l, err = shaders.Concat(2, 27, shaders.Layout{}, shaders.Layout{Off: 45, BStride: 72}, maxGroups)
 	add("concat", l, err)
 	l, err = shaders.Copy(1001, maxGroups)
 	add("copy", l, err)
@@ -108,4 +110,35 @@ func TestLaunchBindings(t *testing.T) {
 		}
 	}
 	t.Logf("%d distinct pipelines", len(seen))
+}
+
+// Every launch's parameter struct has as many 32-bit fields as the WGSL
+// `struct Params` it fills, so that no field shifts (the compile-time
+// size checks beside each struct guard the Go side only).
+func TestParamsMatchWGSL(t *testing.T) {
+	seen := map[gpu.Key]bool{}
+	for _, nl := range allLaunches(t) {
+		if seen[nl.l.Key] {
+			continue
+		}
+		seen[nl.l.Key] = true
+		src := nl.l.Source()
+		start := strings.Index(src, "struct Params {")
+		if start < 0 {
+			t.Errorf("%s: no struct Params", nl.name)
+			continue
+		}
+		body := src[start+len("struct Params {"):]
+		body = body[:strings.Index(body, "}")]
+		fields := 0
+		for _, line := range strings.Split(body, "\n") {
+			if i := strings.Index(line, "//"); i >= 0 {
+				line = line[:i]
+			}
+			fields += strings.Count(line, ": u32")
+		}
+		if got := binary.Size(nl.l.Params); got != 4*fields {
+			t.Errorf("%s: %T has %d bytes, the WGSL struct %d u32 fields", nl.name, nl.l.Params, got, fields)
+		}
+	}
 }

@@ -7,13 +7,13 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 )
 
-// ConvParams mirrors `struct Params` in conv2d.wgsl and conv2d_gemm.wgsl.
+// ConvParams mirrors `struct Params` in conv2d_params.wgsl.
 type ConvParams struct {
 	N, Cin, H, W       uint32
 	Cout, OH, OW, KH   uint32
 	KW, Stride, Pad, K uint32
 	NPix, KChunk       uint32 // KChunk: rows of K per grid slice (K split across workgroups)
-	_                  [2]uint32
+	OutOff, OutBStride uint32 // the output's layout (conv2d_epilogue.wgsl)
 }
 
 var (
@@ -25,12 +25,20 @@ var (
 // one stride, one padding.
 func convParams(g ConvGeom) ConvParams {
 	oh, ow := g.OH(), g.OW()
+	off, bs := g.outLayout()
 	return ConvParams{
 		N: u32(g.N), Cin: u32(g.Cin), H: u32(g.H), W: u32(g.W),
 		Cout: u32(g.Cout), OH: u32(oh), OW: u32(ow), KH: u32(g.KH),
 		KW: u32(g.KW), Stride: u32(g.SH), Pad: u32(g.PT), K: u32(g.K()),
-		NPix: u32(g.N * oh * ow),
+		NPix: u32(g.N * oh * ow), OutOff: off, OutBStride: bs,
 	}
+}
+
+// outLayout is the offset and batch stride of g's output (checked by
+// ConvGeom.Check) for the kernels' parameters.
+func (g ConvGeom) outLayout() (off, bstride uint32) {
+	off, bstride, _ = g.Out.at(g.N, g.Cout*g.OH()*g.OW())
+	return off, bstride
 }
 
 // ConvLaunch is a convolution's launches: one, or the main launch with a
@@ -67,18 +75,25 @@ type ConvLaunch struct {
 type PackParams struct{ C, HW, Texels, _ uint32 }
 
 // ReduceParams mirrors `struct Params` in conv2d_reduce.wgsl.
-type ReduceParams struct{ Total, OHW, Cout, Splits uint32 }
+type ReduceParams struct {
+	Total, OH, OW, Cout uint32
+	Splits              uint32
+	OutOff, OutBStride  uint32 // the output's layout (conv2d_epilogue.wgsl)
+	_                   uint32
+}
 
 // WinoParams mirrors `struct Params` in conv2d_wino_params.wgsl.
 type WinoParams struct {
-	N, C, H, W        uint32
-	Cout, OH, OW, Pad uint32
-	TH, TW, P, P4     uint32
-	_                 [4]uint32
+	N, C, H, W         uint32
+	Cout, OH, OW, Pad  uint32
+	TH, TW, P, P4      uint32
+	OutOff, OutBStride uint32 // the output's layout (conv2d_epilogue.wgsl)
+	_                  [2]uint32
 }
 
 var (
-	_ [unsafe.Sizeof(ReduceParams{}) - 16]byte
+	_ [unsafe.Sizeof(ReduceParams{}) - 32]byte
+	_ [32 - unsafe.Sizeof(ReduceParams{})]byte
 	_ [unsafe.Sizeof(PackParams{}) - 16]byte
 	_ [unsafe.Sizeof(WinoParams{}) - 64]byte
 	_ [64 - unsafe.Sizeof(WinoParams{})]byte

@@ -301,8 +301,16 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	if err != nil {
 		return ConvLaunch{}, err
 	}
-	texels := p.N * ((p.Cin + 3) / 4) * p.H * p.W
-	aligned := p.H*p.W%4 == 0
+	return packed(g, l, g.Cin, c)
+}
+
+// packed returns the launches of a texture-reading convolution kernel l
+// (direct4, grouped): conv2d_pack.wgsl packs g's input into a texture
+// first, and the weights, cin input channels an output channel, are
+// packed by PackWeights.
+func packed(g ConvGeom, l Launch, cin int, c gpu.Caps) (ConvLaunch, error) {
+	texels := u32(g.N * ((g.Cin + 3) / 4) * g.H * g.W)
+	aligned := g.H*g.W%4 == 0
 	perInv := uint32(1)
 	if aligned {
 		perInv = 4
@@ -311,8 +319,8 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	if err != nil {
 		return ConvLaunch{}, err
 	}
-	pp := PackParams{C: p.Cin, HW: p.H * p.W, Texels: texels}
-	kh, kw, cout, cin := g.KH, g.KW, g.Cout, g.Cin
+	pp := PackParams{C: u32(g.Cin), HW: u32(g.H * g.W), Texels: texels}
+	kh, kw, cout := g.KH, g.KW, g.Cout
 	return ConvLaunch{
 		Pre: &Launch{
 			Key: gpu.Key{Kernel: "conv2d_pack", Consts: [8]uint32{b2u(aligned)}},
@@ -325,7 +333,7 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 		},
 		Launch:     l,
 		Texels:     int(texels),
-		InTexels:   int((p.N*p.Cin*p.H*p.W + 3) / 4),
+		InTexels:   (g.N*g.Cin*g.H*g.W + 3) / 4,
 		Weights:    func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
 		WeightsTag: fmt.Sprintf("pack4x%d", kh*kw),
 	}, nil

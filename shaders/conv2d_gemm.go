@@ -154,7 +154,7 @@ func kSplit(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, err
 		return ConvLaunch{}, err
 	}
 	total := p.N * p.Cout * p.OH * p.OW
-	rp := ReduceParams{Total: total, OHW: p.OH * p.OW, Cout: p.Cout, Splits: splits}
+	rp := ReduceParams{Total: total, OH: p.OH, OW: p.OW, Cout: p.Cout, Splits: splits, OutOff: p.OutOff, OutBStride: p.OutBStride}
 	rg, err := fold1D(int(total), 256, c.MaxWorkgroupsPerDimension)
 	if err != nil {
 		return ConvLaunch{}, err
@@ -182,7 +182,7 @@ func kSplit(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, err
 func winograd(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	cp := convParams(g)
 	wp := WinoParams{N: cp.N, C: cp.Cin, H: cp.H, W: cp.W, Cout: cp.Cout, OH: cp.OH, OW: cp.OW, Pad: cp.Pad,
-		TH: (cp.OH + 1) / 2, TW: (cp.OW + 1) / 2}
+		TH: (cp.OH + 1) / 2, TW: (cp.OW + 1) / 2, OutOff: cp.OutOff, OutBStride: cp.OutBStride}
 	wp.P = wp.N * wp.TH * wp.TW
 	wp.P4 = (wp.P + 3) &^ 3
 	in, err := fold1D(int(wp.C*wp.P4), 256, c.MaxWorkgroupsPerDimension)

@@ -18,12 +18,13 @@ type ConvGeneralParams struct {
 	PL, DH, DW, Groups    uint32
 	CinG, CoutG, K, NPix  uint32 // channels per group, K = CinG·KH·KW, NPix = N·OH·OW
 	CTiles, RTiles, Tiles uint32 // column tiles, row tiles per group, all tiles
-	_                     uint32
+	OutOff, OutBStride    uint32 // the output's layout (conv2d_epilogue.wgsl)
+	_                     [3]uint32
 }
 
 var (
-	_ [unsafe.Sizeof(ConvGeneralParams{}) - 96]byte
-	_ [96 - unsafe.Sizeof(ConvGeneralParams{})]byte
+	_ [unsafe.Sizeof(ConvGeneralParams{}) - 112]byte
+	_ [112 - unsafe.Sizeof(ConvGeneralParams{})]byte
 )
 
 // convGeneralRows is the rows (output channels of one group) of
@@ -79,6 +80,7 @@ func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 		CinG: u32(cing), CoutG: u32(coutg), K: u32(g.K()), NPix: u32(npix),
 		CTiles: u32(ctiles), RTiles: u32(rtiles), Tiles: u32(tiles),
 	}
+	p.OutOff, p.OutBStride = g.outLayout()
 	consts := append(epilogue(g.Residual, g.ReLU), convGeneralConsts(bm)...)
 	return ConvLaunch{Launch: Launch{
 		Binds: convBinds,

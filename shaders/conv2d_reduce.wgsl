@@ -6,10 +6,11 @@
 // host. One invocation per output element.
 
 struct Params {
-	total: u32,  // N·Cout·OH·OW
-	ohw: u32,    // OH·OW
-	cout: u32,
+	total: u32, // N·Cout·OH·OW
+	oh: u32, ow: u32, cout: u32,
 	splits: u32, // slices in part
+	out_off: u32, out_bstride: u32, // the output's layout (conv2d_epilogue.wgsl)
+	_pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -26,6 +27,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	for (var s = 0u; s < p.splits; s = s + 1u) {
 		v = v + part[s * p.total + i];
 	}
-	let m = (i / p.ohw) % p.cout;
+	let m = (i / (p.oh * p.ow)) % p.cout;
 	finish(i, v, scale[m], bias[m]);
 }

@@ -8,6 +8,7 @@ struct Params {
 	n: u32, c: u32, h: u32, w: u32,
 	cout: u32, oh: u32, ow: u32, pad: u32,
 	th: u32, tw: u32, p: u32, p4: u32,
+	out_off: u32, out_bstride: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -75,9 +75,12 @@ func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
 }
 
 // kernelCases is the table kernel k runs: every awkward and edge case it
-// supports, and the ResNet layers (batch 1) it supports, one per geometry.
-// The large layers (inputs of 28² and more) run only on the kernels marked
-// Large; on lavapipe they are slow and the CPU reference slower.
+// supports, those of batch 2 and more again writing a slice of a
+// concatenation (opcheck.Case.Sliced: an output offset and batch stride in
+// every kernel's final store), and the ResNet layers (batch 1) it
+// supports, one per geometry. The large layers (inputs of 28² and more)
+// run only on the kernels marked Large; on lavapipe they are slow and the
+// CPU reference slower.
 func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
@@ -88,6 +91,10 @@ func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	for i, c := range small {
 		if k.Supports(geoms[i]) {
 			cs = append(cs, c)
+			if c.In[0] >= 2 {
+				c.Sliced = true
+				cs = append(cs, c)
+			}
 		}
 	}
 	seen := map[string]bool{} // geometries: the epilogue flags are covered above
@@ -124,9 +131,14 @@ func TestConvVariants(t *testing.T) {
 			}
 			ex := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvKernel: func(shaders.ConvGeom) string { return k.Name }})
 			worst := 0.0
+			sliced := 0
 			for _, c := range cs {
 				if got := kernelOf(t, ex, c); got != k.Name {
 					t.Errorf("%s runs as %q", c, got)
+				}
+				if c.Sliced {
+					sliced++
+					checkSliced(t, c)
 				}
 				r := opcheck.Run(c, ex, 1)
 				if !r.Pass() {
@@ -134,8 +146,31 @@ func TestConvVariants(t *testing.T) {
 				}
 				worst = math.Max(worst, r.NMSE)
 			}
-			t.Logf("%d cases, worst NMSE %.3e", len(cs), worst)
+			if sliced == 0 {
+				t.Error("no sliced cases")
+			}
+			t.Logf("%d cases (%d sliced), worst NMSE %.3e", len(cs), sliced, worst)
 		})
+	}
+}
+
+// checkSliced checks that the planner puts the convolution of sliced case
+// c in its concatenation at a batch stride, so that the kernel writes it
+// there.
+func checkSliced(t *testing.T, c opcheck.Case) {
+	g, _, err := c.Graph(1)
+	if err != nil {
+		t.Fatalf("%s: %v", c, err)
+	}
+	p := graph.NewPlan(g)
+	for _, n := range g.Nodes {
+		if n.Op.Kind() != "conv2d" {
+			continue
+		}
+		l, img := p.Layout[n.Out.ID], n.Out.Shape.Numel()/n.Out.Shape[0]
+		if _, ok := p.Placed[n.Out.ID]; !ok || l.Off == 0 || l.BStride <= img {
+			t.Errorf("%s: the convolution writes at %+v (images of %d), placed: %v", c, l, img, ok)
+		}
 	}
 }
 
@@ -156,8 +191,10 @@ func kernelOf(t *testing.T, ex *gpuexec.Executor, c opcheck.Case) string {
 }
 
 // The 1×1 kernels cover the whole 1×1 family of ResNet, the Winograd ones
-// the 3×3 stride-1 layers, the others every layer; only "general" takes
-// grouped, dilated or unevenly padded convolutions, and it takes them all.
+// the 3×3 stride-1 layers, "grouped" none (it takes only grouped ones),
+// the others every layer; "general" takes every grouped, dilated or
+// unevenly padded convolution, "grouped" the grouped ones without
+// dilation and uneven padding, the others none.
 func TestConvSupports(t *testing.T) {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
@@ -179,6 +216,8 @@ func TestConvSupports(t *testing.T) {
 				want = is1x1
 			case strings.HasPrefix(k.Name, "wino"):
 				want = is3x3s1
+			case k.Name == "grouped":
+				want = false
 			}
 			if got := k.Supports(g); got != want {
 				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
@@ -196,8 +235,9 @@ func TestConvSupports(t *testing.T) {
 			continue
 		}
 		nOdd++
+		grouped := g.Groups > 1 && g.DH == 1 && g.DW == 1 && g.PT == g.PL && g.PT == g.PB && g.PT == g.PR
 		for _, k := range shaders.ConvKernels {
-			if got, want := k.Supports(g), k.Name == "general"; got != want {
+			if got, want := k.Supports(g), k.Name == "general" || k.Name == "grouped" && grouped; got != want {
 				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)
 			}
 		}

@@ -6,11 +6,48 @@ import "fmt"
 // kernels index in u32 and offset windows in i32.
 const maxSize = 1<<31 - 1
 
+// Layout is where a tensor whose first dimension is the batch lies in
+// the buffer a kernel binds for it: image n starts at element
+// Off + n·BStride, and its elements follow contiguously. A slice of a
+// concatenation along the channels has BStride larger than its own image
+// (the concatenation's image). BStride 0 means contiguous images, so the
+// zero Layout is a contiguous tensor from element 0.
+// A Layout is a plain value, safe to share.
+type Layout struct{ Off, BStride int }
+
+// at returns the layout's offset and batch stride for n images of img
+// elements, or an error if they overlap or an element lies past 2³¹ − 1.
+// The stride of a single image is img: the kernels then index without a
+// division.
+func (l Layout) at(n, img int) (off, bstride uint32, err error) {
+	bs := l.BStride
+	if bs == 0 {
+		bs = img
+	}
+	if l.Off < 0 || bs < img || !fits(max(n-1, 0), bs) || l.Off+max(n-1, 0)*bs+img > maxSize {
+		return 0, 0, fmt.Errorf("shaders: layout %+v does not hold %d images of %d elements", l, n, img)
+	}
+	if n == 1 {
+		bs = img
+	}
+	return u32(l.Off), u32(bs), nil
+}
+
+// String names the layout as geometries print it: "" when it is the
+// zero Layout, else ",out=Off+n·BStride".
+func (l Layout) String() string {
+	if l == (Layout{}) {
+		return ""
+	}
+	return fmt.Sprintf(",out=%d+n·%d", l.Off, l.BStride)
+}
+
 // ConvGeom is a 2-D convolution's geometry and epilogue: an input
 // [N][Cin][H][W], weights [Cout][Cin/Groups][KH][KW], an output
 // [N][Cout][OH][OW] where output channel m reads input channels
 // (m / (Cout/Groups))·(Cin/Groups) + [0, Cin/Groups), and the epilogue
-// out = conv·scale[m] + bias[m] (+ residual) (ReLU).
+// out = conv·scale[m] + bias[m] (+ residual) (ReLU), written at layout
+// Out (the input and the residual are contiguous).
 // A ConvGeom is a plain value, safe to share.
 type ConvGeom struct {
 	N, Cin, H, W   int
@@ -20,6 +57,7 @@ type ConvGeom struct {
 	DH, DW         int // dilation, ≥ 1
 	Groups         int // ≥ 1; divides Cin and Cout
 	Residual, ReLU bool
+	Out            Layout
 }
 
 // OH is the output height, (H + PT + PB − DH·(KH−1) − 1)/SH + 1.
@@ -49,12 +87,12 @@ func (g ConvGeom) String() string {
 	if g.ReLU {
 		s += ",relu"
 	}
-	return s + ")"
+	return s + g.Out.String() + ")"
 }
 
 // Check returns an error if a field is out of range, the groups do not
 // divide the channels, the dilated kernel does not fit the padded input,
-// or a size exceeds 2³¹ − 1.
+// a size exceeds 2³¹ − 1, or the output layout does not hold the output.
 func (g ConvGeom) Check() error {
 	bad := func(why string) error { return fmt.Errorf("shaders: %v: %s", g, why) }
 	switch {
@@ -80,6 +118,9 @@ func (g ConvGeom) Check() error {
 		if !fits(n...) {
 			return bad("a tensor has more than 2³¹ − 1 elements")
 		}
+	}
+	if _, _, err := g.Out.at(g.N, g.Cout*g.OH()*g.OW()); err != nil {
+		return bad(err.Error())
 	}
 	return nil
 }
@@ -117,6 +158,7 @@ func (g ConvGeom) Is1x1() bool {
 // starting at (y·SH − PT, x·SW − PL). Max ignores positions outside the
 // image; average divides the in-image sum by the window's in-image size,
 // or with CountIncludePad by its size clipped to the padded input.
+// The output is written at layout Out, the input is contiguous.
 // A PoolGeom is a plain value, safe to share.
 type PoolGeom struct {
 	N, C, H, W      int
@@ -126,6 +168,7 @@ type PoolGeom struct {
 	CeilMode        bool
 	Max             bool // else average
 	CountIncludePad bool // average: the divisor counts padded positions (PyTorch count_include_pad)
+	Out             Layout
 }
 
 // OH is the output height: (H + PT + PB − KH)/SH + 1, the division rounded
@@ -168,7 +211,7 @@ func (g PoolGeom) String() string {
 	if g.CountIncludePad && !g.Max {
 		s += ",include_pad"
 	}
-	return s + ")"
+	return s + g.Out.String() + ")"
 }
 
 // Check returns an error if a field is out of range, the window does not
@@ -197,6 +240,9 @@ func (g PoolGeom) Check() error {
 	}
 	if !fits(g.N, g.C, g.H, g.W) || !fits(g.KH, g.KW) {
 		return bad("a size exceeds 2³¹ − 1")
+	}
+	if _, _, err := g.Out.at(g.N, g.C*g.OH()*g.OW()); err != nil {
+		return bad(err.Error())
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func TestPoolWrappers(t *testing.T) {
 	if p := l.Params.(*shaders.PoolParams); p.OH != 56 || p.OW != 56 || p.Total != 2*64*56*56 {
 		t.Errorf("max pool params %+v", *p)
 	}
-	l, err = shaders.GlobalAvgPool(3, 2048, 7, 7, 65535)
+	l, err = shaders.GlobalAvgPool(3, 2048, 7, 7, shaders.Layout{}, 65535)
 	if err != nil {
 		t.Fatal(err)
 	}

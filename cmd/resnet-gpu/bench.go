@@ -30,13 +30,22 @@ func runBench(args []string) error {
 	if *runs < 20 {
 		return fmt.Errorf("--runs %d: want at least 20: %w", *runs, errUsage)
 	}
+	if *warm < 0 {
+		return fmt.Errorf("--warmup %d: want 0 or more: %w", *warm, errUsage)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (bench runs synthetic inputs): %w", fs.Arg(0), errUsage)
+	}
+	if err := mf.check(); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	m, err := mf.load()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	in := weights.SyntheticInput(*batch, 3, 224, 224, 0)
+	in := weights.SyntheticInput(*batch, 3, m.Transform.Crop, m.Transform.Crop, 0)
 	p, err := m.Program(*batch)
 	if err != nil {
 		return err

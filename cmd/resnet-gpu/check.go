@@ -23,6 +23,12 @@ func runCheck(args []string) error {
 	if *batch < 1 || *batch > 64 {
 		return fmt.Errorf("--batch %d: want 1..64: %w", *batch, errUsage)
 	}
+	if !(*tol > 0 && *tol < 1) {
+		return fmt.Errorf("--tol %v: want a number between 0 and 1: %w", *tol, errUsage)
+	}
+	if err := mf.check(); err != nil {
+		return err
+	}
 	m, err := mf.load()
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func runCheckOps(args []string) error {
 	filter := fs.String("filter", "", "only cases whose name contains this")
 	variant := fs.String("variant", "", "convolution kernel for every conv case: one of "+strings.Join(shaders.KernelNames(), ", ")+", or 'all' (default: the built-in choice per shape)")
 	batches := fs.String("batches", "1,2", "batch sizes to take layer shapes from")
-	archs := fs.String("arch", "all", "comma-separated architectures to take layer shapes from ("+strings.Join(resnet.ArchNames(), ", ")+"), or all")
+	archs := fs.String("arch", "core", "comma-separated architectures to take layer shapes from ("+strings.Join(resnet.ArchNames(), ", ")+"), all, or core: "+strings.Join(resnet.CoreArchs, ","))
 	seed := fs.Uint64("seed", 1, "seed of the random inputs and parameters")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -40,13 +40,11 @@ func runCheckOps(args []string) error {
 	} else if *variant != "" && !slices.Contains(shaders.KernelNames(), *variant) {
 		return fmt.Errorf("--variant %q: want one of %s or all: %w", *variant, strings.Join(shaders.KernelNames(), ", "), errUsage)
 	}
-	dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
-	if err != nil {
-		return err
-	}
-	defer dev.Close()
-	var names []string
-	if *archs != "all" {
+	names := resnet.CoreArchs
+	if *archs == "all" {
+		names = nil
+	} else if *archs != "core" {
+		names = nil
 		for _, a := range strings.Split(*archs, ",") {
 			if _, err := resnet.Lookup(a); err != nil {
 				return fmt.Errorf("--arch: %v: %w", err, errUsage)
@@ -60,6 +58,14 @@ func runCheckOps(args []string) error {
 	}
 	cases := append(opcheck.FromGraphs(gs...), opcheck.Awkward()...)
 	opcheck.SortByCost(cases)
+	if *filter != "" && !slices.ContainsFunc(cases, func(c opcheck.Case) bool { return strings.Contains(c.String(), *filter) }) {
+		return fmt.Errorf("--filter %q: no case matches: %w", *filter, errUsage)
+	}
+	dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
 	fmt.Printf("adapter: %s\n", dev.Info)
 	var pass, fail int
 	worst, worstName := 0.0, ""
@@ -80,8 +86,8 @@ func runCheckOps(args []string) error {
 			}
 			r := opcheck.Run(c, ex, *seed)
 			label := ""
-			if k := chosen(ex, c.Op, c.In); k != "" {
-				label = " [" + k + "]"
+			if len(r.Kernels) > 0 { // what ran, from the program
+				label = " [" + strings.Join(r.Kernels, ",") + "]"
 			}
 			fmt.Printf("%v%s\n", r, label)
 			if r.Pass() {
@@ -102,10 +108,4 @@ func runCheckOps(args []string) error {
 		return fmt.Errorf("no case matches --filter %q", *filter)
 	}
 	return nil
-}
-
-// chosen names the convolution kernel ex runs for op: a convolution's, or
-// a Linear's where it runs as a convolution; "" for the rest.
-func chosen(ex *gpuexec.Executor, op graph.Op, in graph.Shape) string {
-	return ex.Kernel(&graph.Node{Op: op, Inputs: []*graph.Value{{Shape: in}}})
 }

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 )
 
 type classifyResult struct {
@@ -23,7 +27,7 @@ func runClassify(args []string) error {
 	fs := newFlags("classify", "[flags] INPUT...")
 	var mf modelFlags
 	mf.register(fs, "pretrained")
-	top := fs.Int("top", 5, "number of classes to print per input")
+	top := fs.Int("top", 5, "number of classes to print per input (by default at most the head's classes)")
 	batch := fs.Int("batch", 1, "inputs per forward pass")
 	shape := fs.String("tensor-shape", "", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised); default 3xCROPxCROP")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -40,11 +44,20 @@ func runClassify(args []string) error {
 	if *batch < 1 || *batch > 1024 {
 		return fmt.Errorf("--batch %d: want 1..1024: %w", *batch, errUsage)
 	}
+	if *logits && !*asJSON {
+		return fmt.Errorf("--logits needs --json: %w", errUsage)
+	}
+	if err := mf.check(); err != nil {
+		return err
+	}
 	m, err := mf.load()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	if !isSet(fs, "top") {
+		*top = min(*top, m.Arch.Classes) // the default: 5, or every class of a smaller head
+	}
 	if *top > m.Arch.Classes {
 		return fmt.Errorf("--top %d: the model has %d classes: %w", *top, m.Arch.Classes, errUsage)
 	}
@@ -76,22 +89,62 @@ func runClassify(args []string) error {
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		return enc.Encode(map[string]any{
+		err := json.NewEncoder(os.Stdout).Encode(map[string]any{
 			"arch": m.Arch.Name, "classes": m.Arch.Classes, "weights": m.Weights.Name, "device": m.Exec.Name(), "results": results,
 		})
+		if err != nil {
+			return fmt.Errorf("writing the results: %w", err)
+		}
+		return nil
 	}
-	fmt.Printf("%s, weights %s, on %s\n", m.Arch, m.Weights.Name, m.Exec.Name())
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "%s, weights %s, on %s\n", m.Arch, m.Weights.Name, m.Exec.Name())
 	if !m.Weights.Pretrained && mf.labels == "" && m.Arch.Classes == imagenet.NumClasses {
-		fmt.Println("(not ImageNet-trained weights: the ImageNet labels are meaningless)")
+		fmt.Fprintln(w, "(not ImageNet-trained weights: the ImageNet labels are meaningless)")
 	}
 	for _, r := range results {
-		fmt.Printf("\n%s\n", r.Input)
+		fmt.Fprintf(w, "\n%s\n", r.Input)
 		for k, p := range r.Top {
-			fmt.Printf("  %d  %-40s %s  %6.2f%%\n", k+1, p.Label, p.WNID, 100*p.Prob)
+			if m.Arch.Family == keras.Family {
+				// As Keras' decode_predictions gives them.
+				fmt.Fprintf(w, "  (%s, %s, %s)\n", pyRepr(p.WNID), pyRepr(p.Label), pyFloat32(p.Prob))
+				continue
+			}
+			fmt.Fprintf(w, "  %d  %-40s %s  %6.2f%%\n", k+1, p.Label, p.WNID, 100*p.Prob)
 		}
 	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing the results: %w", err)
+	}
 	return nil
+}
+
+// pyRepr is Python's repr of an ASCII string: single quotes, or double
+// quotes when it holds a single quote and no double one.
+func pyRepr(s string) string {
+	q := "'"
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		q = `"`
+	}
+	r := strings.NewReplacer(`\`, `\\`, q, `\`+q)
+	return q + r.Replace(s) + q
+}
+
+// pyFloat32 is NumPy's repr of a float32: the shortest digits that give it
+// back, positional from 1e-4 up, with a ".0" on whole numbers.
+func pyFloat32(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 32)
+	if !strings.ContainsAny(s, ".eIN") {
+		s += ".0"
+	}
+	return s
+}
+
+// isSet reports whether the flag called name was given.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // checkTensorShape checks --tensor-shape against the model's input,
@@ -113,7 +166,7 @@ func readInput(m *resnet.Model, path string) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.Preprocess(img), nil
+	return m.Preprocess(img)
 }
 
 // readF32 reads a raw little-endian float32 tensor of exactly n values.

@@ -66,7 +66,9 @@ func runDemo(args []string) error {
 	defer cpuModel.Close()
 	batch := make([][]float32, len(imgs))
 	for i, img := range imgs {
-		batch[i] = gpuModel.Preprocess(img)
+		if batch[i], err = gpuModel.Preprocess(img); err != nil {
+			return fmt.Errorf("%s: %w", paths[i], err)
+		}
 	}
 	// The first GPU pass compiles the kernels; on GPUs time a second one,
 	// on CPU adapters (lavapipe, slow) report the first.

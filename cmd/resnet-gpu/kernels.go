@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -32,6 +33,12 @@ func runKernels(args []string) error {
 	}
 	if *batch < 1 || *batch > 256 || *runs < 1 {
 		return fmt.Errorf("--batch 1..256 and --runs ≥ 1: %w", errUsage)
+	}
+	if ext := strings.ToLower(filepath.Ext(*plot)); *plot != "" && ext != ".png" && ext != ".svg" {
+		return fmt.Errorf("--plot %s: want a .png or .svg file: %w", *plot, errUsage)
+	}
+	if err := mf.check(); err != nil {
+		return err
 	}
 	if *dump != "" {
 		return dumpWGSL(&mf, *batch, *dump)

@@ -1,9 +1,10 @@
-// Command resnet-gpu classifies images with torchvision's ResNets on any
-// GPU through WebGPU, checks every kernel and the whole network against a
-// CPU reference, and benchmarks them.
+// Command resnet-gpu classifies images with torchvision's ResNet-family
+// networks (ResNets, wide ResNets, ResNeXts, DenseNets; stock or
+// fine-tuned) on any GPU through WebGPU, checks every kernel and the whole
+// network against a CPU reference, and benchmarks them.
 //
 //	resnet-gpu devices                      list the adapters
-//	resnet-gpu classify [flags] INPUT...    top-k ImageNet labels for images or .f32 tensors
+//	resnet-gpu classify [flags] INPUT...    top-k labels for images or .f32 tensors
 //	resnet-gpu check [flags]                GPU against the CPU reference, stage by stage
 //	resnet-gpu check-ops [flags]            the op checker on the chosen adapter
 //	resnet-gpu bench [flags]                forward-pass latency and throughput
@@ -11,7 +12,7 @@
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
-// Run "resnet-gpu COMMAND -h" for a command's flags.
+// Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.
 package main
 
 import (
@@ -72,6 +73,9 @@ func run(args []string) (code int) {
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
+		if len(args) > 1 && name == "help" { // help COMMAND: that command's usage
+			return run([]string{args[1], "-h"})
+		}
 		usage(os.Stdout)
 		return 0
 	}
@@ -114,15 +118,27 @@ func newFlags(name, args string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses args, turning errors into usage errors.
+// parse parses args, turning errors into usage errors. Flags may follow
+// positional arguments (classify img.png --top 1), as they may precede
+// them; everything after "--" is positional.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err // the flag package printed the usage
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err // the flag package printed the usage
+			}
+			return fmt.Errorf("%v (see 'resnet-gpu %s -h'): %w", err, fs.Name(), errUsage)
 		}
-		return fmt.Errorf("%v (see 'resnet-gpu %s -h'): %w", err, fs.Name(), errUsage)
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" || len(rest) == 0 {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	// Leave the positional arguments in fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

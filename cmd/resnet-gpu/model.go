@@ -10,6 +10,7 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
+	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 	"github.com/resnet-gpu/resnet-gpu/resnet/labels"
 )
 
@@ -24,7 +25,7 @@ type modelFlags struct {
 func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.arch, "arch", "", "architecture: "+strings.Join(resnet.ArchNames(), ", ")+
 		"; default: a file's own (inferred from its state_dict), else "+resnet.DefaultArch)
-	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (any torchvision ResNet-family state_dict)")
+	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (any torchvision ResNet-family state_dict); keras, keras:ARCH (Keras' ImageNet weights: "+strings.Join(keras.ArchNames(), ", ")+") or FILE.h5 (Keras weights of a Keras ResNet)")
 	fs.StringVar(&m.device, "device", "gpu", "gpu, or cpu for the float64-accumulating reference path")
 	fs.StringVar(&m.adapter, "adapter", "", "GPU adapter: index or name substring (default $RESNET_GPU_ADAPTER, else high-performance)")
 	fs.StringVar(&m.tune, "tune", "auto", "time convolution kernels per layer shape and cache the choice: auto (GPUs only), on (also prints every candidate's time), off")
@@ -35,8 +36,15 @@ func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.std, "std", "", "per-channel normalisation std R,G,B (default ImageNet's 0.229,0.224,0.225)")
 }
 
-// check validates the flags that need no model.
+// check validates the flags that need no model, so that a bad one is
+// reported before any loading or downloading.
 func (m *modelFlags) check() error {
+	if m.device != "gpu" && m.device != "cpu" {
+		return fmt.Errorf("--device %q: want gpu or cpu: %w", m.device, errUsage)
+	}
+	if m.tune != "auto" && m.tune != "on" && m.tune != "off" {
+		return fmt.Errorf("--tune %q: want auto, on or off: %w", m.tune, errUsage)
+	}
 	for _, f := range []struct {
 		name string
 		v    int

@@ -19,11 +19,12 @@ func forDevice(g *graph.Graph, c gpu.Caps) *graph.Graph {
 	return g
 }
 
-// lower lowers every node of g (rewritten for the device already): the
-// steps in order, and the scratch buffers and textures they need.
-func (e *Executor) lower(g *graph.Graph) (steps []step, elems [2]int, texels int, err error) {
+// lower lowers every node of g (rewritten for the device already) with
+// its memory plan: the steps in order, and the scratch buffers and
+// textures they need.
+func (e *Executor) lower(g *graph.Graph, plan *graph.Plan) (steps []step, elems [2]int, texels int, err error) {
 	for _, n := range g.Nodes {
-		lw := &lowering{e: e, n: n}
+		lw := &lowering{e: e, n: n, plan: plan}
 		if err := n.Op.Lower(lw, n.InShapes(), n.Out.Shape); err != nil {
 			return nil, elems, 0, fmt.Errorf("%s: %s: %w", n.Name, n, err)
 		}
@@ -53,7 +54,8 @@ type NodeLaunch struct {
 // (a Tuner times kernels on its own device).
 func Launches(g *graph.Graph, c gpu.Caps, opt Options) ([]NodeLaunch, error) {
 	e := &Executor{Opt: opt, caps: c}
-	steps, _, _, err := e.lower(forDevice(g, c))
+	g = forDevice(g, c)
+	steps, _, _, err := e.lower(g, graph.NewPlan(g))
 	if err != nil {
 		return nil, err
 	}

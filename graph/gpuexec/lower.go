@@ -46,6 +46,7 @@ type step struct {
 type lowering struct {
 	e      *Executor
 	n      *graph.Node
+	plan   *graph.Plan
 	steps  []step
 	elems  [2]int // scratch buffer sizes needed
 	texels int    // scratch texture size needed
@@ -54,6 +55,25 @@ type lowering struct {
 
 // Caps implements graph.Lowerer.
 func (lw *lowering) Caps() gpu.Caps { return lw.e.caps }
+
+// Layout implements graph.Lowerer: the plan's layout of a node input or
+// output; a parameter is contiguous.
+func (lw *lowering) Layout(r graph.Res) graph.Layout {
+	switch r.Kind {
+	case graph.ResIn:
+		if r.Index >= 0 && r.Index < len(lw.n.Inputs) {
+			return lw.plan.Layout[lw.n.Inputs[r.Index].ID]
+		}
+	case graph.ResOut:
+		return lw.plan.Layout[lw.n.Out.ID]
+	}
+	return graph.Layout{}
+}
+
+// InPlace implements graph.Lowerer.
+func (lw *lowering) InPlace(i int) bool {
+	return i >= 0 && i < len(lw.n.Inputs) && lw.plan.InPlace(lw.n, i)
+}
 
 // Launch implements graph.Lowerer.
 func (lw *lowering) Launch(l shaders.Launch, binds map[string]graph.Res) {

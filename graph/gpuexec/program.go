@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 			p.Close()
 		}
 	}()
-	steps, elems, texels, err := e.lower(g)
+	steps, elems, texels, err := e.lower(g, p.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -291,4 +292,16 @@ func (p *Program) CheckGuards() error {
 		}
 	}
 	return nil
+}
+
+// Kernels lists the convolution kernels the program's steps run, each
+// once, in order of first use.
+func (p *Program) Kernels() []string {
+	var out []string
+	for _, s := range p.Steps {
+		if s.Variant != "" && !slices.Contains(out, s.Variant) {
+			out = append(out, s.Variant)
+		}
+	}
+	return out
 }

@@ -39,55 +39,82 @@ func Awkward() []Case {
 	grouped := func(cin, cout, kh, kw, groups int, stride [2]int, pad [4]int, dil [2]int, relu bool) *graph.Conv2D {
 		return &graph.Conv2D{Cin: cin, Cout: cout, KH: kh, KW: kw, Stride: stride, Pad: pad, Dilation: dil, Groups: groups, ReLU: relu}
 	}
+	residual := func(c *graph.Conv2D) *graph.Conv2D {
+		c.Residual = true
+		return c
+	}
 	pool := func(max bool, kh, kw, sy, sx int, pad [4]int, ceil, incl bool) graph.Pool {
 		return graph.Pool{Max: max, KH: kh, KW: kw, Stride: [2]int{sy, sx}, Pad: pad, CeilMode: ceil, CountIncludePad: incl}
 	}
 	p1 := [4]int{1, 1, 1, 1}
+	s1, s2, none := [2]int{1, 1}, [2]int{2, 2}, [4]int{}
 	return []Case{
-		{conv(3, 5, 3, 1, 1, false, false), graph.Shape{3, 3, 13, 13}},
-		{conv(7, 9, 3, 2, 1, true, true), graph.Shape{1, 7, 27, 27}},
-		{conv(70, 33, 1, 1, 0, false, true), graph.Shape{2, 70, 1, 1}},
-		{conv(6, 10, 5, 1, 2, true, true), graph.Shape{2, 6, 11, 11}},
-		{conv(130, 66, 1, 2, 0, true, false), graph.Shape{3, 130, 15, 15}},
-		{conv(65, 67, 3, 1, 1, false, true), graph.Shape{1, 65, 13, 13}},
-		{conv(1, 1, 1, 1, 0, false, false), graph.Shape{1, 1, 1, 1}},
-		{conv(17, 129, 3, 2, 0, false, false), graph.Shape{3, 17, 9, 7}},
-		{conv(3, 64, 7, 2, 3, false, true), graph.Shape{1, 3, 27, 27}},
-		{conv(513, 31, 1, 1, 0, true, true), graph.Shape{1, 513, 3, 5}},
-		{grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{2, 128, 7, 7}},           // ResNeXt: 32 groups of 4
-		{grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), graph.Shape{1, 64, 9, 9}},             // 32 groups of 2, stride 2
-		{grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), graph.Shape{1, 8, 10, 10}},                // depthwise
-		{grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), graph.Shape{2, 6, 7, 5}},                 // groups not dividing any tile
-		{grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), graph.Shape{1, 5, 9, 9}}, // dilation 2
-		{grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), graph.Shape{1, 4, 8, 8}},  // dilation 1×2
-		{grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), graph.Shape{2, 5, 9, 8}}, // asymmetric padding (ONNX)
-		{grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), graph.Shape{1, 3, 7, 6}},  // 1×3, stride 2×1
-		{graph.MaxPool(3, 2, 1), graph.Shape{3, 5, 13, 13}},
-		{graph.MaxPool(3, 2, 1), graph.Shape{1, 3, 27, 27}},
-		{graph.MaxPool(2, 2, 0), graph.Shape{2, 3, 7, 7}},
-		{graph.MaxPool(3, 1, 1), graph.Shape{1, 2, 1, 1}},
-		{pool(true, 3, 3, 2, 2, [4]int{}, true, false), graph.Shape{1, 3, 6, 6}}, // ceil mode adds a window
-		{pool(true, 3, 2, 2, 1, [4]int{1, 0, 1, 0}, false, false), graph.Shape{2, 3, 7, 6}},
-		{pool(false, 2, 2, 2, 2, [4]int{}, false, true), graph.Shape{2, 6, 7, 7}}, // DenseNet's transition
-		{pool(false, 3, 3, 1, 1, p1, false, true), graph.Shape{1, 3, 5, 5}},
-		{pool(false, 3, 3, 1, 1, p1, false, false), graph.Shape{1, 3, 5, 5}},
-		{pool(false, 3, 3, 2, 2, p1, true, true), graph.Shape{2, 3, 6, 6}}, // windows past the padded edge
-		{pool(false, 3, 3, 2, 2, p1, true, false), graph.Shape{2, 3, 6, 6}},
-		{graph.GlobalAvgPool{}, graph.Shape{3, 5, 13, 13}},
-		{graph.GlobalAvgPool{}, graph.Shape{2, 7, 1, 1}},
-		{&graph.Linear{In: 70, Out: 13}, graph.Shape{3, 70}},
-		{&graph.Linear{In: 1, Out: 1}, graph.Shape{1, 1}},
-		{&graph.Linear{In: 45, Out: 7}, graph.Shape{2, 45}},
-		{graph.Softmax{}, graph.Shape{3, 1000}},
-		{graph.Softmax{}, graph.Shape{1, 7}},
-		{graph.Softmax{}, graph.Shape{2, 3, 5}},
-		{graph.Concat{Axis: 1, N: 3}, graph.Shape{2, 5, 3, 3}},
-		{graph.Concat{Axis: 0, N: 2}, graph.Shape{1, 7}},
-		{graph.ReLU{}, graph.Shape{3, 5, 13, 13}},
-		{graph.Add{ReLU: true}, graph.Shape{2, 7, 9, 11}},
-		{graph.Add{}, graph.Shape{1, 3, 1, 1}},
-		{&graph.BatchNorm{Eps: 1e-5}, graph.Shape{3, 5, 13, 13}},
+		{Op: conv(3, 5, 3, 1, 1, false, false), In: graph.Shape{3, 3, 13, 13}},
+		{Op: conv(7, 9, 3, 2, 1, true, true), In: graph.Shape{1, 7, 27, 27}},
+		{Op: conv(70, 33, 1, 1, 0, false, true), In: graph.Shape{2, 70, 1, 1}},
+		{Op: conv(6, 10, 5, 1, 2, true, true), In: graph.Shape{2, 6, 11, 11}},
+		{Op: conv(130, 66, 1, 2, 0, true, false), In: graph.Shape{3, 130, 15, 15}},
+		{Op: conv(65, 67, 3, 1, 1, false, true), In: graph.Shape{1, 65, 13, 13}},
+		{Op: conv(1, 1, 1, 1, 0, false, false), In: graph.Shape{1, 1, 1, 1}},
+		{Op: conv(17, 129, 3, 2, 0, false, false), In: graph.Shape{3, 17, 9, 7}},
+		{Op: conv(3, 64, 7, 2, 3, false, true), In: graph.Shape{1, 3, 27, 27}},
+		{Op: conv(513, 31, 1, 1, 0, true, true), In: graph.Shape{1, 513, 3, 5}},
+		{Op: grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{2, 128, 7, 7}},           // ResNeXt: 32 groups of 4
+		{Op: grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), In: graph.Shape{1, 64, 9, 9}},             // 32 groups of 2, stride 2
+		{Op: grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{1, 8, 10, 10}},                // depthwise
+		{Op: grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), In: graph.Shape{2, 6, 7, 5}},                 // groups not dividing any tile
+		{Op: grouped(32, 32, 3, 3, 32, s1, p1, s1, true), In: graph.Shape{1, 32, 56, 56}},                                // depthwise, 56²
+		{Op: residual(grouped(32, 32, 3, 3, 32, s2, p1, s1, false)), In: graph.Shape{2, 32, 56, 56}},                     // depthwise, stride 2
+		{Op: residual(grouped(15, 15, 3, 3, 3, s2, p1, s1, true)), In: graph.Shape{2, 15, 7, 7}},                         // 3 groups of 5, stride 2 on 7×7
+		{Op: grouped(12, 20, 3, 3, 2, s1, p1, s1, true), In: graph.Shape{3, 12, 9, 11}},                                  // 6 in, 10 out a group, batch 3
+		{Op: grouped(8, 24, 3, 3, 8, s1, none, s1, false), In: graph.Shape{1, 8, 6, 5}},                                  // a channel multiplier of 3, no padding
+		{Op: residual(grouped(16, 32, 1, 1, 4, s1, none, s1, true)), In: graph.Shape{2, 16, 5, 5}},                       // 1×1 grouped
+		{Op: grouped(256, 256, 3, 3, 64, s2, p1, s1, false), In: graph.Shape{2, 256, 9, 9}},                              // 64 groups of 4 (ResNeXt-101 64×4d), stride 2 on an odd size
+		{Op: grouped(12, 12, 3, 3, 3, s1, p1, s1, true), In: graph.Shape{1, 12, 1, 1}},                                   // grouped on a 1×1 image
+		{Op: residual(grouped(16, 16, 3, 3, 2, [2]int{3, 3}, p1, s1, false)), In: graph.Shape{2, 16, 10, 8}},             // grouped, stride 3
+		{Op: grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), In: graph.Shape{1, 5, 9, 9}}, // dilation 2
+		{Op: grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), In: graph.Shape{1, 4, 8, 8}},  // dilation 1×2
+		{Op: grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), In: graph.Shape{2, 5, 9, 8}}, // asymmetric padding (ONNX)
+		{Op: grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), In: graph.Shape{1, 3, 7, 6}},  // 1×3, stride 2×1
+		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{3, 5, 13, 13}},
+		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{1, 3, 27, 27}},
+		{Op: graph.MaxPool(2, 2, 0), In: graph.Shape{2, 3, 7, 7}},
+		{Op: graph.MaxPool(3, 1, 1), In: graph.Shape{1, 2, 1, 1}},
+		{Op: pool(true, 3, 3, 2, 2, [4]int{}, true, false), In: graph.Shape{1, 3, 6, 6}}, // ceil mode adds a window
+		{Op: pool(true, 3, 2, 2, 1, [4]int{1, 0, 1, 0}, false, false), In: graph.Shape{2, 3, 7, 6}},
+		{Op: pool(false, 2, 2, 2, 2, [4]int{}, false, true), In: graph.Shape{2, 6, 7, 7}}, // DenseNet's transition
+		{Op: pool(false, 3, 3, 1, 1, p1, false, true), In: graph.Shape{1, 3, 5, 5}},
+		{Op: pool(false, 3, 3, 1, 1, p1, false, false), In: graph.Shape{1, 3, 5, 5}},
+		{Op: pool(false, 3, 3, 2, 2, p1, true, true), In: graph.Shape{2, 3, 6, 6}}, // windows past the padded edge
+		{Op: pool(false, 3, 3, 2, 2, p1, true, false), In: graph.Shape{2, 3, 6, 6}},
+		{Op: graph.GlobalAvgPool{}, In: graph.Shape{3, 5, 13, 13}},
+		{Op: graph.GlobalAvgPool{}, In: graph.Shape{2, 7, 1, 1}},
+		{Op: &graph.Linear{In: 70, Out: 13}, In: graph.Shape{3, 70}},
+		{Op: &graph.Linear{In: 1, Out: 1}, In: graph.Shape{1, 1}},
+		{Op: &graph.Linear{In: 45, Out: 7}, In: graph.Shape{2, 45}},
+		{Op: graph.Softmax{}, In: graph.Shape{3, 1000}},
+		{Op: graph.Softmax{}, In: graph.Shape{1, 7}},
+		{Op: graph.Softmax{}, In: graph.Shape{2, 3, 5}},
+		{Op: graph.Concat{Axis: 1, N: 3}, In: graph.Shape{2, 5, 3, 3}},
+		{Op: graph.Concat{Axis: 0, N: 2}, In: graph.Shape{1, 7}},
+		{Op: graph.ReLU{}, In: graph.Shape{3, 5, 13, 13}},
+		{Op: graph.Add{ReLU: true}, In: graph.Shape{2, 7, 9, 11}},
+		{Op: graph.Add{}, In: graph.Shape{1, 3, 1, 1}},
+		{Op: &graph.BatchNorm{Eps: 1e-5}, In: graph.Shape{3, 5, 13, 13}},
 	}
+}
+
+// Sliced returns the Awkward cases of batch 2 and more as Sliced cases:
+// each op writes a slice of a concatenation, images a batch stride apart.
+func Sliced() []Case {
+	var out []Case
+	for _, c := range Awkward() {
+		if c.In[0] >= 2 {
+			c.Sliced = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // SortByCost orders cases from cheapest to dearest (by FLOPs), stable.

@@ -17,7 +17,7 @@ func TestReferenceMemo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		direct, err := runOn(ref.Executor{}, g, in)
+		direct, _, err := runOn(ref.Executor{}, g, in)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ package opcheck
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
@@ -21,10 +22,62 @@ import (
 type Case struct {
 	Op graph.Op    // attributes; parameters are replaced by seeded random values
 	In graph.Shape // the first input's shape
+	// Sliced makes the op's output the middle part of a concatenation
+	// along axis 1, between two ReLUs' results, which is the graph's
+	// output: an executor that writes it in place (a Strided op, see
+	// graph.NewPlan) writes at an offset and, at batch > 1, a batch stride
+	// larger than the output's image, and any element it writes out of
+	// its slice spoils a neighbour.
+	Sliced bool
 }
 
-// String names the case, e.g. conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu).
-func (c Case) String() string { return graph.Name(c.Op, c.In) }
+// String names the case, e.g. conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu),
+// with ",sliced" before the closing parenthesis for a Sliced case.
+func (c Case) String() string {
+	s := graph.Name(c.Op, c.In)
+	if c.Sliced {
+		s = strings.TrimSuffix(s, ")") + ",sliced)"
+	}
+	return s
+}
+
+// Graph returns the case's graph and inputs for seed: the op alone
+// (graph.Random) or, Sliced, inside its concatenation; its inputs come
+// first, then the ReLUs' (uniform in [-1, 1)).
+func (c Case) Graph(seed uint64) (*graph.Graph, [][]float32, error) {
+	if !c.Sliced {
+		return graph.Random(c.Op.Kind(), c.Op, c.In, seed)
+	}
+	r := graph.NewRand(seed)
+	op, shapes := c.Op.Random(r, c.In)
+	out, err := op.OutShape(shapes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(out) < 2 {
+		return nil, nil, fmt.Errorf("opcheck: %s: output %v has no axis 1 to concatenate along", c, out)
+	}
+	var b graph.Builder
+	var ins []*graph.Value
+	var data [][]float32
+	input := func(name string, s graph.Shape) *graph.Value {
+		data = append(data, r.Uniform(s.Numel(), -1, 1))
+		return b.Input(name, s)
+	}
+	for i, s := range shapes {
+		ins = append(ins, input(fmt.Sprint("in", i), s))
+	}
+	side := func(name string, ch int) *graph.Value {
+		s := out.Clone()
+		s[1] = ch
+		return b.Apply(name, graph.ReLU{}, input(name+".in", s))
+	}
+	before, after := side("before", 2), side("after", 3)
+	y := b.Apply(c.Op.Kind(), op, ins...)
+	b.Output(b.Apply("concat", graph.Concat{Axis: 1, N: 3}, before, y, after))
+	g, err := b.Graph()
+	return g, data, err
+}
 
 // Threshold is the largest NMSE the case may show. fp32 kernels summing
 // thousands of products land near 1e-13..1e-11; the thresholds leave room
@@ -43,6 +96,9 @@ type Result struct {
 	NMSE   float64 // Σ(got-want)² / Σ want²
 	MaxAbs float64 // max |got-want|
 	Err    error   // execution error, NaN/Inf, or nil
+	// Kernels are the convolution kernels that ran, where the executor's
+	// programs say (gpuexec), in order.
+	Kernels []string
 }
 
 // Pass reports whether the case met its threshold without error.
@@ -63,7 +119,7 @@ func (r Result) String() string {
 // Run runs case c with seed on ex and on the CPU reference and compares.
 func Run(c Case, ex graph.Executor, seed uint64) Result {
 	r := Result{Case: c}
-	g, in, err := graph.Random(c.Op.Kind(), c.Op, c.In, seed)
+	g, in, err := c.Graph(seed)
 	if err != nil {
 		r.Err = err
 		return r
@@ -73,7 +129,8 @@ func Run(c Case, ex graph.Executor, seed uint64) Result {
 		r.Err = fmt.Errorf("reference: %w", err)
 		return r
 	}
-	got, err := runOn(ex, g, in)
+	got, kernels, err := runOn(ex, g, in)
+	r.Kernels = kernels
 	if err != nil {
 		r.Err = err
 		return r
@@ -105,7 +162,7 @@ func reference(c Case, seed uint64, g *graph.Graph, in [][]float32) ([]float32, 
 	if ok {
 		return want, nil
 	}
-	want, err := runOn(ref.Executor{}, g, in)
+	want, _, err := runOn(ref.Executor{}, g, in)
 	if err != nil {
 		return nil, err
 	}
@@ -118,17 +175,23 @@ func reference(c Case, seed uint64, g *graph.Graph, in [][]float32) ([]float32, 
 	return want, nil
 }
 
-func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, error) {
+// runOn compiles and runs g on ex: its first output and, for programs
+// that say (the GPU executor's), the convolution kernels that ran.
+func runOn(ex graph.Executor, g *graph.Graph, in [][]float32) ([]float32, []string, error) {
 	p, err := ex.Compile(g)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer p.Close()
+	var kernels []string
+	if k, ok := p.(interface{ Kernels() []string }); ok {
+		kernels = k.Kernels()
+	}
 	out, err := p.Run(in...)
 	if err != nil {
-		return nil, err
+		return nil, kernels, err
 	}
-	return out[0], nil
+	return out[0], kernels, nil
 }
 
 // Compare returns the NMSE Σ(got-want)²/Σwant² and max |got-want|, and an

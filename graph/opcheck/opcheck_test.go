@@ -3,6 +3,7 @@ package opcheck_test
 import (
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
@@ -18,16 +19,14 @@ import (
 // other architectures' layers are variations of these; check-ops --arch
 // runs any of them.)
 func allCases(t *testing.T) []opcheck.Case {
-	gs, err := resnet.LayerGraphs(checkedArchs, 1, 2)
+	gs, err := resnet.LayerGraphs(resnet.CoreArchs, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := append(opcheck.FromGraphs(gs...), opcheck.Awkward()...)
+	cs := append(append(opcheck.FromGraphs(gs...), opcheck.Awkward()...), opcheck.Sliced()...)
 	opcheck.SortByCost(cs)
 	return cs
 }
-
-var checkedArchs = []string{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "densenet121"}
 
 func TestGPUOps(t *testing.T) {
 	dev := gputest.Device(t)
@@ -108,4 +107,50 @@ func guardOpt() int {
 		return 0
 	}
 	return 64
+}
+
+// A sliced case puts a Strided op's output in the middle of its
+// concatenation, at an offset and a batch stride larger than its image,
+// and gives every other op's output to the concatenation to copy; its
+// reference is the op's own, with the ReLUs' results around it.
+func TestSliced(t *testing.T) {
+	cs := opcheck.Sliced()
+	if len(cs) < 10 {
+		t.Fatalf("%d sliced cases", len(cs))
+	}
+	for _, c := range cs {
+		g, in, err := c.Graph(1)
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		p := graph.NewPlan(g)
+		if err := p.Verify(g); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
+		y := g.Nodes[2].Out // after the two ReLUs
+		_, placed := p.Placed[y.ID]
+		strided := y.Producer.Op.Kind() != "linear" && y.Producer.Op.Kind() != "softmax"
+		l, img := p.Layout[y.ID], y.Shape.Numel()/y.Shape[0]
+		if placed != strided || placed && (l.Off == 0 || l.BStride <= img) {
+			t.Errorf("%s: the op writes at %+v (images of %d), placed %t", c, l, img, placed)
+		}
+		out, err := ref.Executor{}.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := out.Run(in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, _, err := ref.Apply(y.Producer.Op, y.Producer.InShapes(), in[:len(in)-2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Image 1's slice: after image 0 (2+C+3 channels) and the 2 before.
+		per := img / y.Shape[1]
+		at := (y.Shape[1]+5)*per + 2*per
+		if s := got[0][at : at+img]; !slices.Equal(s, alone[img:2*img]) {
+			t.Errorf("%s: image 1 of the op's output is not in its slice", c)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,8 +19,15 @@ import (
 )
 
 // ErrHashMismatch is wrapped by the error of a Fetch whose file's SHA-256
-// does not start with the expected prefix.
+// (or MD5, for Weights.HashAlg "md5") does not start with the expected
+// prefix.
 var ErrHashMismatch = errors.New("sha256 mismatch")
+
+// hashMismatch is ErrHashMismatch for another hash function, by its name.
+type hashMismatch string
+
+func (h hashMismatch) Error() string        { return string(h) + " mismatch" }
+func (h hashMismatch) Is(target error) bool { return target == ErrHashMismatch }
 
 // Options adjusts Fetch. The zero value is ready to use.
 type Options struct {
@@ -34,6 +42,10 @@ type Options struct {
 	// Client sends the download requests; nil means a client that limits
 	// the time to connect and to receive headers, but not the whole body.
 	Client *http.Client
+	// Hint ends the errors about an unreachable or unusable source; ""
+	// means the torchvision one (--weights FILE.pth, a mirror in
+	// RESNET_GPU_WEIGHTS_BASE).
+	Hint string
 }
 
 // Fetch returns the path of w's file in the cache, downloading it first from
@@ -76,7 +88,11 @@ func Fetch(ctx context.Context, w Weights, opt Options) (path string, err error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("hub: cache folder: %w", err)
 	}
-	src, err := open(ctx, withSlash(base), w.File, opt.Client)
+	h := opt.Hint
+	if h == "" {
+		h = hint
+	}
+	src, err := open(ctx, withSlash(base), w.File, opt.Client, h)
 	if err != nil {
 		return "", err
 	}
@@ -93,8 +109,11 @@ func checkWeights(w Weights) error {
 		w.File == "." || w.File == ".." {
 		return fmt.Errorf("hub: bad weight file name %q", w.File)
 	}
+	if w.HashAlg != "" && w.HashAlg != "sha256" && w.HashAlg != "md5" {
+		return fmt.Errorf("hub: %s: unknown hash %q (want sha256 or md5)", w.File, w.HashAlg)
+	}
 	if w.Hash == "" || !hashRE.MatchString(w.Hash) {
-		return fmt.Errorf("hub: %s: bad sha256 prefix %q", w.File, w.Hash)
+		return fmt.Errorf("hub: %s: bad %s prefix %q", w.File, w.hashName(), w.Hash)
 	}
 	return nil
 }
@@ -127,6 +146,9 @@ func save(ctx context.Context, src *source, dst string, w Weights, progress io.W
 		}
 	}()
 	h := sha256.New()
+	if w.HashAlg == "md5" {
+		h = md5.New()
+	}
 	out := io.MultiWriter(f, h)
 	bar := newBar(progress, src.size, w.File)
 	if bar != nil {
@@ -152,7 +174,11 @@ func save(ctx context.Context, src *source, dst string, w Weights, progress io.W
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if !strings.HasPrefix(sum, w.Hash) {
-		return fmt.Errorf("hub: %s: %w: got %s…, want %s", w.File, ErrHashMismatch, sum[:min(len(w.Hash), len(sum))], w.Hash)
+		var mismatch error = ErrHashMismatch
+		if w.HashAlg == "md5" {
+			mismatch = hashMismatch("md5")
+		}
+		return fmt.Errorf("hub: %s: %w: got %s…, want %s", w.File, mismatch, sum[:min(len(w.Hash), len(sum))], w.Hash)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return fmt.Errorf("hub: %w", err)
@@ -231,4 +257,12 @@ func (b barWriter) Write(p []byte) (int, error) {
 // os.Stderr as Options.Progress only when someone watches it.
 func IsTerminal(f *os.File) bool {
 	return f != nil && term.IsTerminal(int(f.Fd()))
+}
+
+// hashName names the hash of w.Hash.
+func (w Weights) hashName() string {
+	if w.HashAlg == "" {
+		return "sha256"
+	}
+	return w.HashAlg
 }

@@ -34,6 +34,9 @@ type Weights struct {
 	// Hash is the lowercase hex prefix of the file's SHA-256, taken from
 	// the file name: the part after the last '-' and before ".pth".
 	Hash string
+	// HashAlg names the hash Hash is a prefix of: "" or "sha256", or
+	// "md5" (Keras' file hashes, for files not in the registry).
+	HashAlg string
 	// Acc1 and Acc5 are the top-1 and top-5 ImageNet-1K accuracies, in percent.
 	Acc1, Acc5 float64
 	// NumParams is the number of parameters of the model.

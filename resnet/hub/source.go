@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// hint ends every error about an unreachable or unusable source.
+// hint ends every error about an unreachable or unusable torchvision
+// source (Options.Hint replaces it for other files).
 const hint = "(use --weights FILE.pth, or --weights synthetic:0, or set " + BaseEnv + " to a mirror)"
 
 // Timeouts of a download. None bounds the whole body, which may take minutes.
@@ -47,6 +48,7 @@ type source struct {
 	size  int64  // bytes expected, or -1 when unknown
 	where string // URL or path, for messages
 	local bool   // copied from disk rather than downloaded
+	hint  string // ends the errors about it
 	// ctx is the context reads run under; for a download it is cancelled
 	// with a cause when the stall watchdog fires.
 	ctx context.Context
@@ -62,7 +64,7 @@ func (s *source) verb() string {
 
 // failed returns the one-line error for a source that cannot be read.
 func (s *source) failed(err error) error {
-	return fmt.Errorf("hub: cannot %s %s: %w %s", s.verb(), s.where, err, hint)
+	return fmt.Errorf("hub: cannot %s %s: %w %s", s.verb(), s.where, err, s.hint)
 }
 
 // readErr returns the error for a failed or short read of the body.
@@ -77,12 +79,12 @@ func (s *source) readErr(parent context.Context, err error) error {
 }
 
 // open opens file at base, which is an http(s) URL, a file:// URL or a
-// directory path ending in a slash.
-func open(ctx context.Context, base, file string, client *http.Client) (*source, error) {
+// directory path ending in a slash; hint ends the errors about it.
+func open(ctx context.Context, base, file string, client *http.Client, hint string) (*source, error) {
 	lower := strings.ToLower(base)
 	switch {
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
-		return openHTTP(ctx, base+file, client)
+		return openHTTP(ctx, base+file, client, hint)
 	case strings.HasPrefix(lower, "file://"):
 		u, err := url.Parse(base)
 		if err != nil {
@@ -91,16 +93,16 @@ func open(ctx context.Context, base, file string, client *http.Client) (*source,
 		if u.Host != "" && u.Host != "localhost" {
 			return nil, fmt.Errorf("hub: bad weights base %q: file URL names host %q", base, u.Host)
 		}
-		return openLocal(ctx, filepath.Join(filepath.FromSlash(u.Path), file))
+		return openLocal(ctx, filepath.Join(filepath.FromSlash(u.Path), file), hint)
 	case strings.Contains(base, "://"):
 		return nil, fmt.Errorf("hub: bad weights base %q: want an http(s) or file URL, or a directory", base)
 	}
-	return openLocal(ctx, filepath.Join(base, file))
+	return openLocal(ctx, filepath.Join(base, file), hint)
 }
 
 // openLocal opens a file on disk.
-func openLocal(ctx context.Context, path string) (*source, error) {
-	s := &source{where: path, local: true, size: -1, ctx: ctx}
+func openLocal(ctx context.Context, path, hint string) (*source, error) {
+	s := &source{where: path, local: true, size: -1, ctx: ctx, hint: hint}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, s.failed(pathErr(err))
@@ -122,12 +124,12 @@ func openLocal(ctx context.Context, path string) (*source, error) {
 }
 
 // openHTTP sends a GET request for u and checks the response status.
-func openHTTP(parent context.Context, u string, client *http.Client) (*source, error) {
+func openHTTP(parent context.Context, u string, client *http.Client, hint string) (*source, error) {
 	if client == nil {
 		client = defaultClient
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &source{where: u, size: -1, ctx: ctx}
+	s := &source{where: u, size: -1, ctx: ctx, hint: hint}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		cancel(nil)

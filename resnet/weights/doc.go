@@ -1,10 +1,13 @@
-// Package weights holds ResNet parameters as PyTorch state_dict entries.
+// Package weights holds ResNet-family parameters as PyTorch state_dict
+// entries.
 //
 // It reads state_dict files written by torch.save (the zip format of
-// PyTorch >= 1.6 and the older legacy pickle format) with LoadFile, makes the
-// deterministic synthetic-v1 weights and inputs described in
-// testdata/SYNTHETIC.md with Synthetic and SyntheticInput, and checks a
-// StateDict against the entries an architecture expects with Check.
+// PyTorch >= 1.6 and the older legacy pickle format), bare or inside a
+// training checkpoint, under torchvision's entry names, with LoadFile; makes
+// the deterministic synthetic-v1 weights and inputs described in
+// testdata/SYNTHETIC.md for every ResNet, Wide ResNet, ResNeXt and DenseNet
+// with Synthetic and SyntheticInput; and checks a StateDict against the
+// entries an architecture expects with Check.
 //
 // Loading treats the file as untrusted: a truncated, corrupted or hostile file
 // gives an error, never a panic, and memory stays proportional to the file

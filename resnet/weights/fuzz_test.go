@@ -11,7 +11,7 @@ import (
 // for any file, and never panics. It is seeded with the torch.save files in
 // testdata and small hand-made files of both formats.
 func FuzzLoad(f *testing.F) {
-	for _, name := range fixtures {
+	for _, name := range corpus(f) {
 		b, err := os.ReadFile(testdata + name)
 		if err != nil {
 			f.Fatal(err)

@@ -170,12 +170,27 @@ func TestLoadHostile(t *testing.T) {
 	}
 }
 
-// fixtures are the torch.save files in testdata, the seeds of the
-// corruption tests.
+// fixtures are the torch.save files in testdata that hold a state_dict of
+// many tensors.
 var fixtures = append(slices.Clone(synthFixtures), "pth/odd-tensors.pth")
 
+// corpus returns every torch.save file in testdata: fixtures and the
+// checkpoint layouts of checkpoints.json. They seed TestLoadTruncated and
+// FuzzLoad.
+func corpus(t testing.TB) []string {
+	files := slices.Clone(fixtures)
+	for _, name := range sortedNames(checkpointFiles(t)) {
+		files = append(files, "pth/"+name)
+	}
+	return files
+}
+
+// corrupted are the files that TestLoadCorrupted flips bytes of: fixtures
+// and a training checkpoint of each format, whose storages are not all read.
+var corrupted = append(slices.Clone(fixtures), "pth/ckpt-training.zip.pth", "pth/ckpt-training.legacy.pth")
+
 func TestLoadTruncated(t *testing.T) {
-	for _, name := range fixtures {
+	for _, name := range corpus(t) {
 		b, err := os.ReadFile(testdata + name)
 		if err != nil {
 			t.Fatal(err)
@@ -198,7 +213,7 @@ func TestLoadTruncated(t *testing.T) {
 }
 
 func TestLoadCorrupted(t *testing.T) {
-	for _, name := range fixtures {
+	for _, name := range corrupted {
 		b, err := os.ReadFile(testdata + name)
 		if err != nil {
 			t.Fatal(err)

@@ -31,14 +31,23 @@ var errTruncated = errors.New("file truncated")
 
 // LoadFile reads a state_dict saved by torch.save: the zip format of
 // PyTorch >= 1.6 or the legacy pickle format, holding a dict or OrderedDict
-// of tensors, possibly wrapped in a checkpoint dict under the key
-// "state_dict" or "model". Floating-point tensors of any supported dtype load
-// as float32 in row-major order, whatever their strides and storage offset;
-// integer and boolean tensors load into Tensor.Int.
+// of tensors, or a checkpoint dict that holds one under the key
+// "state_dict", "model" or "model_state_dict" beside other entries (epoch,
+// optimizer state, ...), which are ignored and not read. Floating-point
+// tensors of any supported dtype load as float32 in row-major order,
+// whatever their strides and storage offset; integer and boolean tensors load
+// into Tensor.Int.
 //
-// A file that is truncated, corrupt, hostile or of an unsupported kind
-// (TorchScript, a pickled nn.Module) gives an error, never a panic, and
-// loading needs memory of the order of the file size.
+// Entries get torchvision's names: a "module." (DataParallel,
+// DistributedDataParallel) or "model." prefix that every entry has is
+// dropped, and old DenseNet names such as
+// features.denseblock1.denselayer1.norm.1.weight become
+// features.denseblock1.denselayer1.norm1.weight, as torchvision renames them.
+//
+// A pickled nn.Module (torch.save(model)), a checkpoint with several
+// candidate state_dicts or none, and a file that is truncated, corrupt,
+// hostile or of an unsupported kind (TorchScript) give an error, never a
+// panic, and loading needs memory of the order of the file size.
 func LoadFile(path string) (StateDict, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,6 +74,10 @@ func loadFrom(name string, r io.ReaderAt, size int64) (sd StateDict, err error) 
 		sd, err = loadZip(r, size)
 	} else {
 		sd, err = loadLegacy(io.NewSectionReader(r, 0, size), size)
+	}
+	var other *notStateDict
+	if errors.As(err, &other) {
+		return nil, fmt.Errorf("weights: %s %w", name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: %w", name, err)

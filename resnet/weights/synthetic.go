@@ -3,6 +3,7 @@ package weights
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -53,31 +54,74 @@ func SyntheticInput(n, c, h, w int, seed uint64) []float32 {
 }
 
 // Synthetic returns the synthetic-v1 weights (testdata/SYNTHETIC.md) for the
-// given entries: values computed in float64 and rounded once to float32,
-// byte for byte what the PyTorch reference holds. Integer entries
-// (num_batches_tracked) are zero. It panics if an entry has no synthetic-v1
-// rule, which is a programming error in the caller's spec list.
+// given entries of any ResNet-family architecture (ResNet, Wide ResNet,
+// ResNeXt, DenseNet; any class count): values computed in float64 and rounded
+// once to float32, byte for byte what the PyTorch reference holds. Integer
+// entries (num_batches_tracked) are zero. It panics if an entry has no
+// synthetic-v1 rule, which is a programming error in the caller's spec list.
+//
+// The last batch norm of a residual block layerL.B is its highest-numbered
+// layerL.B.bnK among specs (bn2 in BasicBlock nets, bn3 in Bottleneck nets),
+// so a partial spec list gives the same values as the whole list as long as
+// it holds that entry of every block it names.
 func Synthetic(specs []Spec, seed uint64) StateDict {
-	bottleneck := false
-	for _, s := range specs {
-		if strings.HasSuffix(s.Name, "bn3.weight") {
-			bottleneck = true
-		}
-	}
-	lastBN := "bn2"
-	if bottleneck {
-		lastBN = "bn3"
-	}
+	last := lastBNs(specs)
 	sd := make(StateDict, len(specs))
 	for _, s := range specs {
-		sd[s.Name] = syntheticTensor(s, seed, lastBN)
+		sd[s.Name] = syntheticTensor(s, seed, last[s.Name])
 	}
 	return sd
 }
 
-// syntheticTensor computes one entry; lastBN is the name of the last
-// batch norm of a residual branch ("bn2" or "bn3").
-func syntheticTensor(s Spec, seed uint64, lastBN string) *Tensor {
+// lastBNs returns the names layerL.B.bnK.weight among specs whose K is the
+// largest of their block layerL.B: the last batch norm of each residual
+// branch.
+func lastBNs(specs []Spec) map[string]bool {
+	top := map[string]int{} // block -> largest K
+	for _, s := range specs {
+		if block, k, ok := blockBN(s.Name); ok {
+			top[block] = max(top[block], k)
+		}
+	}
+	last := make(map[string]bool, len(top))
+	for block, k := range top {
+		last[fmt.Sprintf("%s.bn%d.weight", block, k)] = true
+	}
+	return last
+}
+
+// blockBN splits a name layerL.B.bnK.weight into its block layerL.B and K,
+// with L, B and K decimal numbers.
+func blockBN(name string) (block string, k int, ok bool) {
+	parts := strings.Split(name, ".")
+	if len(parts) != 4 || parts[3] != "weight" {
+		return "", 0, false
+	}
+	l, okL := strings.CutPrefix(parts[0], "layer")
+	bn, okK := strings.CutPrefix(parts[2], "bn")
+	if !okL || !okK || !decimal(l) || !decimal(parts[1]) || !decimal(bn) {
+		return "", 0, false
+	}
+	k, err := strconv.Atoi(bn)
+	if err != nil {
+		return "", 0, false
+	}
+	return parts[0] + "." + parts[1], k, true
+}
+
+// decimal reports whether s is one or more ASCII digits.
+func decimal(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// syntheticTensor computes one entry; last marks the last batch norm of a
+// residual branch.
+func syntheticTensor(s Spec, seed uint64, last bool) *Tensor {
 	shape := append([]int(nil), s.Shape...)
 	n := 1
 	for _, d := range shape {
@@ -86,7 +130,7 @@ func syntheticTensor(s Spec, seed uint64, lastBN string) *Tensor {
 	if s.Int || strings.HasSuffix(s.Name, "num_batches_tracked") {
 		return &Tensor{Shape: shape, Int: make([]int64, n), DType: "int64"}
 	}
-	f := rule(s, lastBN)
+	f := rule(s, last)
 	u := Uniform(s.Name, seed, n)
 	data := make([]float32, n)
 	for i, v := range u {
@@ -98,22 +142,26 @@ func syntheticTensor(s Spec, seed uint64, lastBN string) *Tensor {
 // rule returns the float64 value of an entry as a function of u. Each
 // product sits inside an explicit float64 conversion so that the compiler
 // cannot fuse it with the following addition.
-func rule(s Spec, lastBN string) func(u float64) float64 {
+func rule(s Spec, last bool) func(u float64) float64 {
 	signed := func(scale float64) func(float64) float64 {
 		return func(u float64) float64 { return float64(float64(2*u)-1) * scale }
 	}
 	leaf := s.Name[strings.LastIndexByte(s.Name, '.')+1:]
+	classifier := s.Name == "fc.weight" || s.Name == "classifier.weight"
+	vector := len(s.Shape) == 1
 	switch {
-	case len(s.Shape) == 4:
+	case len(s.Shape) == 4: // conv [O, I, kh, kw]; I is in/groups
 		fanIn := s.Shape[1] * s.Shape[2] * s.Shape[3]
 		return signed(math.Sqrt(6 / float64(fanIn)))
-	case s.Name == "fc.weight" && len(s.Shape) == 2:
+	case classifier && len(s.Shape) == 2:
 		return signed(math.Sqrt(3 / float64(s.Shape[1])))
-	case s.Name == "fc.weight":
-		// no rule: fc.weight must be [O, I]
-	case s.Name == "fc.bias":
+	case classifier:
+		// no rule: the classifier's weight must be [O, I]
+	case s.Name == "fc.bias", s.Name == "classifier.bias":
 		return signed(0.1)
-	case leaf == "weight" && isLastBN(s.Name, lastBN):
+	case !vector:
+		// no rule: batch-norm entries are vectors
+	case leaf == "weight" && last:
 		return func(u float64) float64 { return float64(0.2*u) + 0.2 }
 	case leaf == "weight":
 		return func(u float64) float64 { return 0.5 + u }
@@ -123,10 +171,4 @@ func rule(s Spec, lastBN string) func(u float64) float64 {
 		return func(u float64) float64 { return 0.5 + u }
 	}
 	panic(fmt.Sprintf("weights: synthetic-v1 has no rule for %s %v", s.Name, s.Shape))
-}
-
-// isLastBN reports whether name is layerL.B.<lastBN>.weight.
-func isLastBN(name, lastBN string) bool {
-	parts := strings.Split(name, ".")
-	return len(parts) == 4 && strings.HasPrefix(parts[0], "layer") && parts[2] == lastBN
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,26 +50,32 @@ func referenceSpecs(t *testing.T) map[string][]Spec {
 	}
 	out := map[string][]Spec{}
 	for arch, m := range ref.Models {
-		for _, k := range m.Keys {
-			var s Spec
-			var dtype string
-			if err := json.Unmarshal(k[0], &s.Name); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(k[1], &s.Shape); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(k[2], &dtype); err != nil {
-				t.Fatal(err)
-			}
-			s.Int = dtype == "torch.int64"
-			out[arch] = append(out[arch], s)
-		}
+		out[arch] = specsOf(t, m.Keys)
 	}
 	if len(out) != 5 {
 		t.Fatalf("reference.json has %d models, want 5", len(out))
 	}
 	return out
+}
+
+// specsOf converts [name, shape, dtype] triples into specs.
+func specsOf(t testing.TB, keys [][3]json.RawMessage) []Spec {
+	t.Helper()
+	specs := make([]Spec, len(keys))
+	for i, k := range keys {
+		var dtype string
+		if err := json.Unmarshal(k[0], &specs[i].Name); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(k[1], &specs[i].Shape); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(k[2], &dtype); err != nil {
+			t.Fatal(err)
+		}
+		specs[i].Int = dtype == "torch.int64"
+	}
+	return specs
 }
 
 func TestSyntheticReferenceKeys(t *testing.T) {
@@ -145,4 +153,135 @@ func TestSyntheticPanicsWithoutRule(t *testing.T) {
 		}
 	}()
 	Synthetic([]Spec{{Name: "head.scale", Shape: []int{3}}}, 0)
+}
+
+// ResNet-family references: the u stream and the float32 values of a few
+// entries of every family, as testdata/models/make_models.py computed them,
+// equal Uniform's and Synthetic's exactly. Only the checked entries are
+// computed, with the last batch norms that Synthetic finds in the whole
+// architecture.
+func TestSyntheticFamilies(t *testing.T) {
+	ref := modelReference(t)
+	for _, family := range []string{"resnet", "wide_resnet", "resnext", "densenet"} {
+		table, ok := ref.Families[family]
+		if !ok {
+			t.Errorf("models/reference.json has no %s check table", family)
+			continue
+		}
+		specs := specsOf(t, ref.Models[table.Arch].Keys)
+		if len(specs) == 0 {
+			t.Fatalf("%s: no keys for %s", family, table.Arch)
+		}
+		last := lastBNs(specs)
+		for _, c := range table.Checks {
+			i := slices.IndexFunc(specs, func(s Spec) bool { return s.Name == c.Name })
+			if i < 0 || !slices.Equal(specs[i].Shape, c.Shape) {
+				t.Errorf("%s: no entry %s %v", table.Arch, c.Name, c.Shape)
+				continue
+			}
+			got := syntheticTensor(specs[i], 0, last[c.Name])
+			u := Uniform(c.Name, 0, got.Numel())
+			for j, i := range c.Index {
+				if u[i] != c.U[j] {
+					t.Errorf("%s: u(%s, 0, %d) = %v, PyTorch side %v", table.Arch, c.Name, i, u[i], c.U[j])
+				}
+				if math.Float32bits(got.Data[i]) != math.Float32bits(float32(c.Value[j])) {
+					t.Errorf("%s: %s[%d] = %v, PyTorch side %v", table.Arch, c.Name, i, got.Data[i], float32(c.Value[j]))
+				}
+			}
+		}
+	}
+}
+
+// Every model of testdata/models/reference.json that lists its keys: the
+// keys match their digest, synthetic-v1 has a rule for each, and the last
+// batch norm of each residual block is bn2 in BasicBlock nets, bn3 in
+// Bottleneck nets and absent from DenseNets.
+func TestSyntheticModelKeys(t *testing.T) {
+	ref := modelReference(t)
+	full := 0
+	for name, m := range ref.Models {
+		if m.Keys == nil {
+			continue
+		}
+		full++
+		specs := specsOf(t, m.Keys)
+		if len(specs) != m.NumKeys {
+			t.Errorf("%s: %d keys, num_keys %d", name, len(specs), m.NumKeys)
+		}
+		if got := Digest(specs); got != m.KeysSHA256 {
+			t.Errorf("%s: Digest = %s, keys_sha256 %s", name, got, m.KeysSHA256)
+		}
+		last := lastBNs(specs)
+		blocks := 0
+		for _, s := range specs {
+			if !s.Int && !hasRule(s, last[s.Name]) {
+				t.Errorf("%s: no synthetic-v1 rule for %s %v", name, s.Name, s.Shape)
+			}
+			if blockConv1.MatchString(s.Name) {
+				blocks++
+			}
+		}
+		want := ".bn3.weight"
+		switch {
+		case strings.HasPrefix(name, "resnet18"), strings.HasPrefix(name, "resnet34"):
+			want = ".bn2.weight"
+		case strings.HasPrefix(name, "densenet"):
+			want = ""
+		}
+		if len(last) != blocks {
+			t.Errorf("%s: %d last batch norms in %d blocks", name, len(last), blocks)
+		}
+		for n := range last {
+			if want == "" || !strings.HasSuffix(n, want) {
+				t.Errorf("%s: %s taken for the last batch norm of its block", name, n)
+			}
+		}
+	}
+	if full < 4 {
+		t.Errorf("models/reference.json lists the keys of %d models, want one per family", full)
+	}
+}
+
+// blockConv1 matches the first conv of each residual block.
+var blockConv1 = regexp.MustCompile(`^layer[0-9]+\.[0-9]+\.conv1\.weight$`)
+
+// hasRule reports whether synthetic-v1 has a rule for s.
+func hasRule(s Spec, last bool) (ok bool) {
+	defer func() { ok = recover() == nil }()
+	rule(s, last)
+	return true
+}
+
+// modelsReference is the part of testdata/models/reference.json that these
+// tests read.
+type modelsReference struct {
+	Families map[string]struct {
+		Arch   string `json:"arch"`
+		Checks []struct {
+			Name  string    `json:"name"`
+			Shape []int     `json:"shape"`
+			Index []int     `json:"index"`
+			U     []float64 `json:"u"`
+			Value []float64 `json:"value"`
+		} `json:"checks"`
+	} `json:"families"`
+	Models map[string]struct {
+		NumKeys    int                  `json:"num_keys"`
+		KeysSHA256 string               `json:"keys_sha256"`
+		Keys       [][3]json.RawMessage `json:"keys"`
+	} `json:"models"`
+}
+
+func modelReference(t *testing.T) *modelsReference {
+	t.Helper()
+	b, err := os.ReadFile(testdata + "models/reference.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref modelsReference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	return &ref
 }

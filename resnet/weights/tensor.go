@@ -1,9 +1,13 @@
 package weights
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Tensor is one state_dict entry. Floating-point tensors hold their values
@@ -49,6 +53,22 @@ type Spec struct {
 	Shape []int
 	// Int marks an integer entry (num_batches_tracked).
 	Int bool
+}
+
+// Digest returns the sha256, in hex, of the text made of one line
+// "NAME:D0,D1,...\n" per spec in order (a scalar's line is "NAME:\n"): the
+// keys_sha256 that testdata/models/reference.json holds for each
+// architecture's state_dict entries.
+func Digest(specs []Spec) string {
+	h := sha256.New()
+	for _, s := range specs {
+		dims := make([]string, len(s.Shape))
+		for i, d := range s.Shape {
+			dims[i] = strconv.Itoa(d)
+		}
+		fmt.Fprintf(h, "%s:%s\n", s.Name, strings.Join(dims, ","))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // StateDict maps torchvision parameter names to tensors.

@@ -126,6 +126,12 @@ func (p *unpickler) persistentLoad(id any) (any, error) {
 		return nil, fmt.Errorf("persistent id %s", describe(id))
 	}
 	if kind, _ := t.Get(0).(string); kind == "module" && p.legacy {
+		// ("module", class, source file, source): a pickled nn.Module's class.
+		if t.Len() > 1 {
+			if class, ok := t.Get(1).(*opaque); ok {
+				return class, nil
+			}
+		}
 		return &opaque{"torch.nn", "Module"}, nil
 	} else if kind != "storage" {
 		return nil, fmt.Errorf("persistent id of kind %s", describe(t.Get(0)))
@@ -266,48 +272,4 @@ func items(v any) ([]item, bool) {
 		return out, true
 	}
 	return nil, false
-}
-
-// unwrap returns the items of the dict under a "state_dict" or "model" key
-// of a checkpoint, or the checkpoint's own items if it has neither.
-func unwrap(top []item) []item {
-	for _, wrapper := range []string{"state_dict", "model"} {
-		for _, it := range top {
-			if k, _ := it.key.(string); k == wrapper {
-				if inner, ok := items(it.value); ok {
-					return inner
-				}
-			}
-		}
-	}
-	return top
-}
-
-// namedTensor is one state_dict entry before its values are read.
-type namedTensor struct {
-	name string
-	ref  *tensorRef
-}
-
-// stateDict finds the state_dict in an unpickled object: the object itself,
-// or the dict under its "state_dict" or "model" key.
-func stateDict(obj any) ([]namedTensor, error) {
-	top, ok := items(obj)
-	if !ok {
-		return nil, fmt.Errorf("file holds %s, not a state_dict", describe(obj))
-	}
-	top = unwrap(top)
-	out := make([]namedTensor, 0, len(top))
-	for _, it := range top {
-		name, ok := it.key.(string)
-		if !ok {
-			return nil, fmt.Errorf("state_dict key %s is not a string", describe(it.key))
-		}
-		ref, ok := it.value.(*tensorRef)
-		if !ok {
-			return nil, fmt.Errorf("state_dict entry %s is %s, not a tensor", name, describe(it.value))
-		}
-		out = append(out, namedTensor{name, ref})
-	}
-	return out, nil
 }

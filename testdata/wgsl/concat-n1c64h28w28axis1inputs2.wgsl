@@ -1,12 +1,17 @@
-// Concatenation, one input at a time: the input, outer blocks of
-// src_axis × inner values, goes to its slice of the output, outer blocks
-// of dst_axis × inner values starting at offset along the axis:
-//   dst[(o·dst_axis + offset + a)·inner + i] = src[(o·src_axis + a)·inner + i].
-// One invocation per input element, the 1-D index folded over x and y.
+// Concatenation, one input at a time: the input, blocks of block
+// contiguous elements (src_stride apart from src_off), goes to its slice of
+// the output (dst_stride apart from dst_off):
+//   dst[dst_off + o·dst_stride + r] = src[src_off + o·src_stride + r],
+// element i = o·block + r. Along the channels the blocks are the images,
+// which also lets either side be a slice of another concatenation; along
+// a later axis they are the (image, channel, …) blocks before it. One
+// invocation per input element, the 1-D index folded over x, y and z.
 
 struct Params {
-	total: u32, inner: u32, src_axis: u32, dst_axis: u32,
-	offset: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+	total: u32, block: u32,
+	src_off: u32, src_stride: u32,
+	dst_off: u32, dst_stride: u32,
+	_pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,8 +24,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	if (i >= p.total) {
 		return;
 	}
-	let block = p.src_axis * p.inner;
-	let o = i / block;
-	let r = i % block;
-	dst[(o * p.dst_axis + p.offset) * p.inner + r] = src[i];
+	let o = i / p.block;
+	let r = i - o * p.block;
+	dst[p.dst_off + o * p.dst_stride + r] = src[p.src_off + o * p.src_stride + r];
 }

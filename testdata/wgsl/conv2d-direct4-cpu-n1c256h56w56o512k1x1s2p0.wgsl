@@ -9,7 +9,7 @@ struct Params {
 	n: u32, cin: u32, h: u32, w: u32,
 	cout: u32, oh: u32, ow: u32, kh: u32,
 	kw: u32, stride: u32, pad: u32, k: u32,
-	npix: u32, kchunk: u32, _pad1: u32, _pad2: u32,
+	npix: u32, kchunk: u32, out_off: u32, out_bstride: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -427,7 +427,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,
 // with s = scale[m] and b = bias[m] of the output channel (the callers load
-// them once per channel). The kernel's parameter file declares res and dst.
+// them once per channel). idx numbers the output [N][Cout][OH][OW]
+// contiguously, as the residual lies; the output itself lies at its layout
+// (outAt). The kernel's parameter file declares res and dst, and p with
+// cout, oh, ow, out_off and out_bstride.
 
 fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	var o = v * s + b;
@@ -437,5 +440,19 @@ fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	if (RELU) {
 		o = max(o, 0.0);
 	}
-	dst[idx] = o;
+	dst[outAt(idx)] = o;
+}
+
+// outAt is where output element idx lies in dst: image n = idx / (Cout·OH·OW)
+// starts at out_off + n·out_bstride, so that the output can be a slice of a
+// concatenation's; a contiguous output has out_off = 0 and
+// out_bstride = Cout·OH·OW (the host sets that for a single image too), and
+// takes the branch without a division.
+fn outAt(idx: u32) -> u32 {
+	let img = p.cout * p.oh * p.ow;
+	if (p.out_bstride == img) {
+		return p.out_off + idx;
+	}
+	let n = idx / img;
+	return p.out_off + n * p.out_bstride + (idx - n * img);
 }

@@ -18,7 +18,8 @@ struct Params {
 	kw: u32, sh: u32, sw: u32, pt: u32,
 	pl: u32, dh: u32, dw: u32, groups: u32,
 	cing: u32, coutg: u32, k: u32, npix: u32,
-	ctiles: u32, rtiles: u32, tiles: u32, _pad0: u32,
+	ctiles: u32, rtiles: u32, tiles: u32, out_off: u32,
+	out_bstride: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -150,7 +151,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,
 // with s = scale[m] and b = bias[m] of the output channel (the callers load
-// them once per channel). The kernel's parameter file declares res and dst.
+// them once per channel). idx numbers the output [N][Cout][OH][OW]
+// contiguously, as the residual lies; the output itself lies at its layout
+// (outAt). The kernel's parameter file declares res and dst, and p with
+// cout, oh, ow, out_off and out_bstride.
 
 fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	var o = v * s + b;
@@ -160,5 +164,19 @@ fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	if (RELU) {
 		o = max(o, 0.0);
 	}
-	dst[idx] = o;
+	dst[outAt(idx)] = o;
+}
+
+// outAt is where output element idx lies in dst: image n = idx / (Cout·OH·OW)
+// starts at out_off + n·out_bstride, so that the output can be a slice of a
+// concatenation's; a contiguous output has out_off = 0 and
+// out_bstride = Cout·OH·OW (the host sets that for a single image too), and
+// takes the branch without a division.
+fn outAt(idx: u32) -> u32 {
+	let img = p.cout * p.oh * p.ow;
+	if (p.out_bstride == img) {
+		return p.out_off + idx;
+	}
+	let n = idx / img;
+	return p.out_off + n * p.out_bstride + (idx - n * img);
 }

@@ -8,10 +8,11 @@ const RELU: bool = true;
 // host. One invocation per output element.
 
 struct Params {
-	total: u32,  // N·Cout·OH·OW
-	ohw: u32,    // OH·OW
-	cout: u32,
+	total: u32, // N·Cout·OH·OW
+	oh: u32, ow: u32, cout: u32,
 	splits: u32, // slices in part
+	out_off: u32, out_bstride: u32, // the output's layout (conv2d_epilogue.wgsl)
+	_pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -28,7 +29,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	for (var s = 0u; s < p.splits; s = s + 1u) {
 		v = v + part[s * p.total + i];
 	}
-	let m = (i / p.ohw) % p.cout;
+	let m = (i / (p.oh * p.ow)) % p.cout;
 	finish(i, v, scale[m], bias[m]);
 }
 // The bindings of a two-launch convolution's second launch
@@ -43,7 +44,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,
 // with s = scale[m] and b = bias[m] of the output channel (the callers load
-// them once per channel). The kernel's parameter file declares res and dst.
+// them once per channel). idx numbers the output [N][Cout][OH][OW]
+// contiguously, as the residual lies; the output itself lies at its layout
+// (outAt). The kernel's parameter file declares res and dst, and p with
+// cout, oh, ow, out_off and out_bstride.
 
 fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	var o = v * s + b;
@@ -53,5 +57,19 @@ fn finish(idx: u32, v: f32, s: f32, b: f32) {
 	if (RELU) {
 		o = max(o, 0.0);
 	}
-	dst[idx] = o;
+	dst[outAt(idx)] = o;
+}
+
+// outAt is where output element idx lies in dst: image n = idx / (Cout·OH·OW)
+// starts at out_off + n·out_bstride, so that the output can be a slice of a
+// concatenation's; a contiguous output has out_off = 0 and
+// out_bstride = Cout·OH·OW (the host sets that for a single image too), and
+// takes the branch without a division.
+fn outAt(idx: u32) -> u32 {
+	let img = p.cout * p.oh * p.ow;
+	if (p.out_bstride == img) {
+		return p.out_off + idx;
+	}
+	let n = idx / img;
+	return p.out_off + n * p.out_bstride + (idx - n * img);
 }

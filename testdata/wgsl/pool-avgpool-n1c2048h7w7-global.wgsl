@@ -9,13 +9,15 @@ const INCLUDE_PAD: bool = false;
 //     hp = h + pb, columns up to wp = w + pr), else its in-image size.
 // The host checks that every window meets the image. Global average pool
 // is the average of one h×w window. One invocation per output element, the
-// 1-D index folded over x, y and z.
+// 1-D index folded over x, y and z. The input is contiguous; the output
+// lies at its layout (put).
 
 struct Params {
 	nc: u32, h: u32, w: u32, oh: u32,
 	ow: u32, kh: u32, kw: u32, sh: u32,
 	sw: u32, pt: u32, pl: u32, hp: u32,
-	wp: u32, total: u32, _pad0: u32, _pad1: u32,
+	wp: u32, total: u32, c: u32, out_off: u32,
+	out_bstride: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -48,7 +50,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 				m = max(m, src[base + iy * p.w + ix]);
 			}
 		}
-		dst[i] = m;
+		put(i, m);
 		return;
 	}
 	var sum = 0.0;
@@ -61,5 +63,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	if (INCLUDE_PAD) {
 		count = u32(y1 - y0) * u32(x1 - x0);
 	}
-	dst[i] = sum / f32(count);
+	put(i, sum / f32(count));
+}
+
+// put stores output element i (numbered [N][C][OH][OW] contiguously) where
+// the layout puts it: image n = i / (C·OH·OW) starts at out_off +
+// n·out_bstride (a slice of a concatenation's output); a contiguous output
+// has out_off = 0 and out_bstride = C·OH·OW, without a division.
+fn put(i: u32, v: f32) {
+	let img = p.c * p.oh * p.ow;
+	if (p.out_bstride == img) {
+		dst[p.out_off + i] = v;
+		return;
+	}
+	let n = i / img;
+	dst[p.out_off + n * p.out_bstride + (i - n * img)] = v;
 }

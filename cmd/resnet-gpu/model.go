@@ -25,7 +25,7 @@ type modelFlags struct {
 func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.arch, "arch", "", "architecture: "+strings.Join(resnet.ArchNames(), ", ")+
 		"; default: a file's own (inferred from its state_dict), else "+resnet.DefaultArch)
-	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED or FILE.pth (any torchvision ResNet-family state_dict); keras, keras:ARCH (Keras' ImageNet weights: "+strings.Join(keras.ArchNames(), ", ")+") or FILE.h5 (Keras weights of a Keras ResNet)")
+	fs.StringVar(&m.weights, "weights", defaultWeights, "pretrained, pretrained:v1, pretrained:v2, synthetic:SEED, FILE.pth (any torchvision ResNet-family state_dict), FILE.onnx (an ONNX model); keras, keras:ARCH (Keras' ImageNet weights: "+strings.Join(keras.ArchNames(), ", ")+") or FILE.h5 (Keras weights of a Keras ResNet)")
 	fs.StringVar(&m.device, "device", "gpu", "gpu, or cpu for the float64-accumulating reference path")
 	fs.StringVar(&m.adapter, "adapter", "", "GPU adapter: index or name substring (default $RESNET_GPU_ADAPTER, else high-performance)")
 	fs.StringVar(&m.tune, "tune", "auto", "time convolution kernels per layer shape and cache the choice: auto (GPUs only), on (also prints every candidate's time), off")

@@ -17,16 +17,7 @@ import (
 
 // testCaps describes a discrete GPU for the tests that build launches
 // without a device.
-var testCaps = gpu.Caps{Limits: gpu.Limits{
-	MaxWorkgroupsPerDimension:  65535,
-	MaxInvocationsPerWorkgroup: 1024,
-	MaxWorkgroupStorageSize:    32768,
-	MaxStorageBufferBinding:    1 << 30,
-	MaxBufferSize:              1 << 30,
-	MaxStorageBuffersPerStage:  8,
-	MinStorageOffsetAlignment:  256,
-	MaxTextureDimension2D:      16384,
-}}
+var testCaps = shaders.DiscreteGPU
 
 func conv(cin, cout, k, s, p int, res, relu bool) *graph.Conv2D {
 	c := graph.Conv(cin, cout, k, s, p)

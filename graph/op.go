@@ -128,8 +128,9 @@ type Lowerer interface {
 	// Conv records a convolution through the kernel registry (the
 	// executor chooses the kernel): input in, weights w
 	// [Cout][Cin/Groups][KH][KW], scale and bias per output channel, and
-	// res the residual input when g.Residual; the output at layout g.Out.
-	Conv(g shaders.ConvGeom, in Res, w, scale, bias []float32, res Res)
+	// res the residual input when g.Residual; the output at layout g.Out;
+	// pre the input stage when g.Pre (Cin scales, then Cin shifts).
+	Conv(g shaders.ConvGeom, in Res, w, scale, bias, pre []float32, res Res)
 	// Layout is where the node's input or output r (In(i), Out()) lies in
 	// the buffer bound for it: Plain unless the planner placed the value in
 	// a concatenation's memory, which it does only where the op is Strided

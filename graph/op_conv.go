@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
@@ -15,7 +16,10 @@ import (
 // with g = o / (Cout/Groups), Cg = Cin/Groups, c < Cg, and input elements
 // outside the image zero. Scale nil means 1, Bias nil means 0. With
 // Residual the op has a second input, the tensor to add. Zero Dilation
-// and Groups mean 1.
+// and Groups mean 1. With PreScale set the input first passes through an
+// input stage, in[n,c,y,x]·PreScale[c] + PreShift[c] and then max(·,0)
+// if PreReLU, before the zero padding: a pre-activation batch-norm merged
+// into the convolution (FusePreActivation).
 type Conv2D struct {
 	Cin, Cout, KH, KW int
 	Stride            [2]int    // y, x
@@ -25,6 +29,9 @@ type Conv2D struct {
 	Weight            []float32 // [Cout][Cin/Groups][KH][KW]
 	Scale, Bias       []float32 // [Cout] or nil
 	Residual, ReLU    bool
+	PreScale          []float32 // [Cin] or nil: no input stage
+	PreShift          []float32 // [Cin], with PreScale
+	PreReLU           bool
 }
 
 // Conv returns a square convolution with one stride and the same padding
@@ -50,7 +57,7 @@ func (c *Conv2D) Geom(x Shape) shaders.ConvGeom {
 		Cin: c.Cin, Cout: c.Cout, KH: c.KH, KW: c.KW,
 		SH: c.Stride[0], SW: c.Stride[1], PT: c.Pad[0], PL: c.Pad[1], PB: c.Pad[2], PR: c.Pad[3],
 		DH: max(c.Dilation[0], 1), DW: max(c.Dilation[1], 1), Groups: max(c.Groups, 1),
-		Residual: c.Residual, ReLU: c.ReLU,
+		Residual: c.Residual, ReLU: c.ReLU, Pre: c.PreScale != nil, PreReLU: c.PreScale != nil && c.PreReLU,
 	}
 	if len(x) == 4 {
 		g.N, g.H, g.W = x[0], x[2], x[3]
@@ -77,6 +84,9 @@ func (c *Conv2D) OutShape(in []Shape) (Shape, error) {
 	if (c.Scale != nil && len(c.Scale) != c.Cout) || (c.Bias != nil && len(c.Bias) != c.Cout) {
 		return nil, fmt.Errorf("conv2d: scale/bias length differs from %d output channels", c.Cout)
 	}
+	if (c.PreScale != nil || c.PreShift != nil) && (len(c.PreScale) != c.Cin || len(c.PreShift) != c.Cin) {
+		return nil, fmt.Errorf("conv2d: input stage has %d scales and %d shifts, want %d", len(c.PreScale), len(c.PreShift), c.Cin)
+	}
 	out := Shape{n, c.Cout, g.OH(), g.OW()}
 	if c.Residual && len(in) < 2 {
 		return nil, fmt.Errorf("conv2d: residual convolution given no residual input")
@@ -89,7 +99,8 @@ func (c *Conv2D) OutShape(in []Shape) (Shape, error) {
 
 // Describe implements Op: c=64,o=64,k=3x3,s=1,p=1 plus, where they are not
 // the plain values, s=2x1 (y, x), p=0,1,1,0 (top, left, bottom, right),
-// d=2 (dilation) and g=32 (groups); then relu and residual.
+// d=2 (dilation) and g=32 (groups); then relu and residual, and
+// pre=bn or pre=bn+relu for an input stage.
 func (c *Conv2D) Describe() string {
 	s := fmt.Sprintf("c=%d,o=%d,k=%dx%d,s=%d", c.Cin, c.Cout, c.KH, c.KW, c.Stride[0])
 	if c.Stride[1] != c.Stride[0] {
@@ -113,11 +124,18 @@ func (c *Conv2D) Describe() string {
 	if c.Residual {
 		s += ",residual"
 	}
+	if c.PreScale != nil {
+		s += ",pre=bn"
+		if c.PreReLU {
+			s += "+relu"
+		}
+	}
 	return s
 }
 
 // Eval implements Op with a float64 accumulator per output element; one
-// task per (image, output channel).
+// task per (image, output channel). The input stage, if any, is applied
+// to a copy of the input first, in float64 and rounded once.
 func (c *Conv2D) Eval(in []Shape, data [][]float32, out []float32) {
 	g := c.Geom(in[0])
 	OH, OW, H, W := g.OH(), g.OW(), g.H, g.W
@@ -126,12 +144,24 @@ func (c *Conv2D) Eval(in []Shape, data [][]float32, out []float32) {
 	if c.Residual {
 		res = data[1]
 	}
+	x := data[0]
+	if c.PreScale != nil {
+		x = make([]float32, len(data[0]))
+		for i, v := range data[0] {
+			ch := i / (H * W) % g.Cin
+			y := float64(v)*float64(c.PreScale[ch]) + float64(c.PreShift[ch])
+			if c.PreReLU {
+				y = math.Max(y, 0)
+			}
+			x[i] = float32(y)
+		}
+	}
 	parallel(g.N*g.Cout, func(task int) {
 		n, oc := task/g.Cout, task%g.Cout
 		acc := make([]float64, OH*OW)
 		for c0 := 0; c0 < cg; c0++ {
 			ci := oc/og*cg + c0
-			plane := data[0][(n*g.Cin+ci)*H*W : (n*g.Cin+ci+1)*H*W]
+			plane := x[(n*g.Cin+ci)*H*W : (n*g.Cin+ci+1)*H*W]
 			for i := 0; i < g.KH; i++ {
 				for j := 0; j < g.KW; j++ {
 					w := float64(c.Weight[((oc*cg+c0)*g.KH+i)*g.KW+j])
@@ -189,12 +219,17 @@ func (c *Conv2D) Lower(l Lowerer, in []Shape, _ Shape) error {
 	}
 	g := c.Geom(in[0])
 	g.Out = l.Layout(Out())
-	l.Conv(g, In(0), c.Weight, c.Scale, c.Bias, res)
+	var pre []float32
+	if c.PreScale != nil {
+		pre = append(slices.Clone(c.PreScale), c.PreShift...)
+	}
+	l.Conv(g, In(0), c.Weight, c.Scale, c.Bias, pre, res)
 	return nil
 }
 
 // Random implements Op: weights uniform in ±sqrt(3/fan-in), scales in
-// [0.5, 1.5), biases in [-0.5, 0.5).
+// [0.5, 1.5), biases in [-0.5, 0.5); an input stage's scales and shifts
+// likewise.
 func (c *Conv2D) Random(r *Rand, in Shape) (Op, []Shape) {
 	o := *c
 	g := c.Geom(in)
@@ -202,6 +237,10 @@ func (c *Conv2D) Random(r *Rand, in Shape) (Op, []Shape) {
 	o.Weight = r.Uniform(c.Cout*g.K(), -b, b)
 	o.Scale = r.Uniform(c.Cout, 0.5, 1.5)
 	o.Bias = r.Uniform(c.Cout, -0.5, 0.5)
+	if c.PreScale != nil {
+		o.PreScale = r.Uniform(c.Cin, 0.5, 1.5)
+		o.PreShift = r.Uniform(c.Cin, -0.5, 0.5)
+	}
 	shapes := []Shape{in}
 	if c.Residual {
 		shapes = append(shapes, Shape{g.N, c.Cout, g.OH(), g.OW()})
@@ -210,7 +249,8 @@ func (c *Conv2D) Random(r *Rand, in Shape) (Op, []Shape) {
 }
 
 // Params implements Op: an absent scale or bias counts as the Cout values
-// the kernels read in its place.
+// the kernels read in its place; an input stage adds its scales and
+// shifts.
 func (c *Conv2D) Params() [][]float32 {
 	ps := [][]float32{c.Weight, c.Scale, c.Bias}
 	for i, p := range ps[1:] {
@@ -218,17 +258,27 @@ func (c *Conv2D) Params() [][]float32 {
 			ps[i+1] = make([]float32, c.Cout)
 		}
 	}
+	if c.PreScale != nil {
+		ps = append(ps, c.PreScale, c.PreShift)
+	}
 	return ps
 }
 
-// FLOPs implements Op.
+// FLOPs implements Op: the convolution's, and an input stage's 2 a
+// input element (a batch-norm's).
 func (c *Conv2D) FLOPs(in []Shape, out Shape) int64 {
-	return 2 * int64(out.Numel()) * int64(c.Geom(in[0]).K())
+	f := 2 * int64(out.Numel()) * int64(c.Geom(in[0]).K())
+	if c.PreScale != nil {
+		f += 2 * int64(in[0].Numel())
+	}
+	return f
 }
 
-// NumParams implements ParamCounter: the weights, and the scale and bias
-// where present.
-func (c *Conv2D) NumParams() int { return len(c.Weight) + len(c.Scale) + len(c.Bias) }
+// NumParams implements ParamCounter: the weights, and the scale, bias and
+// input stage where present.
+func (c *Conv2D) NumParams() int {
+	return len(c.Weight) + len(c.Scale) + len(c.Bias) + len(c.PreScale) + len(c.PreShift)
+}
 
 // MACs implements MulAdder.
 func (c *Conv2D) MACs(in []Shape, out Shape) int64 { return c.FLOPs(in, out) / 2 }
@@ -239,5 +289,9 @@ func ConvOf(g shaders.ConvGeom) (*Conv2D, Shape) {
 	c := &Conv2D{Cin: g.Cin, Cout: g.Cout, KH: g.KH, KW: g.KW, Stride: [2]int{g.SH, g.SW},
 		Pad: [4]int{g.PT, g.PL, g.PB, g.PR}, Dilation: [2]int{g.DH, g.DW}, Groups: g.Groups,
 		Residual: g.Residual, ReLU: g.ReLU}
+	if g.Pre {
+		// placeholders, as the weights' absence: Random fills them
+		c.PreScale, c.PreShift, c.PreReLU = make([]float32, g.Cin), make([]float32, g.Cin), g.PreReLU
+	}
 	return c, Shape{g.N, g.Cin, g.H, g.W}
 }

@@ -123,6 +123,42 @@ func fuseInto(g *Graph, n *Node, cons map[int][]*Node) bool {
 	return false
 }
 
+// FusePreActivation merges each batch-norm (with its ReLU, after Fuse)
+// into the convolution that reads it as the convolution's input stage
+// (Conv2D.PreScale, PreShift, PreReLU): DenseNet's pre-activations then
+// cost no pass of their own. It merges where the batch-norm's output has
+// no other reader and is no graph output, the convolution has no padding
+// and no input stage yet, and ok accepts the merged convolution on its
+// input shape (the GPU executor asks whether a kernel that applies the
+// stage is the one its device would run anyway). ok nil accepts all.
+func FusePreActivation(g *Graph, ok func(c *Conv2D, in Shape) bool) {
+	cons := g.Consumers()
+	gone := map[*Node]bool{}
+	for _, n := range g.Nodes {
+		conv, isConv := n.Op.(*Conv2D)
+		if !isConv || conv.PreScale != nil || conv.Pad != [4]int{} {
+			continue
+		}
+		v := n.Inputs[0]
+		bn, isBN := opOf[*BatchNorm](v)
+		if !isBN || len(cons[v.ID]) != 1 || g.isOutput(v) {
+			continue
+		}
+		c := *conv
+		c.PreScale, c.PreShift = bn.Affine()
+		c.PreReLU = bn.ReLU
+		x := v.Producer.Inputs[0]
+		if ok != nil && !ok(&c, x.Shape) {
+			continue
+		}
+		n.Op = &c
+		n.Inputs[0] = x
+		gone[v.Producer] = true
+	}
+	g.Nodes = slices.DeleteFunc(g.Nodes, func(n *Node) bool { return gone[n] })
+	g.renumber()
+}
+
 // opOf returns v's producing op as T.
 func opOf[T Op](v *Value) (T, bool) {
 	var zero T

@@ -35,7 +35,7 @@ func allLaunches(t *testing.T) []namedLaunch {
 	for _, k := range shaders.ConvKernels {
 		n := 0
 		for i, c := range cs {
-			if !k.Supports(geoms[i]) {
+			if !k.Computes(geoms[i]) {
 				continue
 			}
 			n++

@@ -53,6 +53,7 @@ func (g ConvGeom) outLayout() (off, bstride uint32) {
 //	dst     the output; for Pre scratch 0, for Launch scratch 1 when Post is set
 //	part, prod   Post's input: scratch 1
 //	flat    direct4's Pre: the input copied into a texture (Texels)
+//	pre     the input stage (ConvGeom.Pre): Cin scales, then Cin shifts
 type ConvLaunch struct {
 	Pre *Launch
 	Launch
@@ -109,7 +110,7 @@ func Conv2D(g ConvGeom, name string, c gpu.Caps) (ConvLaunch, error) {
 	if !ok {
 		return ConvLaunch{}, fmt.Errorf("shaders: unknown conv2d kernel %q", name)
 	}
-	if !k.Supports(g) {
+	if !k.Computes(g) {
 		return ConvLaunch{}, fmt.Errorf("shaders: conv2d kernel %q does not apply to %s", name, g)
 	}
 	cl, err := k.Launch(g, c)

@@ -306,8 +306,9 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 
 // packed returns the launches of a texture-reading convolution kernel l
 // (direct4, grouped): conv2d_pack.wgsl packs g's input into a texture
-// first, and the weights, cin input channels an output channel, are
-// packed by PackWeights.
+// first, applying g's input stage (ConvGeom.Pre) on the way, and the
+// weights, cin input channels an output channel, are packed by
+// PackWeights.
 func packed(g ConvGeom, l Launch, cin int, c gpu.Caps) (ConvLaunch, error) {
 	texels := u32(g.N * ((g.Cin + 3) / 4) * g.H * g.W)
 	aligned := g.H*g.W%4 == 0
@@ -323,13 +324,13 @@ func packed(g ConvGeom, l Launch, cin int, c gpu.Caps) (ConvLaunch, error) {
 	kh, kw, cout := g.KH, g.KW, g.Cout
 	return ConvLaunch{
 		Pre: &Launch{
-			Key: gpu.Key{Kernel: "conv2d_pack", Consts: [8]uint32{b2u(aligned)}},
+			Key: gpu.Key{Kernel: "conv2d_pack", Consts: [8]uint32{b2u(aligned), b2u(g.Pre), b2u(g.PreReLU)}},
 			Source: func() string {
-				return Source("conv2d_pack.wgsl", Const{"TEXW", uint32(gpu.TexWidth)}, Const{"ALIGNED", aligned})
+				return Source("conv2d_pack.wgsl", Const{"TEXW", uint32(gpu.TexWidth)}, Const{"ALIGNED", aligned}) + stageSource(g)
 			},
 			Params: &pp,
 			Groups: pg,
-			Binds:  []string{"flat", "dst"},
+			Binds:  stageBinds(g, []string{"flat", "dst"}),
 		},
 		Launch:     l,
 		Texels:     int(texels),

@@ -27,6 +27,32 @@ var (
 	_ [112 - unsafe.Sizeof(ConvGeneralParams{})]byte
 )
 
+// stageNone is the identity input stage, appended where a kernel that
+// may apply one (conv2d_prestage.wgsl) has none.
+const stageNone = `
+fn stage(v: vec4<f32>, c: u32, nc: u32) -> vec4<f32> {
+	return v;
+}
+`
+
+// stageSource returns the input stage of g for the kernel that reads its
+// input: conv2d_prestage.wgsl when g.Pre, else the identity.
+func stageSource(g ConvGeom) string {
+	if !g.Pre {
+		return stageNone
+	}
+	return Source("conv2d_prestage.wgsl", Const{"PRE_RELU", g.PreReLU})
+}
+
+// stageBinds is the bindings of g's input stage: "pre" (the scales, then
+// the shifts, Cin each) when g.Pre.
+func stageBinds(g ConvGeom, binds []string) []string {
+	if !g.Pre {
+		return binds
+	}
+	return append(binds[:len(binds):len(binds)], "pre")
+}
+
 // convGeneralRows is the rows (output channels of one group) of
 // conv2d_general.wgsl's tile for coutg channels a group: 64, or 16 for
 // groups of at most 16 channels (depthwise, ResNeXt's 32 groups of 4 or 8),
@@ -53,7 +79,8 @@ func convGeneralConsts(bm int) []Const {
 // for groups of at most 16 channels), the workgroup count folded past
 // maxGroups. Only the Launch part of the
 // ConvLaunch is set. Bindings: src, weight ([Cout][Cin/Groups][KH][KW]),
-// scale, bias, res (any buffer when not Residual), dst.
+// scale, bias, res (any buffer when not Residual), dst, and pre for the
+// input stage (conv2d_prestage.wgsl) when g.Pre.
 func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 	if err := g.Check(); err != nil {
 		return ConvLaunch{}, err
@@ -83,10 +110,11 @@ func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 	p.OutOff, p.OutBStride = g.outLayout()
 	consts := append(epilogue(g.Residual, g.ReLU), convGeneralConsts(bm)...)
 	return ConvLaunch{Launch: Launch{
-		Binds: convBinds,
-		Key:   gpu.Key{Kernel: "conv2d", Variant: ConvGeneralVariant, Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), uint32(bm)}},
+		Binds: stageBinds(g, convBinds),
+		Key: gpu.Key{Kernel: "conv2d", Variant: ConvGeneralVariant,
+			Consts: [8]uint32{b2u(g.Residual), b2u(g.ReLU), uint32(bm), b2u(g.Pre), b2u(g.PreReLU)}},
 		Source: func() string {
-			return Source("conv2d_general_params.wgsl", consts...) + Source("conv2d_general.wgsl") + Source(epilogueFile)
+			return Source("conv2d_general_params.wgsl", consts...) + Source("conv2d_general.wgsl") + stageSource(g) + Source(epilogueFile)
 		},
 		Params: &p,
 		Groups: grid,

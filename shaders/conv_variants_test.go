@@ -80,7 +80,7 @@ func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	var cs []opcheck.Case
 	small, geoms := convCases(append(opcheck.Awkward(), edgeConvs()...))
 	for i, c := range small {
-		if k.Supports(geoms[i]) {
+		if k.Computes(geoms[i]) {
 			cs = append(cs, c)
 			if c.In[0] >= 2 {
 				c.Sliced = true
@@ -92,7 +92,7 @@ func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	layers, geoms := convCases(opcheck.FromGraphs(gs...))
 	for i, c := range layers {
 		g := geoms[i]
-		if !k.Supports(g) || (g.H >= 28 && !k.Large) {
+		if !k.Computes(g) || (g.H >= 28 && !k.Large) {
 			continue
 		}
 		g.ReLU, g.Residual = false, false
@@ -273,7 +273,7 @@ func TestConvLaunches(t *testing.T) {
 	cs, geoms := convCases(append(append(opcheck.Awkward(), edgeConvs()...), opcheck.FromGraphs(gs...)...))
 	for i, c := range cs {
 		for _, k := range shaders.ConvKernels {
-			if !k.Supports(geoms[i]) {
+			if !k.Computes(geoms[i]) {
 				continue
 			}
 			cl, err := shaders.Conv2D(geoms[i], k.Name, testCaps)

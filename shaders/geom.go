@@ -47,7 +47,10 @@ func (l Layout) String() string {
 // [N][Cout][OH][OW] where output channel m reads input channels
 // (m / (Cout/Groups))·(Cin/Groups) + [0, Cin/Groups), and the epilogue
 // out = conv·scale[m] + bias[m] (+ residual) (ReLU), written at layout
-// Out (the input and the residual are contiguous).
+// Out (the input and the residual are contiguous). With Pre the kernel
+// first applies an input stage to every input element of channel c,
+// x·pre[c] + pre[Cin + c] (then max(·,0) with PreReLU), before the zero
+// padding: a pre-activation batch-norm folded into the convolution.
 // A ConvGeom is a plain value, safe to share.
 type ConvGeom struct {
 	N, Cin, H, W   int
@@ -57,6 +60,7 @@ type ConvGeom struct {
 	DH, DW         int // dilation, ≥ 1
 	Groups         int // ≥ 1; divides Cin and Cout
 	Residual, ReLU bool
+	Pre, PreReLU   bool // input stage (kernels with ConvKernel.PreStage)
 	Out            Layout
 }
 
@@ -87,6 +91,12 @@ func (g ConvGeom) String() string {
 	if g.ReLU {
 		s += ",relu"
 	}
+	if g.Pre {
+		s += ",pre"
+		if g.PreReLU {
+			s += "+relu"
+		}
+	}
 	return s + g.Out.String() + ")"
 }
 
@@ -104,6 +114,8 @@ func (g ConvGeom) Check() error {
 		return bad("padding must be ≥ 0")
 	case g.Groups < 1 || g.Cin%g.Groups != 0 || g.Cout%g.Groups != 0:
 		return bad("groups must be ≥ 1 and divide cin and cout")
+	case g.PreReLU && !g.Pre:
+		return bad("a ReLU in the input stage needs the input stage")
 	}
 	for _, v := range []int{g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.PB, g.PR, g.DH, g.DW} {
 		if v > maxSize/8 {

@@ -11,8 +11,12 @@ import (
 type ConvKernel struct {
 	Name string
 	Doc  string
-	// Supports reports whether the kernel computes g.
+	// Supports reports whether the kernel computes g, leaving aside its
+	// input stage (ConvGeom.Pre): see PreStage.
 	Supports func(g ConvGeom) bool
+	// PreStage marks the kernels that apply an input stage; the others
+	// compute no geometry with Pre set.
+	PreStage bool
 	// Default reports whether the untuned choice may pick the kernel for
 	// g on a device with capabilities c; the chooser takes the first
 	// entry, in table order, that supports g and says yes. Nil: never.
@@ -68,7 +72,7 @@ var ConvKernels = []ConvKernel{
 			_, _, _, ok := direct4Block(u32(g.KH), u32(g.KW), u32(g.SH))
 			return g.Plain() && ok
 		},
-		Default: onCPU, Large: true, Launch: direct4},
+		Default: onCPU, Large: true, PreStage: true, Launch: direct4},
 	gemmKernel("wino", "Winograd F(2×2, 3×3): input transform, 16 GEMMs (64×64 tiles), output transform", gemmVariant{tile64, false, 0, true},
 		is3x3s1, func(g ConvGeom, c gpu.Caps) bool { return !c.CPU && g.cols() >= 3136 }, true),
 	gemmKernel("wino_small", "wino with 32×32 tiles, K split 4 ways inside the workgroup", gemmVariant{tile32k4, false, 0, true},
@@ -100,11 +104,15 @@ var ConvKernels = []ConvKernel{
 		},
 		Launch: direct},
 	{Name: "grouped", Doc: "grouped convolutions (ResNeXt, depthwise) up to 3×3: per invocation 4 output channels of one group × a block of pixels, input and weights read from textures as direct4's (conv2d_grouped.wgsl)",
-		Supports: groupedSupports, Default: func(ConvGeom, gpu.Caps) bool { return true }, Tune: true, Large: true, Launch: grouped},
+		Supports: groupedSupports, Default: func(ConvGeom, gpu.Caps) bool { return true }, Tune: true, Large: true, PreStage: true, Launch: grouped},
 	{Name: "general", Doc: "implicit GEMM over any convolution: groups, dilation, per-axis stride and padding (conv2d_general.wgsl); the fallback",
-		Supports: anyConv, Default: func(ConvGeom, gpu.Caps) bool { return true },
+		Supports: anyConv, Default: func(ConvGeom, gpu.Caps) bool { return true }, PreStage: true,
 		Launch: func(g ConvGeom, c gpu.Caps) (ConvLaunch, error) { return ConvGeneral(g, c.MaxWorkgroupsPerDimension) }},
 }
+
+// Computes reports whether the kernel computes g, its input stage
+// included: the one test of a kernel against a geometry.
+func (k ConvKernel) Computes(g ConvGeom) bool { return k.Supports(g) && (!g.Pre || k.PreStage) }
 
 // Kernel returns the registry entry called name.
 func Kernel(name string) (ConvKernel, bool) {
@@ -131,7 +139,7 @@ func KernelNames() []string {
 func Defaults(g ConvGeom, c gpu.Caps) []string {
 	var out []string
 	for _, k := range ConvKernels {
-		if k.Default != nil && k.Supports(g) && k.Default(g, c) {
+		if k.Default != nil && k.Computes(g) && k.Default(g, c) {
 			out = append(out, k.Name)
 		}
 	}
@@ -142,7 +150,7 @@ func Defaults(g ConvGeom, c gpu.Caps) []string {
 func Candidates(g ConvGeom) []string {
 	var out []string
 	for _, k := range ConvKernels {
-		if k.Tune && k.Supports(g) {
+		if k.Tune && k.Computes(g) {
 			out = append(out, k.Name)
 		}
 	}

@@ -81,7 +81,7 @@ func runCheckOps(args []string) error {
 				continue
 			}
 			conv, isConv := c.Op.(*graph.Conv2D)
-			if k, ok := shaders.Kernel(v); v != "" && (!isConv || !ok || !k.Supports(conv.Geom(c.In))) {
+			if k, ok := shaders.Kernel(v); v != "" && (!isConv || !ok || !k.Computes(conv.Geom(c.In))) {
 				continue
 			}
 			r := opcheck.Run(c, ex, *seed)

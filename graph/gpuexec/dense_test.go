@@ -109,8 +109,22 @@ func TestDenseNet(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			if err := p.Plan.Verify(g); err != nil {
+			if err := p.Plan.Verify(p.Graph()); err != nil {
 				t.Errorf("%s: %v", name, err)
+			}
+			// The pre-activations fuse into the 1×1 convolutions where
+			// the kernel run takes them: direct4 on single images.
+			staged, bns := 0, 0
+			for _, n := range p.Graph().Nodes {
+				if conv, ok := n.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
+					staged++
+				}
+				if n.Op.Kind() == "batchnorm" {
+					bns++
+				}
+			}
+			if fuse := c.n == 1 && c.kernels == nil; fuse != (staged > 0) || fuse && bns != 1 {
+				t.Errorf("%s: %d convolutions with an input stage, %d batch-norms left", name, staged, bns)
 			}
 			copies, concats := 0, 0
 			for _, s := range p.Steps {

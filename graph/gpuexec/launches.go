@@ -8,15 +8,49 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// forDevice returns g with the rewrites for a device with capabilities c
-// applied (graph.LinearAsConv on CPU adapters): g itself, or a rewritten
-// clone.
-func forDevice(g *graph.Graph, c gpu.Caps) *graph.Graph {
-	if c.CPU {
-		g = g.Clone()
+// forDevice returns a clone of g with the rewrites for the executor's
+// device applied: graph.LinearAsConv on CPU adapters, and
+// graph.FusePreActivation where the kernel the executor would run for
+// the convolution applies the input stage (preStaged).
+func (e *Executor) forDevice(g *graph.Graph) *graph.Graph {
+	g = g.Clone()
+	if e.caps.CPU {
 		graph.LinearAsConv(g)
 	}
+	graph.FusePreActivation(g, func(conv *graph.Conv2D, in graph.Shape) bool { return e.preStaged(conv.Geom(in)) })
 	return g
+}
+
+// preStaged reports whether the kernel the executor picks for g (which
+// has an input stage) without the stage applies the stage and is picked
+// with it too: fusing a pre-activation then saves its pass without moving
+// the convolution to another kernel (the GEMM kernels that discrete GPUs
+// run 1×1 convolutions on apply no input stage). The pick is
+// Options.ConvKernel's, else the first default (as chooseConv's). Only
+// single images fuse: a convolution reads its input contiguous
+// (Conv2D.StridedIn), and a DenseNet layer's input at batch 2 and more is
+// a slice of its block's concatenation with a batch stride, which the
+// planner would then copy out, dearer than the pass saved.
+func (e *Executor) preStaged(g shaders.ConvGeom) bool {
+	if g.N != 1 {
+		return false
+	}
+	pick := func(g shaders.ConvGeom) string {
+		if e.Opt.ConvKernel != nil {
+			if v := e.Opt.ConvKernel(g); v != "" {
+				return v
+			}
+		}
+		if d := shaders.Defaults(g, e.caps); len(d) > 0 {
+			return d[0]
+		}
+		return ""
+	}
+	plain := g
+	plain.Pre, plain.PreReLU = false, false
+	v := pick(plain)
+	k, ok := shaders.Kernel(v)
+	return ok && k.Computes(g) && pick(g) == v
 }
 
 // lower lowers every node of g (rewritten for the device already) with
@@ -54,7 +88,7 @@ type NodeLaunch struct {
 // (a Tuner times kernels on its own device).
 func Launches(g *graph.Graph, c gpu.Caps, opt Options) ([]NodeLaunch, error) {
 	e := &Executor{Opt: opt, caps: c}
-	g = forDevice(g, c)
+	g = e.forDevice(g)
 	steps, _, _, err := e.lower(g, graph.NewPlan(g))
 	if err != nil {
 		return nil, err

@@ -97,7 +97,7 @@ func (lw *lowering) fail(err error) {
 
 // Conv implements graph.Lowerer: the kernel is chosen (chooseConv) and
 // its launches bound by role (shaders.ConvLaunch).
-func (lw *lowering) Conv(g shaders.ConvGeom, in graph.Res, w, scale, bias []float32, res graph.Res) {
+func (lw *lowering) Conv(g shaders.ConvGeom, in graph.Res, w, scale, bias, pre []float32, res graph.Res) {
 	variant, cl, err := lw.e.chooseConv(g)
 	if err != nil {
 		lw.fail(err)
@@ -108,6 +108,7 @@ func (lw *lowering) Conv(g shaders.ConvGeom, in graph.Res, w, scale, bias []floa
 		"scale": {res: graph.ParamOr("scale", scale, g.Cout, 1)},
 		"bias":  {res: graph.ParamOr("bias", bias, g.Cout, 0)},
 		"res":   {res: res}, // unread without a residual
+		"pre":   {res: graph.Param("pre", pre)},
 	}
 	pick := func(l shaders.Launch, all map[string]binding) map[string]binding {
 		out := map[string]binding{}

@@ -39,10 +39,10 @@ type Program struct {
 func (e *Executor) Compile(g *graph.Graph) (graph.Program, error) { return e.CompileGPU(g) }
 
 // CompileGPU is Compile returning the concrete program. It leaves g as it
-// is: the device's rewrites (graph.LinearAsConv on CPU adapters) apply to
-// a clone.
+// is: the device's rewrites (graph.LinearAsConv on CPU adapters,
+// graph.FusePreActivation) apply to a clone.
 func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
-	g = forDevice(g, e.caps)
+	g = e.forDevice(g)
 	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
 	ok := false
 	defer func() {
@@ -65,6 +65,10 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 	ok = true
 	return p, nil
 }
+
+// Graph is the graph the program runs: the compiled one with the
+// device's rewrites applied, which its Plan and Steps describe.
+func (p *Program) Graph() *graph.Graph { return p.g }
 
 // allocate creates the activation slots of the plan and the scratches.
 func (p *Program) allocate(elems [2]int, texels int) error {

@@ -62,7 +62,7 @@ func (t *Tuner) Kernel(g shaders.ConvGeom) string {
 	op, in := graph.ConvOf(g)
 	key := graph.Name(op, in)
 	if v, ok := t.Choices[key]; ok {
-		if k, ok := shaders.Kernel(v); ok && k.Supports(g) {
+		if k, ok := shaders.Kernel(v); ok && k.Computes(g) {
 			return v
 		}
 	}

@@ -46,6 +46,12 @@ func Awkward() []Case {
 	pool := func(max bool, kh, kw, sy, sx int, pad [4]int, ceil, incl bool) graph.Pool {
 		return graph.Pool{Max: max, KH: kh, KW: kw, Stride: [2]int{sy, sx}, Pad: pad, CeilMode: ceil, CountIncludePad: incl}
 	}
+	// pre gives c an input stage (a pre-activation batch-norm, with
+	// relu): placeholders that Random fills.
+	pre := func(c *graph.Conv2D, relu bool) *graph.Conv2D {
+		c.PreScale, c.PreShift, c.PreReLU = make([]float32, c.Cin), make([]float32, c.Cin), relu
+		return c
+	}
 	p1 := [4]int{1, 1, 1, 1}
 	s1, s2, none := [2]int{1, 1}, [2]int{2, 2}, [4]int{}
 	return []Case{
@@ -59,23 +65,29 @@ func Awkward() []Case {
 		{Op: conv(17, 129, 3, 2, 0, false, false), In: graph.Shape{3, 17, 9, 7}},
 		{Op: conv(3, 64, 7, 2, 3, false, true), In: graph.Shape{1, 3, 27, 27}},
 		{Op: conv(513, 31, 1, 1, 0, true, true), In: graph.Shape{1, 513, 3, 5}},
-		{Op: grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{2, 128, 7, 7}},           // ResNeXt: 32 groups of 4
-		{Op: grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), In: graph.Shape{1, 64, 9, 9}},             // 32 groups of 2, stride 2
-		{Op: grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{1, 8, 10, 10}},                // depthwise
-		{Op: grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), In: graph.Shape{2, 6, 7, 5}},                 // groups not dividing any tile
-		{Op: grouped(32, 32, 3, 3, 32, s1, p1, s1, true), In: graph.Shape{1, 32, 56, 56}},                                // depthwise, 56²
-		{Op: residual(grouped(32, 32, 3, 3, 32, s2, p1, s1, false)), In: graph.Shape{2, 32, 56, 56}},                     // depthwise, stride 2
-		{Op: residual(grouped(15, 15, 3, 3, 3, s2, p1, s1, true)), In: graph.Shape{2, 15, 7, 7}},                         // 3 groups of 5, stride 2 on 7×7
-		{Op: grouped(12, 20, 3, 3, 2, s1, p1, s1, true), In: graph.Shape{3, 12, 9, 11}},                                  // 6 in, 10 out a group, batch 3
-		{Op: grouped(8, 24, 3, 3, 8, s1, none, s1, false), In: graph.Shape{1, 8, 6, 5}},                                  // a channel multiplier of 3, no padding
-		{Op: residual(grouped(16, 32, 1, 1, 4, s1, none, s1, true)), In: graph.Shape{2, 16, 5, 5}},                       // 1×1 grouped
-		{Op: grouped(256, 256, 3, 3, 64, s2, p1, s1, false), In: graph.Shape{2, 256, 9, 9}},                              // 64 groups of 4 (ResNeXt-101 64×4d), stride 2 on an odd size
-		{Op: grouped(12, 12, 3, 3, 3, s1, p1, s1, true), In: graph.Shape{1, 12, 1, 1}},                                   // grouped on a 1×1 image
-		{Op: residual(grouped(16, 16, 3, 3, 2, [2]int{3, 3}, p1, s1, false)), In: graph.Shape{2, 16, 10, 8}},             // grouped, stride 3
-		{Op: grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), In: graph.Shape{1, 5, 9, 9}}, // dilation 2
-		{Op: grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), In: graph.Shape{1, 4, 8, 8}},  // dilation 1×2
-		{Op: grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), In: graph.Shape{2, 5, 9, 8}}, // asymmetric padding (ONNX)
-		{Op: grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), In: graph.Shape{1, 3, 7, 6}},  // 1×3, stride 2×1
+		{Op: grouped(128, 128, 3, 3, 32, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{2, 128, 7, 7}},            // ResNeXt: 32 groups of 4
+		{Op: grouped(64, 64, 3, 3, 32, [2]int{2, 2}, p1, [2]int{1, 1}, false), In: graph.Shape{1, 64, 9, 9}},              // 32 groups of 2, stride 2
+		{Op: grouped(8, 8, 3, 3, 8, [2]int{1, 1}, p1, [2]int{1, 1}, true), In: graph.Shape{1, 8, 10, 10}},                 // depthwise
+		{Op: grouped(6, 9, 3, 3, 3, [2]int{1, 1}, p1, [2]int{1, 1}, false), In: graph.Shape{2, 6, 7, 5}},                  // groups not dividing any tile
+		{Op: grouped(32, 32, 3, 3, 32, s1, p1, s1, true), In: graph.Shape{1, 32, 56, 56}},                                 // depthwise, 56²
+		{Op: residual(grouped(32, 32, 3, 3, 32, s2, p1, s1, false)), In: graph.Shape{2, 32, 56, 56}},                      // depthwise, stride 2
+		{Op: residual(grouped(15, 15, 3, 3, 3, s2, p1, s1, true)), In: graph.Shape{2, 15, 7, 7}},                          // 3 groups of 5, stride 2 on 7×7
+		{Op: grouped(12, 20, 3, 3, 2, s1, p1, s1, true), In: graph.Shape{3, 12, 9, 11}},                                   // 6 in, 10 out a group, batch 3
+		{Op: grouped(8, 24, 3, 3, 8, s1, none, s1, false), In: graph.Shape{1, 8, 6, 5}},                                   // a channel multiplier of 3, no padding
+		{Op: residual(grouped(16, 32, 1, 1, 4, s1, none, s1, true)), In: graph.Shape{2, 16, 5, 5}},                        // 1×1 grouped
+		{Op: grouped(256, 256, 3, 3, 64, s2, p1, s1, false), In: graph.Shape{2, 256, 9, 9}},                               // 64 groups of 4 (ResNeXt-101 64×4d), stride 2 on an odd size
+		{Op: grouped(12, 12, 3, 3, 3, s1, p1, s1, true), In: graph.Shape{1, 12, 1, 1}},                                    // grouped on a 1×1 image
+		{Op: residual(grouped(16, 16, 3, 3, 2, [2]int{3, 3}, p1, s1, false)), In: graph.Shape{2, 16, 10, 8}},              // grouped, stride 3
+		{Op: grouped(5, 7, 3, 3, 1, [2]int{1, 1}, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), In: graph.Shape{1, 5, 9, 9}},  // dilation 2
+		{Op: grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), In: graph.Shape{1, 4, 8, 8}},   // dilation 1×2
+		{Op: grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), In: graph.Shape{2, 5, 9, 8}},  // asymmetric padding (ONNX)
+		{Op: grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), In: graph.Shape{1, 3, 7, 6}},   // 1×3, stride 2×1
+		{Op: pre(conv(71, 33, 1, 1, 0, false, true), true), In: graph.Shape{1, 71, 7, 7}},                                 // DenseNet's conv1 at 7²: pack, unaligned
+		{Op: pre(conv(13, 20, 1, 1, 0, false, false), true), In: graph.Shape{2, 13, 4, 4}},                                // pack, aligned, batch 2
+		{Op: pre(conv(5, 7, 1, 1, 0, true, true), false), In: graph.Shape{2, 5, 3, 5}},                                    // no ReLU in the stage, residual
+		{Op: pre(conv(6, 9, 3, 1, 1, false, true), true), In: graph.Shape{2, 6, 9, 9}},                                    // padding stays zero
+		{Op: pre(grouped(5, 7, 3, 3, 1, s1, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), true), In: graph.Shape{2, 5, 9, 9}}, // general
+		{Op: pre(grouped(12, 12, 3, 3, 3, s1, p1, s1, true), true), In: graph.Shape{1, 12, 5, 5}},                         // grouped
 		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{3, 5, 13, 13}},
 		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{1, 3, 27, 27}},
 		{Op: graph.MaxPool(2, 2, 0), In: graph.Shape{2, 3, 7, 7}},

@@ -43,6 +43,8 @@ struct Params {
 // The tiles are numbered column tile fastest, then row tile within the
 // group, then group, and the number is folded over the grid's x, y and z;
 // workgroups past p.tiles write nothing.
+// Every input element inside the image passes through stage (the input
+// stage, conv2d_prestage.wgsl, or the identity), the zero padding not.
 // Epilogue: finish (conv2d_epilogue.wgsl, appended by the host).
 
 // Params and bindings 0, 3-6: conv2d_general_params.wgsl, prepended by the host.
@@ -106,7 +108,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 				let iy = iy0 + i32((r / p.kw) * p.dh);
 				let ix = ix0 + i32((r % p.kw) * p.dw);
 				if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-					v = src[sbase + ci * hw + u32(iy) * p.w + u32(ix)];
+					v = stage(vec4<f32>(src[sbase + ci * hw + u32(iy) * p.w + u32(ix)]), grp * p.cing + ci, p.cin).x;
 				}
 			}
 			Bs[kk * BN + bcol] = v;
@@ -147,6 +149,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 			finish(((col / ohw) * p.cout + m) * ohw + col % ohw, acc[i * 4u + jx], s, bb);
 		}
 	}
+}
+
+fn stage(v: vec4<f32>, c: u32, nc: u32) -> vec4<f32> {
+	return v;
 }
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,

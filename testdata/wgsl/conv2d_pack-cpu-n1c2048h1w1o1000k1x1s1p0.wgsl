@@ -9,6 +9,9 @@ const ALIGNED: bool = false;
 // storage-buffer floats. With ALIGNED (H·W a multiple of 4) an invocation
 // turns 4 pixels × 4 channels around, one source texel per channel; else
 // it gathers one float from each of 4 source texels per output texel.
+// Every float of a real channel passes through stage (the convolution's
+// input stage, conv2d_prestage.wgsl, or the identity; appended by the
+// host), so that a pre-activation costs no pass of its own.
 
 struct Params {
 	c: u32, hw: u32, texels: u32, _pad: u32,
@@ -26,12 +29,14 @@ fn put(t: u32, v: vec4<f32>) {
 	textureStore(dst, vec2<i32>(at(t)), v);
 }
 
-// chan returns source texel i (or zero when channel c is past the last).
+// chan returns source texel i through the input stage of channel c (or
+// zero when channel c is past the last); with ALIGNED the texel holds
+// channel c only.
 fn chan(c: u32, i: u32) -> vec4<f32> {
 	if (c >= p.c) {
 		return vec4<f32>(0.0);
 	}
-	return textureLoad(flat, at(i), 0);
+	return stage(textureLoad(flat, at(i), 0), c, p.c);
 }
 
 @compute @workgroup_size(64)
@@ -73,4 +78,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 		}
 		put(u, v);
 	}
+}
+
+fn stage(v: vec4<f32>, c: u32, nc: u32) -> vec4<f32> {
+	return v;
 }

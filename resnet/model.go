@@ -15,6 +15,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
 // Options choose where and how a Model runs.
@@ -243,10 +244,8 @@ func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error
 		return nil, nil, err
 	}
 	k := m.Arch.Classes
-	for i, v := range out[0] {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, nil, fmt.Errorf("resnet: input %d: logit %d is %v (an input or activation overflowed)", i/k, i%k, v)
-		}
+	if i := weights.NonFinite(out[0]); i >= 0 {
+		return nil, nil, fmt.Errorf("resnet: input %d: logit %d is %v (an input or activation overflowed)", i/k, i%k, out[0][i])
 	}
 	for i := range batch {
 		logits = append(logits, out[0][i*k:(i+1)*k])

@@ -6,7 +6,6 @@ import (
 	"image"
 	"io"
 	"maps"
-	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -196,10 +195,8 @@ func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) 
 // holds a NaN or an infinity, and where.
 func finite(sd weights.StateDict) error {
 	for _, name := range slices.Sorted(maps.Keys(sd)) {
-		for i, v := range sd[name].Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("%s holds %v at element %d", name, v, i)
-			}
+		if i := weights.NonFinite(sd[name].Data); i >= 0 {
+			return fmt.Errorf("%s holds %v at element %d", name, sd[name].Data[i], i)
 		}
 	}
 	return nil

@@ -2,12 +2,12 @@ package keras
 
 import (
 	"fmt"
-	"math"
 	"path"
 	"regexp"
 	"strconv"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet/keras/h5"
+	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
 // Model is a Keras ResNet with its weights, ready to build.
@@ -305,10 +305,8 @@ func readTensor(g *h5.Group, name string, left *int64) (tensor, error) {
 	if err != nil {
 		return tensor{}, err
 	}
-	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return tensor{}, fmt.Errorf("keras: %s holds %v at element %d", ds.Path, x, i)
-		}
+	if i := weights.NonFinite(v); i >= 0 {
+		return tensor{}, fmt.Errorf("keras: %s holds %v at element %d", ds.Path, v[i], i)
 	}
 	return tensor{shape: ds.Shape, data: v}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -127,4 +128,14 @@ func kindString(isInt bool) string {
 		return "an integer type"
 	}
 	return "a floating-point type"
+}
+
+// NonFinite returns the index of v's first NaN or infinity, or -1.
+func NonFinite(v []float32) int {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return i
+		}
+	}
+	return -1
 }

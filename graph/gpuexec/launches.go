@@ -25,8 +25,8 @@ func (e *Executor) forDevice(g *graph.Graph) *graph.Graph {
 // has an input stage) without the stage applies the stage and is picked
 // with it too: fusing a pre-activation then saves its pass without moving
 // the convolution to another kernel (the GEMM kernels that discrete GPUs
-// run 1×1 convolutions on apply no input stage). The pick is
-// Options.ConvKernel's, else the first default (as chooseConv's). Only
+// run 1×1 convolutions on apply no input stage). The pick is the first of
+// chooseConv's order (convOrder). Only
 // single images fuse: a convolution reads its input contiguous
 // (Conv2D.StridedIn), and a DenseNet layer's input at batch 2 and more is
 // a slice of its block's concatenation with a batch stride, which the
@@ -36,13 +36,8 @@ func (e *Executor) preStaged(g shaders.ConvGeom) bool {
 		return false
 	}
 	pick := func(g shaders.ConvGeom) string {
-		if e.Opt.ConvKernel != nil {
-			if v := e.Opt.ConvKernel(g); v != "" {
-				return v
-			}
-		}
-		if d := shaders.Defaults(g, e.caps); len(d) > 0 {
-			return d[0]
+		if order, _ := e.convOrder(g); len(order) > 0 {
+			return order[0]
 		}
 		return ""
 	}

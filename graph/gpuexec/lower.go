@@ -149,14 +149,13 @@ func (lw *lowering) Conv(g shaders.ConvGeom, in graph.Res, w, scale, bias, pre [
 // and whose scratch buffers fit the device's limits (Winograd's at a
 // large batch may not).
 func (e *Executor) chooseConv(g shaders.ConvGeom) (string, shaders.ConvLaunch, error) {
-	if e.Opt.ConvKernel != nil {
-		if v := e.Opt.ConvKernel(g); v != "" {
-			l, err := shaders.Conv2D(g, v, e.caps)
-			return v, l, err
-		}
+	order, forced := e.convOrder(g)
+	if forced {
+		l, err := shaders.Conv2D(g, order[0], e.caps)
+		return order[0], l, err
 	}
 	var errs []error
-	for _, v := range shaders.Defaults(g, e.caps) {
+	for _, v := range order {
 		l, err := shaders.Conv2D(g, v, e.caps)
 		if err == nil && !fits(l, e.caps) {
 			err = fmt.Errorf("%s: scratch of %v floats passes the device's buffer limits", v, l.Scratch)
@@ -167,6 +166,17 @@ func (e *Executor) chooseConv(g shaders.ConvGeom) (string, shaders.ConvLaunch, e
 		errs = append(errs, err)
 	}
 	return "", shaders.ConvLaunch{}, fmt.Errorf("no convolution kernel for %s: %w", g, errors.Join(errs...))
+}
+
+// convOrder lists the kernels chooseConv tries for g, in order: the one
+// Options.ConvKernel names (forced: no other is tried), else the defaults.
+func (e *Executor) convOrder(g shaders.ConvGeom) (order []string, forced bool) {
+	if e.Opt.ConvKernel != nil {
+		if v := e.Opt.ConvKernel(g); v != "" {
+			return []string{v}, true
+		}
+	}
+	return shaders.Defaults(g, e.caps), false
 }
 
 // fits reports whether l's scratch buffers are within the device's buffer

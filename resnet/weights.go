@@ -59,6 +59,16 @@ type WeightsOptions struct {
 	Hub      hub.Options // cache directory, mirror, HTTP client
 }
 
+// hub returns the download options: o.Hub, with o.Progress unless it
+// names its own.
+func (o WeightsOptions) hub() hub.Options {
+	h := o.Hub
+	if h.Progress == nil {
+		h.Progress = o.Progress
+	}
+	return h
+}
+
 // LoadWeights resolves a weights source:
 //
 //	pretrained, pretrained:v1, pretrained:v2   torchvision's ImageNet weights of arch (downloaded once, cached)
@@ -90,11 +100,7 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 			return nil, err
 		}
 		w.Transform = transformOf(hw)
-		ho := opt.Hub
-		if ho.Progress == nil {
-			ho.Progress = opt.Progress
-		}
-		path, err := hub.Fetch(ctx, hw, ho)
+		path, err := hub.Fetch(ctx, hw, opt.hub())
 		if err != nil {
 			return nil, err
 		}
@@ -160,12 +166,8 @@ func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) 
 		case arch != "" && !strings.EqualFold(arch, name):
 			return nil, fmt.Errorf("resnet: --weights %s is another architecture than %s", source, arch)
 		}
-		ho := opt.Hub
-		if ho.Progress == nil {
-			ho.Progress = opt.Progress
-		}
 		var err error
-		if file, err = keras.Fetch(ctx, name, ho); err != nil {
+		if file, err = keras.Fetch(ctx, name, opt.hub()); err != nil {
 			return nil, err
 		}
 		arch, pretrained = name, true

@@ -15,6 +15,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/labels"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
 
@@ -113,9 +114,7 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 			m.WNIDs = append(m.WNIDs, imagenet.WNID(i))
 		}
 	default:
-		for i := 0; i < a.Classes; i++ {
-			m.Labels = append(m.Labels, fmt.Sprintf("class %d", i))
-		}
+		m.Labels = labels.Default(a.Classes).Names
 	}
 	if m.Exec == nil {
 		switch opt.Device {

@@ -46,11 +46,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s ./resnet/imagenet/
 	$(GO) test -run '^$$' -fuzz FuzzLoadONNX -fuzztime 60s -fuzzminimizetime 1s ./graph/onnx/
 
-# Regenerate graph/onnx/onnxpb/onnx.pb.go from onnx.proto (its go:generate
-# line): needs protoc (Debian: protobuf-compiler) and
-# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12.
+# Regenerate graph/onnx/onnxpb/onnx.pb.go from onnx.proto and
+# resnet/serve/inferencepb's Go from inference.proto (their go:generate
+# lines): needs protoc (Debian: protobuf-compiler),
+# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12 and
+# go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.0.
 proto:
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./graph/onnx/onnxpb/
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) generate ./graph/onnx/onnxpb/ ./resnet/serve/inferencepb/
 
 clean:
 	rm -rf bin

@@ -1,0 +1,482 @@
+package serve
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// headerLength is the binary tensor data extension's header: the length of
+// the JSON part of a body that binary tensor data follows.
+const headerLength = "Inference-Header-Content-Length"
+
+// Handler returns the REST API and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2/health/live", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
+	})
+	mux.HandleFunc("GET /v2/health/ready", func(w http.ResponseWriter, r *http.Request) {
+		ready := s.Ready()
+		writeJSON(w, readyCode(ready), map[string]bool{"ready": ready})
+	})
+	mux.HandleFunc("GET /v2", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"name": platform, "version": Version, "extensions": extensions})
+	})
+	meta := func(w http.ResponseWriter, r *http.Request) {
+		if v := r.PathValue("v"); v != "" && v != Version {
+			writeError(w, notFound(r.PathValue("m")+" version "+v))
+			return
+		}
+		md, err := s.metadata(r.PathValue("m"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, md)
+	}
+	ready := func(w http.ResponseWriter, r *http.Request) {
+		ok, err := s.modelReady(r.PathValue("m"), r.PathValue("v"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, readyCode(ok), map[string]any{"name": r.PathValue("m"), "ready": ok})
+	}
+	mux.HandleFunc("GET /v2/models/{m}", meta)
+	mux.HandleFunc("GET /v2/models/{m}/versions/{v}", meta)
+	mux.HandleFunc("GET /v2/models/{m}/ready", ready)
+	mux.HandleFunc("GET /v2/models/{m}/versions/{v}/ready", ready)
+	mux.HandleFunc("POST /v2/models/{m}/infer", s.restInfer)
+	mux.HandleFunc("POST /v2/models/{m}/versions/{v}/infer", s.restInfer)
+	mux.HandleFunc("POST /predictions/{m}", s.predictions)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errorf(http.StatusNotFound, 0, "no endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func readyCode(ready bool) int {
+	if ready {
+		return http.StatusOK
+	}
+	return http.StatusServiceUnavailable
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers the protocol's error form, {"error": "…"}.
+func writeError(w http.ResponseWriter, err error) {
+	e := classify(err)
+	writeJSON(w, e.http, map[string]string{"error": e.msg})
+}
+
+// count records a finished request's metrics.
+func (s *Server) count(model, protocol string, start time.Time, err error) {
+	code := http.StatusOK
+	if err != nil {
+		code = classify(err).http
+		if s.models[model] == nil {
+			model = "" // not a label per unknown name a client sends
+		}
+	}
+	s.metrics.requests.WithLabelValues(model, protocol, strconv.Itoa(code)).Inc()
+	if err == nil {
+		s.metrics.total.WithLabelValues(model, protocol).Observe(time.Since(start).Seconds())
+	}
+}
+
+// readBody reads a request body of at most Options.MaxBody bytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.opt.MaxBody {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
+	var big *http.MaxBytesError
+	if errors.As(err, &big) {
+		return nil, errTooLarge
+	}
+	if err != nil {
+		return nil, badRequest("reading the body: %v", err)
+	}
+	return body, nil
+}
+
+// restInfer answers POST /v2/models/{m}/infer.
+func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	model := r.PathValue("m")
+	resp, err := func() (*response, error) {
+		if v := r.PathValue("v"); v != "" && v != Version {
+			return nil, notFound(model + " version " + v)
+		}
+		body, err := s.readBody(w, r)
+		if err != nil {
+			return nil, err
+		}
+		req, err := decodeREST(body, r.Header.Get(headerLength))
+		if err != nil {
+			return nil, err
+		}
+		req.model = model
+		if t := r.Header.Get("Timeout"); t != "" && req.timeout == 0 {
+			if req.timeout, err = parseTimeout(t); err != nil {
+				return nil, err
+			}
+		}
+		return s.infer(r.Context(), req)
+	}()
+	s.count(model, "rest", start, err)
+	if err != nil {
+		if r.Context().Err() == nil || !errors.Is(err, r.Context().Err()) {
+			writeError(w, err)
+		}
+		s.opt.Logger.Debug("infer failed", "model", model, "protocol", "rest", "err", err)
+		return
+	}
+	writeREST(w, resp)
+}
+
+// predictions answers POST /predictions/{m}: an encoded image in the body,
+// its top classes (?top=K) as a JSON list of index, label and prob.
+func (s *Server) predictions(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	model := r.PathValue("m")
+	top, err := func() (any, error) {
+		b := s.models[model]
+		if b == nil {
+			return nil, notFound(model)
+		}
+		k := s.opt.Top
+		if q := r.URL.Query().Get("top"); q != "" {
+			var err error
+			if k, err = strconv.Atoi(q); err != nil || k < 1 {
+				return nil, badRequest("top %q: want a positive number", q)
+			}
+		}
+		body, err := s.readBody(w, r)
+		if err != nil {
+			return nil, err
+		}
+		req := &request{model: model, input: tensor{name: "image", datatype: bytesType, shape: []int64{1}, bytes: [][]byte{body}},
+			outputs: []wanted{{name: outProbs}}}
+		if t := r.Header.Get("Timeout"); t != "" {
+			if req.timeout, err = parseTimeout(t); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := s.infer(r.Context(), req)
+		if err != nil {
+			return nil, err
+		}
+		return b.m.TopK(resp.outputs[0].f32, k), nil
+	}()
+	s.count(model, "predictions", start, err)
+	if err != nil {
+		if r.Context().Err() == nil {
+			writeError(w, err)
+		}
+		return
+	}
+	writeJSON(w, http.StatusOK, top)
+}
+
+// restRequest is the JSON of an inference request.
+type restRequest struct {
+	ID         string         `json:"id"`
+	Parameters map[string]any `json:"parameters"`
+	Inputs     []struct {
+		Name       string          `json:"name"`
+		Datatype   string          `json:"datatype"`
+		Shape      []int64         `json:"shape"`
+		Parameters map[string]any  `json:"parameters"`
+		Data       json.RawMessage `json:"data"`
+	} `json:"inputs"`
+	Outputs []struct {
+		Name       string         `json:"name"`
+		Parameters map[string]any `json:"parameters"`
+	} `json:"outputs"`
+}
+
+// decodeREST decodes a JSON request body, or, when headerLen is set, one
+// whose JSON part binary tensor data follows.
+func decodeREST(body []byte, headerLen string) (*request, error) {
+	var bin []byte
+	if headerLen != "" {
+		n, err := strconv.Atoi(headerLen)
+		if err != nil || n < 0 || n > len(body) {
+			return nil, badRequest("%s %q: want the JSON part's length, at most the body's %d bytes", headerLength, headerLen, len(body))
+		}
+		body, bin = body[:n], body[n:]
+	}
+	var rr restRequest
+	if err := json.Unmarshal(body, &rr); err != nil {
+		return nil, badRequest("malformed JSON request: %v", err)
+	}
+	if len(rr.Inputs) != 1 {
+		return nil, badRequest("%d inputs: want one (FP32 [N,3,H,W] or BYTES [N])", len(rr.Inputs))
+	}
+	req := &request{id: rr.ID}
+	var err error
+	if req.top, err = intParam(rr.Parameters, "top"); err != nil {
+		return nil, err
+	}
+	if req.binary, err = boolParam(rr.Parameters, "binary_data_output"); err != nil {
+		return nil, err
+	}
+	us, err := intParam(rr.Parameters, "timeout")
+	if err != nil {
+		return nil, err
+	}
+	req.timeout = time.Duration(us) * time.Microsecond
+	in := rr.Inputs[0]
+	t := tensor{name: in.Name, datatype: in.Datatype, shape: in.Shape}
+	size, err := intParam(in.Parameters, "binary_data_size")
+	if err != nil {
+		return nil, err
+	}
+	n, err := numel(t.shape, 1<<31)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case size > 0 || in.Data == nil && bin != nil:
+		if size != len(bin) {
+			return nil, badRequest("input %q: binary_data_size %d, but %d bytes of binary data follow the JSON", in.Name, size, len(bin))
+		}
+		err = t.decodeRaw(bin, n)
+	case t.datatype == fp32:
+		t.f32, err = parseFloats(in.Data, n)
+	case t.datatype == bytesType:
+		t.bytes, err = parseBase64(in.Data, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", in.Name, err)
+	}
+	req.input = t
+	for _, o := range rr.Outputs {
+		w := wanted{name: o.Name}
+		if w.top, err = intParam(o.Parameters, "classification"); err != nil {
+			return nil, err
+		}
+		if w.binary, err = boolParam(o.Parameters, "binary_data"); err != nil {
+			return nil, err
+		}
+		req.outputs = append(req.outputs, w)
+	}
+	return req, nil
+}
+
+// decodeRaw fills t from the raw form of n elements: little-endian FP32
+// values, or BYTES elements each after its 4-byte little-endian length.
+func (t *tensor) decodeRaw(raw []byte, n int64) error {
+	switch t.datatype {
+	case fp32:
+		if int64(len(raw)) != 4*n {
+			return badRequest("%d bytes of FP32 data for shape %v, want %d", len(raw), t.shape, 4*n)
+		}
+		t.f32 = make([]float32, n)
+		for i := range t.f32 {
+			t.f32[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+	case bytesType:
+		for len(raw) > 0 {
+			if len(raw) < 4 || int64(len(t.bytes)) >= n {
+				return badRequest("BYTES data: not %d length-prefixed elements", n)
+			}
+			l := binary.LittleEndian.Uint32(raw)
+			if uint64(l) > uint64(len(raw)-4) {
+				return badRequest("BYTES data: element %d of %d bytes overruns the data", len(t.bytes), l)
+			}
+			t.bytes = append(t.bytes, raw[4:4+l])
+			raw = raw[4+l:]
+		}
+	default:
+		return badRequest("data type %q: want FP32 or BYTES", t.datatype)
+	}
+	return nil
+}
+
+// parseFloats reads the numbers of a JSON array, flat or nested (already
+// valid JSON), refusing anything but numbers and more than limit of them.
+func parseFloats(data json.RawMessage, limit int64) ([]float32, error) {
+	out := make([]float32, 0, limit)
+	for i := 0; i < len(data); {
+		switch c := data[i]; {
+		case c == '[' || c == ']' || c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t':
+			i++
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			for j < len(data) && (data[j] == '-' || data[j] == '+' || data[j] == '.' || data[j] == 'e' || data[j] == 'E' || data[j] >= '0' && data[j] <= '9') {
+				j++
+			}
+			v, err := strconv.ParseFloat(string(data[i:j]), 32)
+			if err != nil {
+				return nil, badRequest("FP32 data: %q is not a float32", data[i:j])
+			}
+			if int64(len(out)) == limit {
+				return nil, badRequest("FP32 data: more values than the shape's %d", limit)
+			}
+			out = append(out, float32(v))
+			i = j
+		default:
+			return nil, badRequest("FP32 data: want an array of numbers, found %q", c)
+		}
+	}
+	return out, nil
+}
+
+// parseBase64 reads a JSON array of base64 strings, flat or nested.
+func parseBase64(data json.RawMessage, limit int64) ([][]byte, error) {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, badRequest("BYTES data: %v", err)
+	}
+	var out [][]byte
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		case string:
+			if int64(len(out)) == limit {
+				return badRequest("BYTES data: more elements than the shape's %d", limit)
+			}
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil {
+				return badRequest("BYTES data: element %d is not base64: %v", len(out), err)
+			}
+			out = append(out, b)
+		default:
+			return badRequest("BYTES data: want an array of base64 strings, found %T", v)
+		}
+		return nil
+	}
+	return out, walk(v)
+}
+
+// intParam returns an integer parameter (0 when absent).
+func intParam(p map[string]any, key string) (int, error) {
+	v, ok := p[key]
+	if !ok {
+		return 0, nil
+	}
+	f, ok := v.(float64)
+	if !ok || f != math.Trunc(f) || f < 0 || f > 1<<40 {
+		return 0, badRequest("parameter %q: %v: want a non-negative integer", key, v)
+	}
+	return int(f), nil
+}
+
+// boolParam returns a boolean parameter (false when absent).
+func boolParam(p map[string]any, key string) (bool, error) {
+	v, ok := p[key]
+	if !ok {
+		return false, nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, badRequest("parameter %q: %v: want true or false", key, v)
+	}
+	return b, nil
+}
+
+// restOutput is the JSON of an output tensor.
+type restOutput struct {
+	Name       string          `json:"name"`
+	Datatype   string          `json:"datatype"`
+	Shape      []int64         `json:"shape"`
+	Parameters map[string]any  `json:"parameters,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// writeREST answers an inference response: JSON, followed by the binary
+// data of the outputs asked for in the binary form.
+func writeREST(w http.ResponseWriter, resp *response) {
+	out := struct {
+		ModelName    string       `json:"model_name"`
+		ModelVersion string       `json:"model_version"`
+		ID           string       `json:"id,omitempty"`
+		Outputs      []restOutput `json:"outputs"`
+	}{ModelName: resp.model, ModelVersion: Version, ID: resp.id}
+	var bin []byte
+	for _, t := range resp.outputs {
+		o := restOutput{Name: t.name, Datatype: t.datatype, Shape: t.shape}
+		if t.binary {
+			raw := t.encodeRaw()
+			o.Parameters = map[string]any{"binary_data_size": len(raw)}
+			bin = append(bin, raw...)
+		} else {
+			o.Data = t.encodeJSON()
+		}
+		out.Outputs = append(out.Outputs, o)
+	}
+	head, err := json.Marshal(out)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if bin == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(head)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(headerLength, strconv.Itoa(len(head)))
+	w.Write(append(head, bin...))
+}
+
+// encodeRaw returns t's elements in the raw (binary) form.
+func (t *tensor) encodeRaw() []byte {
+	var out []byte
+	if t.datatype == fp32 {
+		for _, v := range t.f32 {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+		return out
+	}
+	for _, b := range t.bytes {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(b)))
+		out = append(out, b...)
+	}
+	return out
+}
+
+// encodeJSON returns t's elements as a flat JSON array: numbers, or
+// strings for BYTES.
+func (t *tensor) encodeJSON() json.RawMessage {
+	out := []byte{'['}
+	if t.datatype == fp32 {
+		for i, v := range t.f32 {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = strconv.AppendFloat(out, float64(v), 'g', -1, 32)
+		}
+	} else {
+		for i, b := range t.bytes {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			s, _ := json.Marshal(string(b))
+			out = append(out, s...)
+		}
+	}
+	return append(out, ']')
+}

@@ -68,7 +68,10 @@ func (g grpcService) ModelMetadata(_ context.Context, r *pb.ModelMetadataRequest
 func (g grpcService) ModelInfer(ctx context.Context, r *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
 	start := time.Now()
 	resp, err := func() (*response, error) {
-		if r.ModelVersion != "" && r.ModelVersion != Version {
+		switch {
+		case g.s.models[r.ModelName] == nil:
+			return nil, notFound(r.ModelName)
+		case r.ModelVersion != "" && r.ModelVersion != Version:
 			return nil, notFound(r.ModelName + " version " + r.ModelVersion)
 		}
 		req, err := decodeGRPC(r)

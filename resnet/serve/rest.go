@@ -119,7 +119,10 @@ func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	model := r.PathValue("m")
 	resp, err := func() (*response, error) {
-		if v := r.PathValue("v"); v != "" && v != Version {
+		switch v := r.PathValue("v"); {
+		case s.models[model] == nil:
+			return nil, notFound(model)
+		case v != "" && v != Version:
 			return nil, notFound(model + " version " + v)
 		}
 		body, err := s.readBody(w, r)

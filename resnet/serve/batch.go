@@ -222,8 +222,12 @@ func (b *batcher) buffer(n int) []float32 {
 	return make([]float32, n)
 }
 
-// forward runs one batch and hands each job its results.
+// forward runs one batch and hands each job its results; a batch whose
+// clients have all gone away is not run.
 func (b *batcher) forward(bt *batch) {
+	if !slices.ContainsFunc(bt.jobs, func(j *job) bool { return j.ctx.Err() == nil }) {
+		return
+	}
 	m := b.s.metrics
 	m.batchSize.WithLabelValues(b.name).Observe(float64(bt.n))
 	start := time.Now()

@@ -38,7 +38,10 @@ func TestGRPCHealthAndMetadata(t *testing.T) {
 	for _, call := range []func() error{
 		func() error { _, err := f.grpc.ModelReady(ctx, &pb.ModelReadyRequest{Name: "nope"}); return err },
 		func() error { _, err := f.grpc.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "nope"}); return err },
-		func() error { _, err := f.grpc.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "tiny", Version: "7"}); return err },
+		func() error {
+			_, err := f.grpc.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: "tiny", Version: "7"})
+			return err
+		},
 		func() error { _, err := f.grpc.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "nope"}); return err },
 	} {
 		if err := call(); status.Code(err) != codes.NotFound {
@@ -149,4 +152,3 @@ func TestGRPCReflection(t *testing.T) {
 	}
 	stream.CloseSend()
 }
-

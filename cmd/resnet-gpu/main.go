@@ -10,6 +10,7 @@
 //	resnet-gpu bench [flags]                forward-pass latency and throughput
 //	resnet-gpu kernels [flags]              per-layer kernel times and a roofline
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
+//	resnet-gpu serve [flags]                a model server (KServe's Open Inference Protocol)
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
 // Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.
@@ -40,6 +41,7 @@ func init() {
 		{"bench", "[flags]", "time forward passes: median, p10, p90 latency and images/s", runBench},
 		{"kernels", "[flags]", "time every distinct layer's kernel against the adapter's ceilings", runKernels},
 		{"summary", "[flags]", "print the network layer by layer: output shapes, parameters, multiply-adds, memory", runSummary},
+		{"serve", "[flags]", "serve models over the Open Inference Protocol (REST and gRPC) with dynamic batching", runServe},
 		{"demo", "[flags] DIR", "classify a folder of images with pretrained ResNet-50 on GPU and CPU (make run)", runDemo},
 	}
 }

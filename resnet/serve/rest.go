@@ -315,7 +315,7 @@ func (t *tensor) decodeRaw(raw []byte, n int64) error {
 // parseFloats reads the numbers of a JSON array, flat or nested (already
 // valid JSON), refusing anything but numbers and more than limit of them.
 func parseFloats(data json.RawMessage, limit int64) ([]float32, error) {
-	out := make([]float32, 0, limit)
+	out := make([]float32, 0, min(limit, int64(len(data)/2+1))) // a number and its comma take 2 bytes at least
 	for i := 0; i < len(data); {
 		switch c := data[i]; {
 		case c == '[' || c == ']' || c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t':

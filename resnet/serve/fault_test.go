@@ -44,6 +44,7 @@ func TestRESTBadRequests(t *testing.T) {
 		{"batch over the max", restInput("FP32", fmt.Sprintf("[3,3,%d,%d]", tinyCrop, tinyCrop), zeros), nil},
 		{"negative dimension", restInput("FP32", "[-1,3,32,32]", zeros), nil},
 		{"huge shape", restInput("FP32", "[1,3,4000000000,4000000000]", "[0]"), nil},
+		{"large shape, little data", restInput("FP32", "[1,1,40000,40000]", "[0]"), nil}, // must not allocate 6 GB
 		{"too few values", restInput("FP32", shape, "[1,2,3]"), nil},
 		{"too many values", restInput("FP32", shape, "[0,"+zeros[1:]), nil},
 		{"strings for FP32", restInput("FP32", shape, `["a"]`), nil},

@@ -15,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/resnet-gpu/resnet-gpu/resnet/serve/inferencepb"
@@ -311,6 +312,9 @@ func TestDeviceLost(t *testing.T) {
 	}
 	if c := get(t, f.url+"/v2/health/ready", nil); c != 503 {
 		t.Errorf("ready after the device was lost: %d, want 503", c)
+	}
+	if r, err := healthpb.NewHealthClient(f.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || r.Status != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("gRPC health after the device was lost: %v %v, want NOT_SERVING", r, err)
 	}
 	if _, err := f.grpc.ModelInfer(context.Background(), fp32Request(x)); status.Code(err) != codes.Unavailable {
 		t.Errorf("after the device was lost: %v, want Unavailable", err)

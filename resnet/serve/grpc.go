@@ -5,15 +5,18 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	healthgrpc "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
 	pb "github.com/resnet-gpu/resnet-gpu/resnet/serve/inferencepb"
 )
 
-// RegisterGRPC registers inference.GRPCInferenceService and server
-// reflection (for generic clients such as grpcurl) on g.
+// RegisterGRPC registers inference.GRPCInferenceService, gRPC health
+// checking (grpc.health.v1, SERVING while ready, for Kubernetes' gRPC
+// probes) and server reflection (for generic clients such as grpcurl) on g.
 func (s *Server) RegisterGRPC(g *grpc.Server) {
 	pb.RegisterGRPCInferenceServiceServer(g, grpcService{s: s})
+	healthgrpc.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
@@ -23,6 +24,12 @@ func TestGRPCHealthAndMetadata(t *testing.T) {
 	}
 	if r, err := f.grpc.ServerReady(ctx, &pb.ServerReadyRequest{}); err != nil || !r.Ready {
 		t.Errorf("ServerReady: %v %v", r, err)
+	}
+	for _, svc := range []string{"", "inference.GRPCInferenceService"} {
+		r, err := healthpb.NewHealthClient(f.conn).Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil || r.Status != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("grpc.health.v1 Check(%q): %v %v, want SERVING", svc, r, err)
+		}
 	}
 	if r, err := f.grpc.ModelReady(ctx, &pb.ModelReadyRequest{Name: "tiny"}); err != nil || !r.Ready {
 		t.Errorf("ModelReady: %v %v", r, err)

@@ -11,8 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
+	pb "github.com/resnet-gpu/resnet-gpu/resnet/serve/inferencepb"
 )
 
 // Version is the server version /v2 and ServerMetadata report.
@@ -94,6 +98,7 @@ type Server struct {
 	names   []string      // in the order given to New
 	work    chan struct{} // the preprocessing worker pool's tokens
 	metrics *metrics
+	health  *health.Server // gRPC health checking, for Kubernetes' gRPC probes
 
 	ready   atomic.Bool
 	mu      sync.Mutex
@@ -118,6 +123,8 @@ func New(models []Model, opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt, models: map[string]*batcher{}, work: make(chan struct{}, opt.Workers), drained: make(chan struct{}), fatal: make(chan error, 1)}
 	s.metrics = newMetrics(s)
+	s.health = health.NewServer()
+	s.setHealth(false)
 	for _, m := range models {
 		if m.Name == "" || m.Model == nil {
 			return nil, fmt.Errorf("serve: model %q: want a name and a model", m.Name)
@@ -154,6 +161,7 @@ func (s *Server) Warm(ctx context.Context) error {
 	}
 	s.started = true
 	s.ready.Store(true)
+	s.setHealth(true)
 	return nil
 }
 
@@ -176,6 +184,7 @@ func (s *Server) lost(err error) {
 		return
 	}
 	s.ready.Store(false)
+	s.setHealth(false)
 	s.fatalOnce.Do(func() {
 		s.opt.Logger.Error("device lost: the server is not ready", "err", err)
 		s.fatal <- err
@@ -186,6 +195,7 @@ func (s *Server) lost(err error) {
 // until every admitted one is answered or ctx is done, then stops the
 // batchers. Listeners are the caller's (Run closes its own).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.health.Shutdown()
 	s.mu.Lock()
 	if !s.closing {
 		s.closing = true
@@ -210,6 +220,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// setHealth sets the gRPC health status of the server and its service.
+func (s *Server) setHealth(serving bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	for _, svc := range []string{"", pb.GRPCInferenceService_ServiceDesc.ServiceName} {
+		s.health.SetServingStatus(svc, st)
+	}
 }
 
 // admit takes a queue slot of the model for a request, or says why not.

@@ -49,6 +49,11 @@ func New(dev *gpu.Device, opt Options) *Executor {
 	return &Executor{Dev: dev, Opt: opt, caps: dev.Caps(), weights: map[weightKey]*weight{}}
 }
 
+// ErrDeviceLost is gpu.ErrDeviceLost, for the layers above graph: a
+// Program's Run error wraps it when the device was lost and the executor
+// cannot be used any more.
+var ErrDeviceLost = gpu.ErrDeviceLost
+
 // Open opens the GPU adapter named by index or name substring (see
 // gpu.Options; "" picks the default) and returns an executor that owns the
 // device (Close closes it).

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 )
 
 // apiError is an error with the HTTP status and gRPC code it is answered
@@ -52,7 +52,7 @@ func classify(err error) *apiError {
 		return e
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{http.StatusGatewayTimeout, codes.DeadlineExceeded, "the request's deadline passed"}
-	case errors.Is(err, gpu.ErrDeviceLost):
+	case errors.Is(err, gpuexec.ErrDeviceLost):
 		return &apiError{http.StatusServiceUnavailable, codes.Unavailable, err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &apiError{499, codes.Canceled, "the client went away"} // 499: nginx's "client closed request"

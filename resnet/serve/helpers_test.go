@@ -20,8 +20,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
@@ -218,7 +218,7 @@ func classes(top [][]resnet.Prediction) []string {
 }
 
 // errLost is a lost device, as package gpu reports one.
-var errLost error = fmt.Errorf("gpu: run: %w: driver reset", gpu.ErrDeviceLost)
+var errLost error = fmt.Errorf("gpu: run: %w: driver reset", gpuexec.ErrDeviceLost)
 
 // httptestRecord sends one request to h and returns its recorded answer.
 func httptestRecord(h http.Handler, method, path string, body []byte) *httptest.ResponseRecorder {

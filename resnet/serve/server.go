@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	pb "github.com/resnet-gpu/resnet-gpu/resnet/serve/inferencepb"
 )
@@ -180,7 +180,7 @@ func (s *Server) Lost() <-chan error { return s.fatal }
 // lost makes the server not ready if err is a lost device, and reports it
 // on Lost once.
 func (s *Server) lost(err error) {
-	if !errors.Is(err, gpu.ErrDeviceLost) {
+	if !errors.Is(err, gpuexec.ErrDeviceLost) {
 		return
 	}
 	s.ready.Store(false)

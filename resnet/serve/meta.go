@@ -1,7 +1,5 @@
 package serve
 
-import "slices"
-
 // extensions are the protocol extensions the server supports.
 var extensions = []string{"binary_tensor_data", "classification"}
 
@@ -53,6 +51,3 @@ func (s *Server) modelReady(name, version string) (bool, error) {
 	}
 	return s.Ready(), nil
 }
-
-// Names returns the models' names in the order New was given them.
-func (s *Server) Names() []string { return slices.Clone(s.names) }

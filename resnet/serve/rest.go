@@ -92,6 +92,9 @@ func (s *Server) count(model, protocol string, start time.Time, err error) {
 			model = "" // not a label per unknown name a client sends
 		}
 	}
+	if code >= 500 && code != http.StatusServiceUnavailable {
+		s.opt.Logger.Warn("request failed", "model", model, "protocol", protocol, "code", code, "err", err)
+	}
 	s.metrics.requests.WithLabelValues(model, protocol, strconv.Itoa(code)).Inc()
 	if err == nil {
 		s.metrics.total.WithLabelValues(model, protocol).Observe(time.Since(start).Seconds())

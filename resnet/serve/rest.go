@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"google.golang.org/grpc/codes"
 )
 
 // headerLength is the binary tensor data extension's header: the length of
@@ -58,10 +60,26 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v2/models/{m}/versions/{v}/infer", s.restInfer)
 	mux.HandleFunc("POST /predictions/{m}", s.predictions)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, errorf(http.StatusNotFound, 0, "no endpoint %s %s", r.Method, r.URL.Path))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			writeError(w, unrouted(mux, r))
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
-	return mux
+}
+
+// unrouted returns the error of a request no endpoint takes: 405 when the
+// path has an endpoint for another method, else 404.
+func unrouted(mux *http.ServeMux, r *http.Request) error {
+	for _, m := range []string{"GET", "POST"} {
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := mux.Handler(other); pattern != "" {
+			return errorf(http.StatusMethodNotAllowed, codes.Unimplemented, "%s %s: want %s", r.Method, r.URL.Path, m)
+		}
+	}
+	return errorf(http.StatusNotFound, codes.NotFound, "no endpoint %s %s", r.Method, r.URL.Path)
 }
 
 func readyCode(ready bool) int {

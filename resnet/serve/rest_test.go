@@ -143,6 +143,9 @@ func TestRESTHealthAndMetadata(t *testing.T) {
 	if c := get(t, f.url+"/v2/models/tiny/ready", &mr); c != 200 || mr["ready"] != true {
 		t.Errorf("model ready: %d %v", c, mr)
 	}
+	if code, b, _ := post(t, f.url+"/v2/health/live", nil); code != 405 || !strings.Contains(string(b), `"error"`) {
+		t.Errorf("POST /v2/health/live: %d %s, want 405 with an error", code, b)
+	}
 	for _, path := range []string{"/v2/models/nope", "/v2/models/nope/ready", "/v2/models/tiny/versions/2", "/v3"} {
 		var e map[string]string
 		if c := get(t, f.url+path, &e); c != 404 || e["error"] == "" {

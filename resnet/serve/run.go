@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 )
 
-// HTTP server timeouts: a client must send its headers and its body in
-// time (no slowloris), and idle keep-alive connections are closed.
+// Server timeouts: a client must send its headers and its body (or finish
+// the gRPC handshake) in time, no slowloris, and idle connections are
+// closed.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
@@ -52,7 +54,8 @@ func (s *Server) Run(ctx context.Context, httpAddr, grpcAddr string) error {
 func (s *Server) Serve(ctx context.Context, hl, gl net.Listener) error {
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
 		IdleTimeout: idleTimeout, MaxHeaderBytes: 1 << 20}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(int(min(s.opt.MaxBody, 1<<31-1))), grpc.MaxSendMsgSize(1<<31-1))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(int(min(s.opt.MaxBody, 1<<31-1))), grpc.MaxSendMsgSize(1<<31-1),
+		grpc.ConnectionTimeout(readHeaderTimeout), grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idleTimeout}))
 	s.RegisterGRPC(gs)
 	failed := make(chan error, 2)
 	if hl != nil {

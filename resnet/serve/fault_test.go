@@ -125,9 +125,10 @@ func TestGRPCBadRequests(t *testing.T) {
 }
 
 // With the queue full, further requests get 429 / RESOURCE_EXHAUSTED at
-// once; the admitted ones are answered.
+// once, before their bodies are read (a body over the limit too); the
+// admitted ones are answered.
 func TestQueueFull(t *testing.T) {
-	f := newFixture(t, Options{MaxBatch: 1, QueueSize: 3})
+	f := newFixture(t, Options{MaxBatch: 1, QueueSize: 3, MaxBody: 1 << 20})
 	x := make([]float32, 3*tinyCrop*tinyCrop)
 	warm := f.e.runs.Load()
 	release := f.e.hold()
@@ -154,6 +155,9 @@ func TestQueueFull(t *testing.T) {
 		if _, err := f.grpc.ModelInfer(context.Background(), fp32Request(x)); status.Code(err) != codes.ResourceExhausted {
 			t.Fatalf("past the queue bound: %v, want ResourceExhausted", err)
 		}
+	}
+	if code, b, _ := post(t, f.url+"/v2/models/tiny/infer", make([]byte, 2<<20)); code != 429 {
+		t.Errorf("a body over the limit with the queue full: %d %s, want 429", code, b)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("40 refusals took %v: they should not wait", d)

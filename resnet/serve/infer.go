@@ -69,13 +69,24 @@ func numel(shape []int64, limit int64) (int64, error) {
 	return n, nil
 }
 
-// infer runs a request on its model: the protocol-independent part of
-// both REST's and gRPC's infer.
+// infer takes a queue slot of the request's model and runs the request:
+// the protocol-independent part of gRPC's infer.
 func (s *Server) infer(ctx context.Context, r *request) (*response, error) {
 	b := s.models[r.model]
 	if b == nil {
 		return nil, notFound(r.model)
 	}
+	release, err := s.admit(b)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return s.run(ctx, b, r)
+}
+
+// run runs a request that holds a queue slot of b (REST takes it before
+// reading the body, so that the queue bound also bounds the bodies held).
+func (s *Server) run(ctx context.Context, b *batcher, r *request) (*response, error) {
 	top, outs, err := s.check(b, r)
 	if err != nil {
 		return nil, err
@@ -88,11 +99,6 @@ func (s *Server) infer(ctx context.Context, r *request) (*response, error) {
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
-	release, err := s.admit(b)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	var items [][]float32
 	if r.input.datatype == bytesType {
 		start := time.Now()

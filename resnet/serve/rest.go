@@ -138,12 +138,18 @@ func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	model := r.PathValue("m")
 	resp, err := func() (*response, error) {
+		b := s.models[model]
 		switch v := r.PathValue("v"); {
-		case s.models[model] == nil:
+		case b == nil:
 			return nil, notFound(model)
 		case v != "" && v != Version:
 			return nil, notFound(model + " version " + v)
 		}
+		release, err := s.admit(b)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		body, err := s.readBody(w, r)
 		if err != nil {
 			return nil, err
@@ -158,7 +164,7 @@ func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		return s.infer(r.Context(), req)
+		return s.run(r.Context(), b, req)
 	}()
 	s.count(model, "rest", start, err)
 	if err != nil {
@@ -188,6 +194,11 @@ func (s *Server) predictions(w http.ResponseWriter, r *http.Request) {
 				return nil, badRequest("top %q: want a positive number", q)
 			}
 		}
+		release, err := s.admit(b)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		body, err := s.readBody(w, r)
 		if err != nil {
 			return nil, err
@@ -199,7 +210,7 @@ func (s *Server) predictions(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		resp, err := s.infer(r.Context(), req)
+		resp, err := s.run(r.Context(), b, req)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"iter"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -196,9 +197,21 @@ func kerasWeights(ctx context.Context, arch, source string, opt WeightsOptions) 
 // finite returns an error naming the first tensor (in name order) that
 // holds a NaN or an infinity, and where.
 func finite(sd weights.StateDict) error {
-	for _, name := range slices.Sorted(maps.Keys(sd)) {
-		if i := weights.NonFinite(sd[name].Data); i >= 0 {
-			return fmt.Errorf("%s holds %v at element %d", name, sd[name].Data[i], i)
+	return finiteSeq(func(yield func(string, []float32) bool) {
+		for _, name := range slices.Sorted(maps.Keys(sd)) {
+			if !yield(name, sd[name].Data) {
+				return
+			}
+		}
+	})
+}
+
+// finiteSeq returns an error naming the first of the named tensors that
+// holds a NaN or an infinity, and where.
+func finiteSeq(tensors iter.Seq2[string, []float32]) error {
+	for name, v := range tensors {
+		if i := weights.NonFinite(v); i >= 0 {
+			return fmt.Errorf("%s holds %v at element %d", name, v[i], i)
 		}
 	}
 	return nil
@@ -250,6 +263,9 @@ func onnxWeights(path, arch string) (*Weights, error) {
 	}
 	if m.Channels != 3 || m.Height != m.Width {
 		return nil, fmt.Errorf("resnet: %s: input %q is %dx%dx%d, want 3 channels and a square image", path, m.Input, m.Channels, m.Height, m.Width)
+	}
+	if err := finiteSeq(m.Floats()); err != nil {
+		return nil, fmt.Errorf("resnet: %s: initializer %w", path, err)
 	}
 	w := &Weights{Name: path, Transform: imagenet.V1, Arch: Arch{Name: filepath.Base(path), Family: "onnx", Classes: m.Classes}}
 	t, p := &w.Transform, m.Preprocess

@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -56,6 +59,18 @@ type Model struct {
 	consts map[string]*tensor // initializers
 	uses   map[string]int     // readers of each value name (the graph output counts as one)
 	elems  int                // elements of all initializers
+}
+
+// Floats yields the name and values of each floating-point initializer
+// (the model's weights), in name order.
+func (m *Model) Floats() iter.Seq2[string, []float32] {
+	return func(yield func(string, []float32) bool) {
+		for _, name := range slices.Sorted(maps.Keys(m.consts)) {
+			if c := m.consts[name]; c.Float && !yield(name, c.F) {
+				return
+			}
+		}
+	}
 }
 
 // IsONNX reports whether the file at path is meant to be an ONNX model:

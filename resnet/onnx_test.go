@@ -62,3 +62,37 @@ func formatFloat(v float32) string {
 	}
 	return "-Inf"
 }
+
+// A folder with one weights file loads that file (KServe's storage
+// initializer puts a model under /mnt/models); none or several is an
+// error that says so.
+func TestWeightsFolder(t *testing.T) {
+	dir := t.TempDir()
+	_, err := LoadWeights(context.Background(), "", dir, WeightsOptions{})
+	if err == nil || !strings.Contains(err.Error(), "holds no weights file") {
+		t.Fatalf("empty folder: %v", err)
+	}
+	data, err := os.ReadFile("../testdata/onnx/densenet-tiny-c3-op13.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"model.onnx", "README.md"} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := LoadWeights(context.Background(), "", dir, WeightsOptions{})
+	if err != nil {
+		t.Fatalf("one model in the folder: %v", err)
+	}
+	if w.Name != filepath.Join(dir, "model.onnx") || w.Arch.Classes != 3 {
+		t.Fatalf("one model in the folder: loaded %s with %d classes", w.Name, w.Arch.Classes)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other.pth"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadWeights(context.Background(), "", dir, WeightsOptions{})
+	if err == nil || !strings.Contains(err.Error(), "holds 2 weights files (model.onnx, other.pth)") {
+		t.Fatalf("two files: %v", err)
+	}
+}

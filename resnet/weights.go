@@ -7,6 +7,7 @@ import (
 	"io"
 	"iter"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -78,12 +79,18 @@ func (o WeightsOptions) hub() hub.Options {
 //	keras, keras:ARCH                          Keras' ImageNet weights of arch (keras-applications; resnet50, …, resnet152v2)
 //	FILE.h5                                    Keras weights of a Keras ResNet (recognised by the HDF5 signature)
 //	FILE.onnx                                  an ONNX model (by name or content), its own graph
+//	DIR                                        the one weights file (.pth, .pt, .onnx, .h5) in a folder, e.g. KServe's /mnt/models
 //
 // arch names the architecture ("" means DefaultArch for pretrained and
 // synthetic weights). A file's architecture and class count are inferred
 // from its state_dict; a named arch must then agree, else the error says
 // what the file looks like.
 func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (*Weights, error) {
+	if fi, err := os.Stat(source); err == nil && fi.IsDir() {
+		if source, err = weightsIn(source); err != nil {
+			return nil, err
+		}
+	}
 	w := &Weights{Name: source, Transform: imagenet.V1}
 	named := arch
 	if named == "" {
@@ -149,6 +156,31 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 		return nil, fmt.Errorf("resnet: weights %s: %w", source, err)
 	}
 	return w, nil
+}
+
+// weightFileExts are the names of the weights files weightsIn looks for.
+var weightFileExts = []string{".pth", ".pt", ".onnx", ".h5"}
+
+// weightsIn returns the path of the one weights file in folder dir (not
+// its subfolders), by its name's extension.
+func weightsIn(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("resnet: weights folder: %w", err)
+	}
+	var found []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && slices.Contains(weightFileExts, strings.ToLower(filepath.Ext(e.Name()))) {
+			found = append(found, e.Name())
+		}
+	}
+	switch len(found) {
+	case 1:
+		return filepath.Join(dir, found[0]), nil
+	case 0:
+		return "", fmt.Errorf("resnet: weights folder %s holds no weights file (%s)", dir, strings.Join(weightFileExts, ", "))
+	}
+	return "", fmt.Errorf("resnet: weights folder %s holds %d weights files (%s): name one", dir, len(found), strings.Join(found, ", "))
 }
 
 // kerasWeights loads a Keras ResNet: the keras-applications download of

@@ -37,51 +37,70 @@ func (l *modelList) Set(s string) error {
 	return nil
 }
 
-func runServe(args []string) error {
+// serveConfig is serve's command line, parsed and checked.
+type serveConfig struct {
+	mf                                               modelFlags
+	models                                           modelList
+	httpAddr, grpcAddr, logFormat                    string
+	maxBatch, maxDelay, queue, workers, top, maxBody int
+	maxPixels                                        int
+	timeout                                          time.Duration
+}
+
+// parseServe parses and checks serve's flags, before anything is loaded.
+func parseServe(args []string) (*serveConfig, error) {
+	c := &serveConfig{}
 	fs := newFlags("serve", "[flags]")
-	var mf modelFlags
-	mf.register(fs, "pretrained")
-	var models modelList
-	fs.Var(&models, "model", "serve WEIGHTS (any --weights source; the architecture inferred unless --arch) as NAME; repeat for several models (default: --weights as \"resnet\")")
-	httpAddr := fs.String("http", ":8000", "REST address (the Open Inference Protocol, /predictions, /metrics); empty: none")
-	grpcAddr := fs.String("grpc", ":8001", "gRPC address (inference.GRPCInferenceService with reflection); empty: none")
-	maxBatch := fs.Int("max-batch", 32, "images per forward pass; batch sizes 1, 2, 4, … up to it are compiled and warmed at start")
-	maxDelay := fs.Int("max-delay", 2000, "microseconds a request waits for others to join its batch")
-	queue := fs.Int("queue", 0, "requests admitted per model at once, queued or running; more get 429 / RESOURCE_EXHAUSTED (default 8×max-batch)")
-	workers := fs.Int("workers", 0, "images decoded and preprocessed at once (default the number of CPUs)")
-	top := fs.Int("top", 5, "classes per image of the classes output and /predictions")
-	maxBody := fs.Int("max-body", 64, "largest request body or gRPC message, MiB")
-	maxPixels := fs.Int("max-pixels", imagenet.MaxPixels, "largest width×height of an uploaded image")
-	timeout := fs.Duration("timeout", 0, "deadline of requests that set none (0: none)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
+	c.mf.register(fs, "pretrained")
+	fs.Var(&c.models, "model", "serve WEIGHTS (any --weights source, or a folder holding one weights file; the architecture inferred unless --arch) as NAME; repeat for several models (default: --weights as \"resnet\")")
+	fs.StringVar(&c.httpAddr, "http", ":8000", "REST address (the Open Inference Protocol, /predictions, /metrics); empty: none")
+	fs.StringVar(&c.grpcAddr, "grpc", ":8001", "gRPC address (inference.GRPCInferenceService with reflection); empty: none")
+	fs.IntVar(&c.maxBatch, "max-batch", 32, "images per forward pass; batch sizes 1, 2, 4, … up to it are compiled and warmed at start")
+	fs.IntVar(&c.maxDelay, "max-delay", 2000, "microseconds a request waits for others to join its batch")
+	fs.IntVar(&c.queue, "queue", 0, "requests admitted per model at once, queued or running; more get 429 / RESOURCE_EXHAUSTED (default 8×max-batch)")
+	fs.IntVar(&c.workers, "workers", 0, "images decoded and preprocessed at once (default the number of CPUs)")
+	fs.IntVar(&c.top, "top", 5, "classes per image of the classes output and /predictions")
+	fs.IntVar(&c.maxBody, "max-body", 64, "largest request body or gRPC message, MiB")
+	fs.IntVar(&c.maxPixels, "max-pixels", imagenet.MaxPixels, "largest width×height of an uploaded image")
+	fs.DurationVar(&c.timeout, "timeout", 0, "deadline of requests that set none (0: none)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: %w", fs.Args(), errUsage)
+		return nil, fmt.Errorf("unexpected arguments %q: %w", fs.Args(), errUsage)
 	}
-	if err := mf.check(); err != nil {
-		return err
+	if err := c.mf.check(); err != nil {
+		return nil, err
 	}
 	switch {
-	case *maxBatch < 1 || *maxBatch > 1024:
-		return fmt.Errorf("--max-batch %d: want 1..1024: %w", *maxBatch, errUsage)
-	case *maxDelay < 0 || *maxDelay > 10_000_000:
-		return fmt.Errorf("--max-delay %d: want 0..10000000 µs: %w", *maxDelay, errUsage)
-	case *queue < 0 || *workers < 0 || *top < 1 || *maxBody < 1 || *maxBody > 2047 || *maxPixels < 1 || *timeout < 0:
-		return fmt.Errorf("--queue, --workers, --top, --max-body (1..2047), --max-pixels, --timeout: want positive values: %w", errUsage)
-	case *logFormat != "text" && *logFormat != "json":
-		return fmt.Errorf("--log-format %q: want text or json: %w", *logFormat, errUsage)
-	case *httpAddr == "" && *grpcAddr == "":
-		return fmt.Errorf("--http and --grpc both empty: nothing to serve on: %w", errUsage)
+	case c.maxBatch < 1 || c.maxBatch > 1024:
+		return nil, fmt.Errorf("--max-batch %d: want 1..1024: %w", c.maxBatch, errUsage)
+	case c.maxDelay < 0 || c.maxDelay > 10_000_000:
+		return nil, fmt.Errorf("--max-delay %d: want 0..10000000 µs: %w", c.maxDelay, errUsage)
+	case c.queue < 0 || c.workers < 0 || c.top < 1 || c.maxBody < 1 || c.maxBody > 2047 || c.maxPixels < 1 || c.timeout < 0:
+		return nil, fmt.Errorf("--queue, --workers, --top, --max-body (1..2047), --max-pixels, --timeout: want positive values: %w", errUsage)
+	case c.logFormat != "text" && c.logFormat != "json":
+		return nil, fmt.Errorf("--log-format %q: want text or json: %w", c.logFormat, errUsage)
+	case c.httpAddr == "" && c.grpcAddr == "":
+		return nil, fmt.Errorf("--http and --grpc both empty: nothing to serve on: %w", errUsage)
 	}
+	return c, nil
+}
+
+func runServe(args []string) error {
+	c, err := parseServe(args)
+	if err != nil {
+		return err
+	}
+	mf, models := c.mf, c.models
 	var log *slog.Logger
-	if *logFormat == "json" {
+	if c.logFormat == "json" {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	} else {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	imagenet.MaxPixels = *maxPixels
+	imagenet.MaxPixels = c.maxPixels
 	if len(models) == 0 {
 		models.Set("resnet=" + mf.weights)
 	}
@@ -97,12 +116,12 @@ func runServe(args []string) error {
 		defer model.Close()
 		served = append(served, serve.Model{Name: m.name, Model: model})
 	}
-	s, err := serve.New(served, serve.Options{MaxBatch: *maxBatch, MaxDelay: time.Duration(*maxDelay) * time.Microsecond,
-		QueueSize: *queue, Workers: *workers, Top: *top, MaxBody: int64(*maxBody) << 20, Timeout: *timeout, Logger: log})
+	s, err := serve.New(served, serve.Options{MaxBatch: c.maxBatch, MaxDelay: time.Duration(c.maxDelay) * time.Microsecond,
+		QueueSize: c.queue, Workers: c.workers, Top: c.top, MaxBody: int64(c.maxBody) << 20, Timeout: c.timeout, Logger: log})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	return s.Run(ctx, *httpAddr, *grpcAddr)
+	return s.Run(ctx, c.httpAddr, c.grpcAddr)
 }

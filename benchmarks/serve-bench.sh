@@ -73,6 +73,9 @@ answer() { tr -d ' \n' | grep -o '"outputs".*'; }
 export -f rest grpc answer
 export HTTP GRPC work header
 
+# rows prints a CSV file's data rows: no header, no blank lines.
+rows() { grep -v '^$' "$1" | tail -n +2; }
+
 # percentile P of the numbers (ms) on stdin.
 percentile() { sort -n | awk -v p="$1" '{v[NR]=$1} END {i=int((NR-1)*p/100)+1; printf "%.0f", v[i]}'; }
 
@@ -96,10 +99,11 @@ for batch in $BATCHES; do
 		hey -n "$REQUESTS" -c "$c" -m POST -T application/octet-stream -H "Inference-Header-Content-Length: ${#header}" \
 			-D "$work/body" -o csv "http://$HTTP/v2/models/m/infer" >"$work/hey.csv"
 		end=$(date +%s.%N)
-		tail -n +2 "$work/hey.csv" | awk -F, '{print $1 * 1000}' >"$work/lat"
-		errors=$(tail -n +2 "$work/hey.csv" | awk -F, '$7 != 200' | wc -l)
+		rows "$work/hey.csv" | awk -F, '{print $1 * 1000}' >"$work/lat"
+		errors=$(rows "$work/hey.csv" | awk -F, '$7 != 200' | wc -l)
 		n=$(wc -l <"$work/lat")
-		mism=$(seq "$REQUESTS" | xargs -P "$c" -I{} bash -c 'rest | answer; echo' | grep -vcxF "$want_rest" || true)
+		same=$(seq "$REQUESTS" | xargs -P "$c" -I{} bash -c 'rest | answer' | grep -cxF "$want_rest" || true)
+		mism=$((REQUESTS - same)) # answers that differ or never came
 		echo "| REST (hey) | $batch | $c | $n | $(echo "$n / ($end - $start)" | bc -l | xargs printf %.1f) | $(percentile 50 <"$work/lat") | $(percentile 99 <"$work/lat") | $errors | $mism |"
 
 		# gRPC under ghz (reflection), per-request rows from its CSV.
@@ -107,10 +111,11 @@ for batch in $BATCHES; do
 		ghz --insecure --call inference.GRPCInferenceService/ModelInfer -D "$work/grpc.json" \
 			-n "$REQUESTS" -c "$c" -O csv "$GRPC" >"$work/ghz.csv"
 		end=$(date +%s.%N)
-		tail -n +2 "$work/ghz.csv" | awk -F, '{print $1}' >"$work/lat"
-		errors=$(tail -n +2 "$work/ghz.csv" | awk -F, '$2 != "OK"' | wc -l)
+		rows "$work/ghz.csv" | awk -F, '{print $1}' >"$work/lat"
+		errors=$(rows "$work/ghz.csv" | awk -F, '$2 != "OK"' | wc -l)
 		n=$(wc -l <"$work/lat")
-		mism=$(seq "$REQUESTS" | xargs -P "$c" -I{} bash -c 'grpc | answer; echo' | grep -vcxF "$want_grpc" || true)
+		same=$(seq "$REQUESTS" | xargs -P "$c" -I{} bash -c 'grpc | answer' | grep -cxF "$want_grpc" || true)
+		mism=$((REQUESTS - same))
 		echo "| gRPC (ghz) | $batch | $c | $n | $(echo "$n / ($end - $start)" | bc -l | xargs printf %.1f) | $(percentile 50 <"$work/lat") | $(percentile 99 <"$work/lat") | $errors | $mism |"
 	done
 	kill -TERM "$server"

@@ -147,8 +147,10 @@ func Damaged(w Weights, path string, err error) error {
 	case herr != nil:
 		return fmt.Errorf("hub: the cached copy %s does not load (%v) and cannot be hashed (%v); %s", path, err, pathErr(herr), refetch)
 	case !strings.HasPrefix(sum, w.Hash):
-		return fmt.Errorf("hub: the cached copy %s is damaged: %v; its %s is %s…, not %s…; %s",
-			path, err, w.hashName(), sum[:min(len(w.Hash), len(sum))], w.Hash, refetch)
+		// The loader's message may name the path, which ours does first.
+		why := strings.Replace(err.Error(), path+": ", "", 1)
+		return fmt.Errorf("hub: the cached copy %s is damaged: %s; its %s is %s…, not %s…; %s",
+			path, why, w.hashName(), sum[:min(len(w.Hash), len(sum))], w.Hash, refetch)
 	}
 	return fmt.Errorf("hub: the cached copy %s has the right %s but does not load: %w", path, w.hashName(), err)
 }

@@ -191,14 +191,14 @@ func TestDamaged(t *testing.T) {
 	if err := os.WriteFile(path, data[:999], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	loadErr := fmt.Errorf("zip: not a valid zip file")
-	wantErr(t, Damaged(w, path, loadErr), "hub: the cached copy "+path+" is damaged: zip: not a valid zip file; its sha256 is ",
+	loadErr := fmt.Errorf("weights: %s: zip: not a valid zip file", path)
+	wantErr(t, Damaged(w, path, loadErr), "hub: the cached copy "+path+" is damaged: weights: zip: not a valid zip file; its sha256 is ",
 		", not "+w.Hash+"…; delete it, or use --refresh, to download it again")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err := Damaged(w, path, loadErr)
-	wantErr(t, err, "hub: the cached copy "+path+" has the right sha256 but does not load: zip: not a valid zip file")
+	wantErr(t, err, "hub: the cached copy "+path+" has the right sha256 but does not load: weights: "+path+": zip: not a valid zip file")
 	if strings.Contains(err.Error(), "--refresh") {
 		t.Errorf("a copy with the right hash is said to need fetching again: %v", err)
 	}

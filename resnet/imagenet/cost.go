@@ -134,7 +134,9 @@ func tiffBlock(head io.ReaderAt, cfg image.Config) (bytes int64, compressed bool
 			bh = v
 		}
 	}
-	if bits < 1 || bits > 64 || spp < 1 || spp > 16 || bw < 1 || bh < 1 || bw*bh > worst {
+	// The decoder refuses tiles more than 16 pixels larger than the image.
+	if bits < 1 || bits > 64 || spp < 1 || spp > 16 || bw < 1 || bh < 1 ||
+		bw > int64(cfg.Width)+16 || bh > int64(cfg.Height)+16 {
 		return worst, true
 	}
 	return bw * bh * ((spp*bits + 7) / 8), comp != 1
@@ -180,7 +182,10 @@ func jpegFrame(head []byte) (samples float64, progressive, ok bool) {
 			i += 2
 			continue
 		}
-		n := int(head[i+2])<<8 | int(head[i+3])
+		n := int(head[i+2])<<8 | int(head[i+3]) // the length counts itself
+		if n < 2 {
+			return 0, false, false
+		}
 		if m < 0xc0 || m > 0xcf || m == 0xc4 || m == 0xc8 || m == 0xcc {
 			i += 2 + n
 			continue

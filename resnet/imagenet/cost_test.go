@@ -162,3 +162,23 @@ func colorName(m color.Model) string {
 	}
 	return "other"
 }
+
+// TestJPEGFrame checks the frame header reader on real and broken files.
+func TestJPEGFrame(t *testing.T) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 16, 16)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if s, p, ok := jpegFrame(buf.Bytes()); !ok || s != 1.5 || p {
+		t.Errorf("Go's 4:2:0 baseline JPEG: %v samples, progressive %v, ok %v", s, p, ok)
+	}
+	sof2 := []byte{0xff, 0xd8, 0xff, 0xc2, 0, 17, 8, 0, 16, 0, 16, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0}
+	if s, p, ok := jpegFrame(sof2); !ok || s != 3 || !p {
+		t.Errorf("progressive 4:4:4: %v samples, progressive %v, ok %v", s, p, ok)
+	}
+	for _, bad := range [][]byte{nil, {0xff, 0xd8}, {0xff, 0xd8, 0xff, 0xe0, 0, 0}, {0xff, 0xd8, 0xff, 0xe0, 0, 1, 0, 0}, sof2[:12], {0xff, 0xd8, 0xff, 0xc0, 0, 8, 8, 0, 1, 0, 1, 0}, {0xff, 0xd8, 0xff, 0xc0, 0, 0, 0, 0}} {
+		if _, _, ok := jpegFrame(bad); ok {
+			t.Errorf("jpegFrame(% x) is ok", bad)
+		}
+	}
+}

@@ -42,7 +42,8 @@ type Options struct {
 	// file is downloaded or copied; nil means quiet.
 	Progress io.Writer
 	// Client sends the download requests; nil means a client that limits
-	// the time to connect and to receive headers, but not the whole body.
+	// the time to connect and to receive headers (the body is bounded by
+	// the limits below, whatever the client).
 	Client *http.Client
 	// Hint ends the errors about an unreachable or unusable source; ""
 	// means the torchvision one (--weights FILE.pth, a mirror in
@@ -107,9 +108,10 @@ func (o Options) limits(w Weights) limits {
 	return lim
 }
 
-// time is the longest a transfer of n bytes may take.
+// time is the longest a transfer of n bytes may take (at most 30 years).
 func (l limits) time(n int64) time.Duration {
-	return l.slack + time.Duration(float64(n)/float64(l.minRate)*float64(time.Second))
+	s := min(float64(n)/float64(l.minRate), 1e9)
+	return l.slack + time.Duration(s*float64(time.Second))
 }
 
 // Fetch returns the path of w's file in the cache, downloading it first from

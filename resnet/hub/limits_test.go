@@ -157,6 +157,10 @@ func TestLimitsDefaults(t *testing.T) {
 	if d := lim.time(102530333); d < DefaultSlack+50*time.Minute || d > DefaultSlack+53*time.Minute {
 		t.Errorf("resnet50 may take %v", d)
 	}
+	// A huge size at a tiny rate does not overflow into a negative time.
+	if d := (Options{MinRate: 1}).limits(w).time(1 << 62); d < 1e9*time.Second {
+		t.Errorf("1<<62 bytes at 1 byte a second may take %v", d)
+	}
 }
 
 // TestFetchCachedDamaged checks that a cached copy of the wrong size is

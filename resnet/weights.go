@@ -113,7 +113,7 @@ func LoadWeights(ctx context.Context, arch, source string, opt WeightsOptions) (
 			return nil, err
 		}
 		if w.State, err = weights.LoadFile(path); err != nil {
-			return nil, err
+			return nil, hub.Damaged(hw, path, err)
 		}
 		w.Name = fmt.Sprintf("pretrained:%s (%s)", hw.Version, hw.Name)
 		w.Pretrained = true

@@ -41,13 +41,18 @@ func runDemo(args []string) error {
 		}
 		imgs = append(imgs, img)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *wait)
+	signals, stop := interruptible()
+	ctx, cancel := context.WithTimeout(signals, *wait)
 	opt := resnet.WeightsOptions{}
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = os.Stderr
 	}
 	w, err := resnet.LoadWeights(ctx, *arch, "pretrained", opt)
 	cancel()
+	stop()
+	if err != nil && context.Cause(signals) != context.Canceled {
+		return err // interrupted, not timed out
+	}
 	if err != nil {
 		fmt.Printf("pretrained weights unavailable (%s); using synthetic:0 instead, so the labels are meaningless\n", oneLine(err.Error()))
 		if w, err = resnet.LoadWeights(context.Background(), *arch, "synthetic:0", opt); err != nil {

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
@@ -20,6 +22,7 @@ type modelFlags struct {
 	labels                               string
 	resize, crop                         int
 	mean, std                            string
+	refresh                              bool
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
@@ -34,6 +37,7 @@ func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.IntVar(&m.crop, "crop", 0, "center-crop to NxN, the network's input size (default 224)")
 	fs.StringVar(&m.mean, "mean", "", "per-channel normalisation mean R,G,B (default ImageNet's 0.485,0.456,0.406)")
 	fs.StringVar(&m.std, "std", "", "per-channel normalisation std R,G,B (default ImageNet's 0.229,0.224,0.225)")
+	fs.BoolVar(&m.refresh, "refresh", false, "download pretrained or keras weights again even when the cache has them")
 }
 
 // check validates the flags that need no model, so that a bad one is
@@ -59,6 +63,16 @@ func (m *modelFlags) check() error {
 		}
 	}
 	return nil
+}
+
+// interruptible returns a context that SIGINT and SIGTERM cancel, so that a
+// download stopped by either removes its temporary file, and the function
+// that restores their default action. After the first signal the default
+// action is back, so a second one ends the program at once.
+func interruptible() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
 
 // triple parses "a,b,c" (empty: nil).
@@ -95,7 +109,9 @@ func (m *modelFlags) load() (*resnet.Model, error) {
 	if m.tune == "on" {
 		opt.TuneProgress = os.Stderr // asked for: say what each candidate took
 	}
-	w, err := resnet.LoadWeights(context.Background(), m.arch, m.weights, resnet.WeightsOptions{Progress: opt.Progress})
+	ctx, stop := interruptible()
+	w, err := resnet.LoadWeights(ctx, m.arch, m.weights, resnet.WeightsOptions{Progress: opt.Progress, Hub: hub.Options{Refresh: m.refresh}})
+	stop()
 	if err != nil {
 		return nil, err
 	}

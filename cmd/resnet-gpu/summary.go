@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,7 +53,10 @@ func runSummary(args []string) error {
 			opt.Progress = os.Stderr
 		}
 		var err error
-		if w, err = resnet.LoadWeights(context.Background(), *arch, *wsource, opt); err != nil {
+		ctx, stop := interruptible()
+		w, err = resnet.LoadWeights(ctx, *arch, *wsource, opt)
+		stop()
+		if err != nil {
 			return err
 		}
 		a, name = w.Arch, w.Name

@@ -16,7 +16,9 @@
 // not there. The file name is torchvision's own (resnet50-11ad3fa6.pth), and
 // the hex digits after its last '-' are a prefix of the file's SHA-256, which
 // is checked on every download, as torchvision's check_hash does. A file
-// already in the cache is trusted and not hashed again.
+// already in the cache is trusted and not hashed again, unless it has not
+// the registry's size or fails to load: [Damaged] then hashes it and says
+// how to fetch it again (Options.Refresh, the command's --refresh).
 //
 // The download source is [BaseURL] followed by the file name: by default
 // https://download.pytorch.org/models/, or the value of the
@@ -30,4 +32,13 @@
 // cache directory and renames it into place only once it is complete, synced
 // and verified. The rename is atomic, and every writer puts identical bytes
 // in place, so a reader never sees a partial or corrupt file.
+//
+// A source cannot run away: a file may be at most 1 KiB larger than the
+// registry's size of it (or Options.MaxSize when that is unknown), whatever
+// the server announces or sends, and a transfer is bounded in time both by
+// a stall (no byte for Options.Stall) and as a whole (Options.Slack plus
+// the size at Options.MinRate). A Fetch whose context is cancelled removes
+// its temporary file; the temporary files of processes that were killed
+// (named FILE.HOST.PID.RANDOM.partial) are removed by the next Fetch into
+// the folder, as are any left for a day ([RemoveStale]).
 package hub

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,19 +42,85 @@ type Options struct {
 	// file is downloaded or copied; nil means quiet.
 	Progress io.Writer
 	// Client sends the download requests; nil means a client that limits
-	// the time to connect and to receive headers, but not the whole body.
+	// the time to connect and to receive headers (the body is bounded by
+	// the limits below, whatever the client).
 	Client *http.Client
 	// Hint ends the errors about an unreachable or unusable source; ""
 	// means the torchvision one (--weights FILE.pth, a mirror in
 	// RESNET_GPU_WEIGHTS_BASE).
 	Hint string
+	// Refresh downloads the file even when the cache has it, replacing the
+	// cached copy once the new one is verified.
+	Refresh bool
+
+	// MaxSize caps the bytes of a file whose size the Weights do not give
+	// (FileSizeMB 0, as for Keras' files); 0 means DefaultMaxSize. A file
+	// with a FileSizeMB may be at most 1 KiB larger than that. A source
+	// that announces more is refused before its body is read, and one that
+	// sends more is stopped there.
+	MaxSize int64
+	// Stall aborts a transfer that receives no bytes for this long; 0
+	// means DefaultStall.
+	Stall time.Duration
+	// MinRate (bytes a second) and Slack bound the time of a whole
+	// transfer of n bytes to Slack + n/MinRate, however steadily the bytes
+	// come; 0 means DefaultMinRate and DefaultSlack.
+	MinRate int64
+	Slack   time.Duration
+}
+
+// The limits of a transfer that Options' zero values stand for.
+const (
+	DefaultMaxSize = 2 << 30          // bytes
+	DefaultStall   = 60 * time.Second // without a byte
+	DefaultMinRate = 32 << 10         // bytes a second, on average
+	DefaultSlack   = 5 * time.Minute  // on top of the size over MinRate
+)
+
+// limits are the bounds of one transfer.
+type limits struct {
+	max     int64  // bytes
+	why     string // what max is, for messages
+	stall   time.Duration
+	minRate int64
+	slack   time.Duration
+}
+
+// limits returns the bounds of a transfer of w's file.
+func (o Options) limits(w Weights) limits {
+	lim := limits{max: o.MaxSize, why: "the cap on files of unknown size", stall: o.Stall, minRate: o.MinRate, slack: o.Slack}
+	if lim.max <= 0 {
+		lim.max = DefaultMaxSize
+	}
+	if w.FileSizeMB > 0 {
+		lim.max = int64(math.Round(w.FileSizeMB*(1<<20))) + 1<<10
+		lim.why = fmt.Sprintf("%s's size, %.3f MiB, plus 1 KiB", w.File, w.FileSizeMB)
+	}
+	if lim.stall <= 0 {
+		lim.stall = DefaultStall
+	}
+	if lim.minRate <= 0 {
+		lim.minRate = DefaultMinRate
+	}
+	if lim.slack <= 0 {
+		lim.slack = DefaultSlack
+	}
+	return lim
+}
+
+// time is the longest a transfer of n bytes may take (at most 30 years).
+func (l limits) time(n int64) time.Duration {
+	s := min(float64(n)/float64(l.minRate), 1e9)
+	return l.slack + time.Duration(s*float64(time.Second))
 }
 
 // Fetch returns the path of w's file in the cache, downloading it first from
 // the base when it is not there.
 //
-// A file already in the cache (non-empty) is returned as it is, without
-// hashing. Otherwise the file is streamed into a fresh temporary file in the
+// A file already in the cache (non-empty, and of w's FileSizeMB where that
+// is known) is returned as it is, without hashing, unless opt.Refresh is
+// set; a cached file of the wrong size is an error that says how to fetch
+// it again. Otherwise the file is streamed into a fresh temporary file in the
 // cache folder while its SHA-256 is computed; its length is checked against
 // the Content-Length and its hash against w.Hash, it is synced to disk and
 // then renamed into place. On any error, including the cancellation of ctx,
@@ -60,6 +128,13 @@ type Options struct {
 // Concurrent Fetches of one file, in one process or several, are safe: each
 // writes its own temporary file, and the atomic renames all put identical,
 // verified bytes in place.
+//
+// A transfer is bounded by opt's limits: its size by the file's known size
+// (or MaxSize), its time by Stall and by MinRate and Slack. A program that
+// wants no temporary file left behind when it is interrupted cancels ctx
+// on SIGINT and SIGTERM (signal.NotifyContext); the temporary files that
+// killed processes leave are removed by the next Fetch into the same
+// folder (see [RemoveStale]).
 func Fetch(ctx context.Context, w Weights, opt Options) (path string, err error) {
 	if err := checkWeights(w); err != nil {
 		return "", err
@@ -71,12 +146,15 @@ func Fetch(ctx context.Context, w Weights, opt Options) (path string, err error)
 		}
 	}
 	dst := filepath.Join(dir, w.File)
-	ok, err := cached(dst)
-	if err != nil {
-		return "", err
-	}
-	if ok {
-		return dst, nil
+	RemoveStale(dir)
+	if !opt.Refresh {
+		ok, err := cached(dst, w)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return dst, nil
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("hub: fetch of %s canceled: %w", w.File, context.Cause(ctx))
@@ -96,8 +174,8 @@ func Fetch(ctx context.Context, w Weights, opt Options) (path string, err error)
 	if err != nil {
 		return "", err
 	}
-	defer src.body.Close()
-	if err := save(ctx, src, dst, w, opt.Progress); err != nil {
+	defer src.close()
+	if err := save(ctx, src, dst, w, opt.limits(w), opt.Progress); err != nil {
 		return "", err
 	}
 	return dst, nil
@@ -118,8 +196,9 @@ func checkWeights(w Weights) error {
 	return nil
 }
 
-// cached reports whether a usable file is at path.
-func cached(path string) (bool, error) {
+// cached reports whether a usable copy of w's file is at path: a non-empty
+// regular file, of w's size where that is known.
+func cached(path string, w Weights) (bool, error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -128,13 +207,22 @@ func cached(path string) (bool, error) {
 		return false, fmt.Errorf("hub: %w", err)
 	case !fi.Mode().IsRegular():
 		return false, fmt.Errorf("hub: %s is in the way: not a regular file", path)
+	case fi.Size() > 0 && w.FileSizeMB > 0 && !sizeMatches(w, fi.Size()):
+		return false, fmt.Errorf("hub: the cached copy %s is damaged: it is %d bytes, not %.3f MiB; %s",
+			path, fi.Size(), w.FileSizeMB, refetch)
 	}
 	return fi.Size() > 0, nil
 }
 
+// refetch ends the errors about a damaged cached copy.
+const refetch = "delete it, or use --refresh, to download it again"
+
 // save copies src into dst through a verified temporary file.
-func save(ctx context.Context, src *source, dst string, w Weights, progress io.Writer) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(dst), w.File+".*.partial")
+func save(ctx context.Context, src *source, dst string, w Weights, lim limits, progress io.Writer) (err error) {
+	if src.size > lim.max {
+		return src.failed(fmt.Errorf("it is %d bytes, more than the %d allowed (%s)", src.size, lim.max, lim.why))
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), partialPattern(w.File))
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
@@ -145,10 +233,7 @@ func save(ctx context.Context, src *source, dst string, w Weights, progress io.W
 			os.Remove(tmp)
 		}
 	}()
-	h := sha256.New()
-	if w.HashAlg == "md5" {
-		h = md5.New()
-	}
+	h := newHash(w.HashAlg)
 	out := io.MultiWriter(f, h)
 	bar := newBar(progress, src.size, w.File)
 	if bar != nil {
@@ -159,12 +244,15 @@ func save(ctx context.Context, src *source, dst string, w Weights, progress io.W
 			}
 		}()
 	}
-	n, err := io.CopyBuffer(out, src.body, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(out, src.watch(lim), make([]byte, 256<<10))
 	if err != nil {
 		if isWriteErr(err, f) {
 			return fmt.Errorf("hub: writing %s: %w", tmp, err)
 		}
 		return src.readErr(ctx, err)
+	}
+	if n > lim.max {
+		return src.failed(fmt.Errorf("more than the %d bytes allowed (%s) received", lim.max, lim.why))
 	}
 	if src.size >= 0 && n != src.size {
 		return src.readErr(ctx, fmt.Errorf("got %d bytes, want %d", n, src.size))
@@ -192,7 +280,7 @@ func save(ctx context.Context, src *source, dst string, w Weights, progress io.W
 	if err := os.Rename(tmp, dst); err != nil {
 		// Where rename cannot replace a file (Windows), another writer may
 		// have put the same verified bytes in place first.
-		if ok, _ := cached(dst); ok {
+		if ok, _ := cached(dst, w); ok {
 			os.Remove(tmp)
 			return nil
 		}
@@ -257,6 +345,14 @@ func (b barWriter) Write(p []byte) (int, error) {
 // os.Stderr as Options.Progress only when someone watches it.
 func IsTerminal(f *os.File) bool {
 	return f != nil && term.IsTerminal(int(f.Fd()))
+}
+
+// newHash returns the hash named alg: MD5 for "md5", else SHA-256.
+func newHash(alg string) hash.Hash {
+	if alg == "md5" {
+		return md5.New()
+	}
+	return sha256.New()
 }
 
 // hashName names the hash of w.Hash.

@@ -352,9 +352,6 @@ func TestFetchCancel(t *testing.T) {
 
 // TestFetchStall checks that a server that stops sending is given up on.
 func TestFetchStall(t *testing.T) {
-	old := stallTimeout
-	stallTimeout = 200 * time.Millisecond
-	t.Cleanup(func() { stallTimeout = old })
 	w, data := testFile(t, 1<<16, 15)
 	srv := serveFunc(t, func(rw http.ResponseWriter, r *http.Request) {
 		rw.Header().Set("Content-Length", strconv.Itoa(len(data)))
@@ -367,7 +364,7 @@ func TestFetchStall(t *testing.T) {
 	})
 	dir := t.TempDir()
 	begin := time.Now()
-	_, err := Fetch(context.Background(), w, Options{Dir: dir, Base: srv.URL})
+	_, err := Fetch(context.Background(), w, Options{Dir: dir, Base: srv.URL, Stall: 200 * time.Millisecond})
 	wantErr(t, err, "cannot download", "no data received for 200ms", hint)
 	if d := time.Since(begin); d > 4*time.Second {
 		t.Errorf("stalled download took %v to fail", d)

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"math"
@@ -41,7 +40,7 @@ func recognize(path string, reg []Weights) (Weights, bool) {
 	if len(sized) == 0 {
 		return Weights{}, false
 	}
-	sum, err := fileSHA256(path)
+	sum, err := fileHash(path, "sha256")
 	if err != nil {
 		return Weights{}, false
 	}
@@ -59,14 +58,15 @@ func sizeMatches(w Weights, size int64) bool {
 	return w.FileSizeMB > 0 && math.Abs(float64(size)/(1<<20)-w.FileSizeMB) <= 1.0/1024
 }
 
-// fileSHA256 returns the lowercase hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
+// fileHash returns the lowercase hex SHA-256 (or MD5, for alg "md5") of
+// the file at path.
+func fileHash(path, alg string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
+	h := newHash(alg)
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}

@@ -18,20 +18,15 @@ import (
 // source (Options.Hint replaces it for other files).
 const hint = "(use --weights FILE.pth, or --weights synthetic:0, or set " + BaseEnv + " to a mirror)"
 
-// Timeouts of a download. None bounds the whole body, which may take minutes.
-var (
-	// headerTimeout bounds the wait for the response headers once the
-	// request is sent; connecting has the default transport's 30 s.
-	headerTimeout = 60 * time.Second
-	// stallTimeout aborts a download that receives no bytes for this long.
-	stallTimeout = 60 * time.Second
-)
+// headerTimeout bounds the wait for the response headers once the request
+// is sent; connecting has the default transport's 30 s.
+const headerTimeout = 60 * time.Second
 
 // defaultClient is the client used when Options.Client is nil.
 var defaultClient = newClient()
 
-// newClient returns an HTTP client with connection and header timeouts but
-// no limit on the time to read the body.
+// newClient returns an HTTP client with connection and header timeouts; the
+// body is bounded by the limits that source.watch applies.
 func newClient() *http.Client {
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
@@ -49,9 +44,11 @@ type source struct {
 	where string // URL or path, for messages
 	local bool   // copied from disk rather than downloaded
 	hint  string // ends the errors about it
-	// ctx is the context reads run under; for a download it is cancelled
-	// with a cause when the stall watchdog fires.
-	ctx context.Context
+	// ctx is the context reads run under; watch's timers cancel it with a
+	// cause when a transfer stalls or takes too long.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timers []*time.Timer
 }
 
 // verb names what is done to the source, for messages.
@@ -101,10 +98,12 @@ func open(ctx context.Context, base, file string, client *http.Client, hint stri
 }
 
 // openLocal opens a file on disk.
-func openLocal(ctx context.Context, path, hint string) (*source, error) {
-	s := &source{where: path, local: true, size: -1, ctx: ctx, hint: hint}
+func openLocal(parent context.Context, path, hint string) (*source, error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	s := &source{where: path, local: true, size: -1, ctx: ctx, cancel: cancel, hint: hint}
 	f, err := os.Open(path)
 	if err != nil {
+		cancel(nil)
 		return nil, s.failed(pathErr(err))
 	}
 	fi, err := f.Stat()
@@ -113,6 +112,7 @@ func openLocal(ctx context.Context, path, hint string) (*source, error) {
 	}
 	if err != nil {
 		f.Close()
+		cancel(nil)
 		return nil, s.failed(pathErr(err))
 	}
 	s.size = fi.Size()
@@ -129,7 +129,7 @@ func openHTTP(parent context.Context, u string, client *http.Client, hint string
 		client = defaultClient
 	}
 	ctx, cancel := context.WithCancelCause(parent)
-	s := &source{where: u, size: -1, ctx: ctx, hint: hint}
+	s := &source{where: u, size: -1, ctx: ctx, cancel: cancel, hint: hint}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		cancel(nil)
@@ -153,10 +153,35 @@ func openHTTP(parent context.Context, u string, client *http.Client, hint string
 		return nil, s.failed(errors.New(resp.Status))
 	}
 	s.size = resp.ContentLength
-	errStalled := fmt.Errorf("no data received for %v", stallTimeout)
-	timer := time.AfterFunc(stallTimeout, func() { cancel(errStalled) })
-	s.body = &stallReader{r: resp.Body, timer: timer, cancel: cancel}
+	s.body = resp.Body
 	return s, nil
+}
+
+// watch returns the body as a reader bounded by lim: it fails once more
+// than lim.max bytes have come, once no byte has come for lim.stall, and
+// once the whole transfer has taken longer than lim.time allows for the
+// expected size (the Content-Length, else lim.max).
+func (s *source) watch(lim limits) io.Reader {
+	expect := s.size
+	if expect < 0 {
+		expect = lim.max
+	}
+	total := lim.time(expect)
+	errSlow := fmt.Errorf("not complete after %v, the time allowed for %d bytes (%v plus 1 s for each %d bytes)",
+		total, expect, lim.slack, lim.minRate)
+	errStalled := fmt.Errorf("no data received for %v", lim.stall)
+	stall := time.AfterFunc(lim.stall, func() { s.cancel(errStalled) })
+	s.timers = append(s.timers, stall, time.AfterFunc(total, func() { s.cancel(errSlow) }))
+	return &stallReader{r: io.LimitReader(s.body, lim.max+1), timer: stall, stall: lim.stall}
+}
+
+// close stops the watch's timers, closes the body and releases the context.
+func (s *source) close() {
+	for _, t := range s.timers {
+		t.Stop()
+	}
+	s.body.Close()
+	s.cancel(nil)
 }
 
 // canceled returns the error for a download stopped by its context.
@@ -189,24 +214,16 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // stallReader pushes back a watchdog timer each time bytes arrive.
 type stallReader struct {
-	r      io.ReadCloser
-	timer  *time.Timer
-	cancel context.CancelCauseFunc
+	r     io.Reader
+	timer *time.Timer
+	stall time.Duration
 }
 
-// Read reads from the response body and resets the stall timer.
+// Read reads from the body and resets the stall timer.
 func (s *stallReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if n > 0 {
-		s.timer.Reset(stallTimeout)
+		s.timer.Reset(s.stall)
 	}
 	return n, err
-}
-
-// Close stops the timer and closes the response body.
-func (s *stallReader) Close() error {
-	s.timer.Stop()
-	err := s.r.Close()
-	s.cancel(nil)
-	return err
 }

@@ -3,9 +3,11 @@
 //
 // [Decode] and [Open] read JPEG, PNG, GIF, BMP, TIFF and WebP. They are
 // meant for untrusted files: the header is checked first, and an image of
-// more than [MaxPixels] pixels, or of none, is refused before its pixels are
+// more than [MaxPixels] pixels, or of none, or one whose decoding would take
+// more than [MaxBytes] of memory, is refused before its pixels are
 // allocated; a malformed file gives a one-line error naming it, never a
-// panic.
+// panic. Wide images (16-bit, CMYK) come back converted to 8 bits, so that
+// the wide copy does not outlive the decoding.
 //
 // [Transform.Apply] reproduces torchvision's evaluation preprocessing on a
 // PIL image, Resize, CenterCrop, ToTensor and Normalize, bit for bit: the

@@ -49,8 +49,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(pngHeader(100000, 100000))
 
 	// Keep each run's memory small; the check itself is what is fuzzed.
-	defer func(n int) { MaxPixels = n }(MaxPixels)
-	MaxPixels = 1 << 20
+	defer func(n int, b int64) { MaxPixels, MaxBytes = n, b }(MaxPixels, MaxBytes)
+	MaxPixels, MaxBytes = 1<<20, 64<<20
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Decode(bytes.NewReader(data), "fuzz")
 		if err != nil {

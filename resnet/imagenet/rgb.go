@@ -6,10 +6,27 @@ import (
 )
 
 // RGB is an 8-bit RGB image: row-major, three bytes (R, G, B) a pixel,
-// W×H pixels, with no padding between rows.
+// W×H pixels, with no padding between rows. It is an image.Image whose
+// bounds start at (0, 0).
 type RGB struct {
 	W, H int
 	Pix  []uint8
+}
+
+// ColorModel returns color.RGBAModel: every pixel is opaque.
+func (m *RGB) ColorModel() color.Model { return color.RGBAModel }
+
+// Bounds returns the rectangle from (0, 0) to (W, H).
+func (m *RGB) Bounds() image.Rectangle { return image.Rect(0, 0, m.W, m.H) }
+
+// At returns the colour of pixel (x, y), opaque, or transparent black
+// outside the bounds.
+func (m *RGB) At(x, y int) color.Color {
+	if x < 0 || y < 0 || x >= m.W || y >= m.H {
+		return color.RGBA{}
+	}
+	p := m.Pix[3*(y*m.W+x):]
+	return color.RGBA{p[0], p[1], p[2], 0xff}
 }
 
 // newRGB returns a black w×h RGB image.
@@ -36,8 +53,12 @@ func newRGB(w, h int) *RGB {
 //     interpolates chroma and rounds differently, so JPEG pixels may differ
 //     from Pillow's by a few levels.
 //
-// Any other image goes through color.NRGBAModel pixel by pixel.
+// An *RGB (as Decode returns for wide images) is returned as it is, not
+// copied. Any other image goes through color.NRGBAModel pixel by pixel.
 func ToRGB(img image.Image) *RGB {
+	if m, ok := img.(*RGB); ok {
+		return m
+	}
 	b := img.Bounds()
 	out := newRGB(b.Dx(), b.Dy())
 	switch m := img.(type) {

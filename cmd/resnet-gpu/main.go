@@ -40,6 +40,7 @@ func init() {
 		{"bench", "[flags]", "time forward passes: median, p10, p90 latency and images/s", runBench},
 		{"kernels", "[flags]", "time every distinct layer's kernel against the adapter's ceilings", runKernels},
 		{"summary", "[flags]", "print the network layer by layer: output shapes, parameters, multiply-adds, memory", runSummary},
+		{"gradients", "[flags] IMAGE|DIR...", "gradient norms layer by layer at initialisation, plain vs residual (CPU reference)", runGradients},
 		{"demo", "[flags] DIR", "classify a folder of images with pretrained ResNet-50 on GPU and CPU (make run)", runDemo},
 	}
 }

@@ -31,20 +31,28 @@ func (c *Conv2D) staged(in Shape, x []float64) []float64 {
 	return xs
 }
 
-// taps calls f(y, x, iy, ix) for every output position (y, x) of an
-// OH×OW output whose tap (i, j) reads the input at (iy, ix) inside the
-// H×W image.
-func taps(g convGeom64, i, j int, f func(y, x, iy, ix int)) {
+// xRange returns the output columns [x0, x1) whose tap j reads a column
+// inside the W-wide image, and the column the first one reads (0, 0, 0
+// when there are none).
+func (g convGeom64) xRange(j int) (x0, x1, ix0 int) {
+	off := j*g.DW - g.PL // ix = x·SW + off
+	x0 = 0
+	if off < 0 {
+		x0 = (-off + g.SW - 1) / g.SW
+	}
+	x1 = min(g.OW, (g.W-1-off)/g.SW+1)
+	if g.W-1-off < 0 || x1 <= x0 {
+		return 0, 0, 0
+	}
+	return x0, x1, x0*g.SW + off
+}
+
+// rows calls f(y, iy) for the output rows y whose tap i reads row iy
+// inside the image.
+func (g convGeom64) rows(i int, f func(y, iy int)) {
 	for y := 0; y < g.OH; y++ {
-		iy := y*g.SH - g.PT + i*g.DH
-		if iy < 0 || iy >= g.H {
-			continue
-		}
-		for x := 0; x < g.OW; x++ {
-			ix := x*g.SW - g.PL + j*g.DW
-			if ix >= 0 && ix < g.W {
-				f(y, x, iy, ix)
-			}
+		if iy := y*g.SH - g.PT + i*g.DH; iy >= 0 && iy < g.H {
+			f(y, iy)
 		}
 	}
 }
@@ -76,7 +84,13 @@ func (c *Conv2D) Forward64(in []Shape, x, p [][]float64, out []float64) {
 			for i := 0; i < g.KH; i++ {
 				for j := 0; j < g.KW; j++ {
 					wv := w[((oc*g.Cg+c0)*g.KH+i)*g.KW+j]
-					taps(g, i, j, func(y, x, iy, ix int) { acc[y*g.OW+x] += wv * plane[iy*g.W+ix] })
+					x0, x1, ix0 := g.xRange(j)
+					g.rows(i, func(y, iy int) {
+						a, in := acc[y*g.OW:], plane[iy*g.W+ix0:]
+						for x := x0; x < x1; x++ {
+							a[x] += wv * in[(x-x0)*g.SW]
+						}
+					})
 				}
 			}
 		}
@@ -131,7 +145,13 @@ func (c *Conv2D) Backward64(in []Shape, x, p [][]float64, out, dout []float64) (
 				for i := 0; i < g.KH; i++ {
 					for j := 0; j < g.KW; j++ {
 						var sum float64
-						taps(g, i, j, func(y, x, iy, ix int) { sum += d[y*g.OW+x] * plane[iy*g.W+ix] })
+						x0, x1, ix0 := g.xRange(j)
+						g.rows(i, func(y, iy int) {
+							dy, in := d[y*g.OW:], plane[iy*g.W+ix0:]
+							for x := x0; x < x1; x++ {
+								sum += dy[x] * in[(x-x0)*g.SW]
+							}
+						})
 						dw[((oc*g.Cg+c0)*g.KH+i)*g.KW+j] += sum
 					}
 				}
@@ -148,7 +168,13 @@ func (c *Conv2D) Backward64(in []Shape, x, p [][]float64, out, dout []float64) (
 			for i := 0; i < g.KH; i++ {
 				for j := 0; j < g.KW; j++ {
 					wv := w[((oc*g.Cg+c0)*g.KH+i)*g.KW+j]
-					taps(g, i, j, func(y, x, iy, ix int) { plane[iy*g.W+ix] += wv * d[y*g.OW+x] })
+					x0, x1, ix0 := g.xRange(j)
+					g.rows(i, func(y, iy int) {
+						dy, dxr := d[y*g.OW:], plane[iy*g.W+ix0:]
+						for x := x0; x < x1; x++ {
+							dxr[(x-x0)*g.SW] += wv * dy[x]
+						}
+					})
 				}
 			}
 		}

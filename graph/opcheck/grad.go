@@ -202,6 +202,7 @@ func GradCases() []GradCase {
 		{scaled, img},
 		{dil, img},
 		{asym, graph.Shape{2, 3, 6, 5}},
+		{conv(2, 3, 3, 2, 2, 1, true, false, false), graph.Shape{2, 2, 1, 1}}, // taps that read only padding
 		{&graph.BatchNormTrain{Eps: 1e-5}, graph.Shape{3, 4, 3, 3}},
 		{&graph.BatchNormTrain{Eps: 1e-5, ReLU: true}, graph.Shape{2, 3, 2, 2}},
 		{&graph.BatchNorm{Eps: 1e-5}, graph.Shape{2, 4, 3, 3}},

@@ -76,6 +76,15 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("concat", l, err)
 	l, err = shaders.Copy(1001, maxGroups)
 	add("copy", l, err)
+	grad := shaders.ConvGeom{N: 2, Cin: 4, Cout: 6, H: 7, W: 7, KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1, Groups: 2}
+	l, err = shaders.ConvInputGrad(grad, maxGroups)
+	add("conv2d input grad", l, err)
+	l, err = shaders.ConvWeightGrad(grad, maxGroups)
+	add("conv2d weight grad", l, err)
+	l, err = shaders.ReLUGrad(1001, maxGroups)
+	add("relu grad", l, err)
+	l, err = shaders.ChannelSum(2, 5, 9, maxGroups)
+	add("channel sum", l, err)
 	return out
 }
 

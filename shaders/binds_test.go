@@ -85,6 +85,21 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("relu grad", l, err)
 	l, err = shaders.ChannelSum(2, 5, 9, maxGroups)
 	add("channel sum", l, err)
+	for _, max := range []bool{false, true} {
+		l, err = shaders.PoolGrad(pg(1, 3, 9, 9, 3, 2, 1, max, false, !max), maxGroups)
+		add(fmt.Sprintf("pool grad max %t", max), l, err)
+	}
+	for _, relu := range []bool{false, true} {
+		ls, li, err := shaders.BatchNormGrad(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm stats grad", ls, err)
+		add("batchnorm input grad", li, err)
+		l, err = shaders.BatchNormEvalGrad(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm eval grad", l, err)
+	}
+	l, err = shaders.CrossEntropyGrad(3, 10, maxGroups)
+	add("cross entropy grad", l, err)
+	l, err = shaders.Accumulate(1001, maxGroups)
+	add("accumulate", l, err)
 	return out
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
@@ -54,12 +55,51 @@ func (n *TrainNet) GradNorms(input []float32) (float64, []LayerGrad, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	return gr.Loss, n.layerGrads(gr.DParams, gr.DValues), nil
+}
+
+// GradNormsGPU is GradNorms with the backward pass on the GPU (float32,
+// one submission, graph/gpugrad) from the CPU reference's forward values
+// rounded to float32; the norms are summed in float64.
+func (n *TrainNet) GradNormsGPU(input []float32, ex *gpugrad.Executor) (float64, []LayerGrad, error) {
+	t, err := ref.NewTrainer(n.Graph)
+	if err != nil {
+		return 0, nil, err
+	}
+	vals, err := t.Forward(graph.To64(input))
+	if err != nil {
+		return 0, nil, err
+	}
+	v32 := map[int][]float32{}
+	for id, v := range vals {
+		v32[id] = graph.To32(v)
+	}
+	r, err := ex.Backward(n.Graph, v32, nil, []float32{1})
+	if err != nil {
+		return 0, nil, err
+	}
+	dp := make([][][]float64, len(r.DParams))
+	for k, ps := range r.DParams {
+		for _, p := range ps {
+			dp[k] = append(dp[k], graph.To64(p))
+		}
+	}
+	dv := map[int][]float64{}
+	for id, v := range r.DValues {
+		dv[id] = graph.To64(v)
+	}
+	return vals[n.Graph.Outputs[0].ID][0], n.layerGrads(dp, dv), nil
+}
+
+// layerGrads returns the norms of the layers' weight gradients (by node
+// index) and output gradients (by value ID).
+func (n *TrainNet) layerGrads(dparams [][][]float64, dvalues map[int][]float64) []LayerGrad {
 	out := make([]LayerGrad, len(n.Layers))
 	for i, k := range n.Layers {
 		nd := n.Graph.Nodes[k]
-		out[i] = LayerGrad{Name: nd.Name, WeightGradNorm: norm(gr.DParams[k][0]), ActivationGradNorm: norm(gr.DValues[nd.Out.ID])}
+		out[i] = LayerGrad{Name: nd.Name, WeightGradNorm: norm(dparams[k][0]), ActivationGradNorm: norm(dvalues[nd.Out.ID])}
 	}
-	return gr.Loss, out, nil
+	return out
 }
 
 // norm is the L2 norm of v.

@@ -16,6 +16,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
@@ -47,6 +49,8 @@ func runGradients(args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the He initialisation")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	plotFile := fs.String("plot", "", "write a plot of the gradient norms by depth (.png or .svg)")
+	device := fs.String("device", "cpu", "where the backward pass runs: cpu (the float64 reference) or gpu (float32 kernels, one submission, from the reference's forward values)")
+	adapter := fs.String("adapter", "", "with --device gpu, the GPU adapter: index or name substring")
 	export := fs.String("export", "", "write each network's weights and input to DIR/NAME.bin for testdata/grad/make_norms.py")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -65,6 +69,9 @@ func runGradients(args []string) error {
 	}
 	if ext := strings.ToLower(filepath.Ext(*plotFile)); *plotFile != "" && ext != ".png" && ext != ".svg" {
 		return fmt.Errorf("--plot %s: want a .png or .svg file: %w", *plotFile, errUsage)
+	}
+	if *device != "cpu" && *device != "gpu" {
+		return fmt.Errorf("--device %q: want cpu or gpu: %w", *device, errUsage)
 	}
 	var paths []string
 	for _, a := range fs.Args() {
@@ -95,6 +102,16 @@ func runGradients(args []string) error {
 	if err != nil {
 		return err
 	}
+	var ex *gpugrad.Executor
+	if *device == "gpu" {
+		dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
+		if err != nil {
+			return err
+		}
+		defer dev.Close()
+		ex = gpugrad.New(dev)
+		rep.Device = ex.Name() + ", backward in float32 from the cpu reference's forward"
+	}
 	classes, err := resnet.TrainClasses(*arch)
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, errUsage)
@@ -111,7 +128,13 @@ func runGradients(args []string) error {
 				return nil, err
 			}
 		}
-		loss, layers, err := net.GradNorms(input)
+		var loss float64
+		var layers []resnet.LayerGrad
+		if ex != nil {
+			loss, layers, err = net.GradNormsGPU(input, ex)
+		} else {
+			loss, layers, err = net.GradNorms(input)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -102,6 +102,7 @@ func TestGradientsBadUsage(t *testing.T) {
 		{[]string{"gradients", "--plot", "x.jpg", img, img}, 2, ".png or .svg"},
 		{[]string{"gradients", "--arch", "resnet101", "--size", "8", img, img}, 2, "no training graph"},
 		{[]string{"gradients", "--size", "8", img, "missing.png"}, 1, "missing.png"},
+		{[]string{"gradients", "--device", "tpu", img, img}, 2, "--device"},
 	} {
 		_, e, code := cli(t, nil, c.args...)
 		oneErrorLine(t, e, code, c.code, c.want)

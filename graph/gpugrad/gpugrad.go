@@ -19,6 +19,23 @@ type Result struct {
 	DParams [][][]float32
 }
 
+// Executor runs backward passes on one device. It is safe for concurrent
+// use as far as its device is.
+type Executor struct{ dev *gpu.Device }
+
+// New returns the executor of dev.
+func New(dev *gpu.Device) *Executor { return &Executor{dev: dev} }
+
+// Name describes the device.
+func (e *Executor) Name() string {
+	return fmt.Sprintf("gpu: %s (%s)", e.dev.Info.Name, e.dev.Info.Backend)
+}
+
+// Backward runs Backward on the executor's device.
+func (e *Executor) Backward(g *graph.Graph, values map[int][]float32, params [][][]float32, dout []float32) (*Result, error) {
+	return Backward(e.dev, g, values, params, dout)
+}
+
 // Backward runs g's backward pass on dev in one submission. values holds
 // every value's forward result by value ID (the graph inputs and every
 // node's output); params every node's trainable parameters by node index
@@ -36,8 +53,7 @@ func Backward(dev *gpu.Device, g *graph.Graph, values map[int][]float32, params 
 	}
 	b := &backward{dev: dev, g: g, val: map[int]*gpu.Buffer{}, grad: map[int]*gpu.Buffer{}, written: map[int]bool{}}
 	defer b.release()
-	r, err := b.run(values, params, dout)
-	return r, err
+	return b.run(values, params, dout)
 }
 
 // backward is one backward pass being recorded.
@@ -51,7 +67,6 @@ type backward struct {
 	plen      [][]int
 	ds        []*gpu.Dispatch
 	bufs      []gpu.Binding
-	err       error
 }
 
 func (b *backward) release() {

@@ -62,14 +62,16 @@ type Grads struct {
 
 // Loss runs the graph forward on inputs and returns the loss.
 func (t *Trainer) Loss(inputs ...[]float64) (float64, error) {
-	vals, err := t.forward(inputs)
+	vals, err := t.Forward(inputs...)
 	if err != nil {
 		return 0, err
 	}
 	return vals[t.g.Outputs[0].ID][0], nil
 }
 
-func (t *Trainer) forward(inputs [][]float64) (map[int][]float64, error) {
+// Forward runs the graph forward on inputs and returns every value's
+// result by value ID (the inputs included).
+func (t *Trainer) Forward(inputs ...[]float64) (map[int][]float64, error) {
 	g := t.g
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("ref: %d inputs, want %d", len(inputs), len(g.Inputs))
@@ -115,7 +117,7 @@ func (t *Trainer) checkParams(k int) error {
 // (its gradient 1), in reverse graph order, summing the gradients of
 // values read by several nodes.
 func (t *Trainer) Backward(inputs ...[]float64) (*Grads, error) {
-	vals, err := t.forward(inputs)
+	vals, err := t.Forward(inputs...)
 	if err != nil {
 		return nil, err
 	}

@@ -218,11 +218,7 @@ func (ce SoftmaxCrossEntropy) LowerGrad(l GradLowerer, in []Shape, _ Shape) erro
 	if err != nil {
 		return err
 	}
-	labels := make([]float32, len(ce.Labels))
-	for i, c := range ce.Labels {
-		labels[i] = float32(c)
-	}
-	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "labels": {Kind: GradConst, Vals: labels}, "dx": gDIn(0)})
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "labels": {Kind: GradConst, Vals: ce.labels()}, "dx": gDIn(0)})
 	return nil
 }
 

@@ -1,9 +1,10 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"math"
+
+	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 // BatchNormTrain is training-mode batch normalisation over axis 1, with
@@ -56,9 +57,16 @@ func (b *BatchNormTrain) Eval(in []Shape, data [][]float32, out []float32) {
 	eval64(b, in, data, out)
 }
 
-// Lower implements Op: there is no GPU kernel for batch statistics yet.
-func (b *BatchNormTrain) Lower(Lowerer, []Shape, Shape) error {
-	return errors.New("batchnorm_train: no GPU kernel (training graphs run on the CPU reference)")
+// Lower implements Op: batchnorm_train.wgsl, the statistics and the
+// normalisation per channel.
+func (b *BatchNormTrain) Lower(l Lowerer, in []Shape, _ Shape) error {
+	s := in[0]
+	k, err := shaders.BatchNormTrain(s[0], s[1], s.Numel()/(s[0]*s[1]), b.Eps, b.ReLU, l.Caps().MaxWorkgroupsPerDimension)
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]Res{"src": In(0), "gamma": Param("gamma", b.Gamma), "beta": Param("beta", b.Beta), "dst": Out()})
+	return nil
 }
 
 // Random implements Op: gammas in [0.5, 1.5), betas in [-0.5, 0.5).

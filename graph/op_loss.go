@@ -1,9 +1,10 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"math"
+
+	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 // SoftmaxCrossEntropy is the mean softmax cross-entropy of logits [N, K]
@@ -47,9 +48,23 @@ func (l SoftmaxCrossEntropy) Eval(in []Shape, data [][]float32, out []float32) {
 	eval64(l, in, data, out)
 }
 
-// Lower implements Op: the loss has no GPU kernel yet.
-func (SoftmaxCrossEntropy) Lower(Lowerer, []Shape, Shape) error {
-	return errors.New("cross_entropy: no GPU kernel (training graphs run on the CPU reference)")
+// Lower implements Op: cross_entropy.wgsl, the labels as floats.
+func (l SoftmaxCrossEntropy) Lower(lw Lowerer, in []Shape, _ Shape) error {
+	k, err := shaders.CrossEntropy(in[0][0], in[0][1])
+	if err != nil {
+		return err
+	}
+	lw.Launch(k, map[string]Res{"src": In(0), "labels": Param("labels", l.labels()), "dst": Out()})
+	return nil
+}
+
+// labels returns Labels as floats, as the kernels read them.
+func (l SoftmaxCrossEntropy) labels() []float32 {
+	out := make([]float32, len(l.Labels))
+	for i, c := range l.Labels {
+		out[i] = float32(c)
+	}
+	return out
 }
 
 // Random implements Op: labels k·7 mod K for row k.

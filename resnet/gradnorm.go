@@ -58,23 +58,11 @@ func (n *TrainNet) GradNorms(input []float32) (float64, []LayerGrad, error) {
 	return gr.Loss, n.layerGrads(gr.DParams, gr.DValues), nil
 }
 
-// GradNormsGPU is GradNorms with the backward pass on the GPU (float32,
-// one submission, graph/gpugrad) from the CPU reference's forward values
-// rounded to float32; the norms are summed in float64.
+// GradNormsGPU is GradNorms with the whole step on the GPU in float32,
+// forward and backward in one submission (graph/gpugrad's Step); the
+// norms are summed in float64.
 func (n *TrainNet) GradNormsGPU(input []float32, ex *gpugrad.Executor) (float64, []LayerGrad, error) {
-	t, err := ref.NewTrainer(n.Graph)
-	if err != nil {
-		return 0, nil, err
-	}
-	vals, err := t.Forward(graph.To64(input))
-	if err != nil {
-		return 0, nil, err
-	}
-	v32 := map[int][]float32{}
-	for id, v := range vals {
-		v32[id] = graph.To32(v)
-	}
-	r, err := ex.Backward(n.Graph, v32, nil, []float32{1})
+	r, err := ex.Step(n.Graph, []float32{1}, input)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -88,7 +76,7 @@ func (n *TrainNet) GradNormsGPU(input []float32, ex *gpugrad.Executor) (float64,
 	for id, v := range r.DValues {
 		dv[id] = graph.To64(v)
 	}
-	return vals[n.Graph.Outputs[0].ID][0], n.layerGrads(dp, dv), nil
+	return float64(r.Output[0]), n.layerGrads(dp, dv), nil
 }
 
 // layerGrads returns the norms of the layers' weight gradients (by node

@@ -171,9 +171,12 @@ func TestTrainGraphErrors(t *testing.T) {
 	}
 }
 
-// The GPU backward pass gives every layer's gradient norms within 1e-4 of
-// the CPU reference's (float32 against float64) on plain-20 and
-// ResNet-20 at 16², from the same forward values.
+// A training step on the GPU (forward and backward in float32, one
+// submission) gives the loss and every layer's gradient norms within 1e-4
+// of the CPU reference's (float64) on plain-20 and ResNet-20 at 16². The
+// per-op kernels agree within 1e-6 (opcheck's TestGradGPU); through the
+// plain net's 19 batch-norms the float32 forward's rounding grows to
+// 6.5e-5 at the stem on lavapipe (the residual net's stays below 1e-6).
 func TestGradNormsGPU(t *testing.T) {
 	ex := gpugrad.New(gputest.Device(t))
 	var imgs []image.Image
@@ -193,19 +196,25 @@ func TestGradNormsGPU(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, want, err := net.GradNorms(input)
+		wantLoss, want, err := net.GradNorms(input)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, got, err := net.GradNormsGPU(input, ex)
+		loss, got, err := net.GradNormsGPU(input, ex)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if e := math.Abs(loss-wantLoss) / wantLoss; !(e <= 1e-5) {
+			t.Errorf("%s: GPU loss %.7g, CPU %.7g", net.Name, loss, wantLoss)
 		}
 		worst := 0.0
 		for i, l := range got {
 			for _, p := range [][2]float64{{l.WeightGradNorm, want[i].WeightGradNorm}, {l.ActivationGradNorm, want[i].ActivationGradNorm}} {
 				e := math.Abs(p[0]-p[1]) / p[1]
 				worst = math.Max(worst, e)
+				if testing.Verbose() && e > 1e-5 {
+					t.Logf("%s %s: %.2e", net.Name, l.Name, e)
+				}
 				if !(e <= 1e-4) {
 					t.Errorf("%s %s: GPU %.7g, CPU %.7g (rel err %.2e)", net.Name, l.Name, p[0], p[1], e)
 				}

@@ -96,6 +96,12 @@ func allLaunches(t *testing.T) []namedLaunch {
 		l, err = shaders.BatchNormEvalGrad(2, 5, 9, 1e-5, relu, maxGroups)
 		add("batchnorm eval grad", l, err)
 	}
+	for _, relu := range []bool{false, true} {
+		l, err = shaders.BatchNormTrain(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm train", l, err)
+	}
+	l, err = shaders.CrossEntropy(3, 10)
+	add("cross entropy", l, err)
 	l, err = shaders.CrossEntropyGrad(3, 10, maxGroups)
 	add("cross entropy grad", l, err)
 	l, err = shaders.Accumulate(1001, maxGroups)

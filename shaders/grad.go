@@ -108,8 +108,8 @@ func PoolGrad(g PoolGeom, maxGroups uint32) (Launch, error) {
 		Const{"MAX", g.Max}, Const{"INCLUDE_PAD", includePad})
 }
 
-// BatchNormGradParams mirrors `struct Params` in batchnorm_stats_grad.wgsl
-// and batchnorm_eval_grad.wgsl (Last is EpsBits there) and
+// BatchNormGradParams mirrors `struct Params` in batchnorm_stats_grad.wgsl,
+// batchnorm_eval_grad.wgsl and batchnorm_train.wgsl (Last is EpsBits there) and
 // batchnorm_input_grad.wgsl (Last is the element count).
 type BatchNormGradParams struct {
 	N, C, HW, Last uint32
@@ -158,7 +158,36 @@ func BatchNormEvalGrad(n, c, hw int, eps float64, relu bool, maxGroups uint32) (
 		[]string{"dy", "src", "fwd", "gamma", "stats", "dgamma", "dbeta", "dx"}, maxGroups, Const{"RELU", relu})
 }
 
-// CrossEntropyGradParams mirrors `struct Params` in cross_entropy_grad.wgsl.
+// BatchNormTrain returns the launch of a training-mode batch-norm's
+// forward (batch statistics) over an input [n][c][hw] with epsilon eps
+// and, if relu, a fused ReLU. Bindings: src, gamma, beta, dst.
+func BatchNormTrain(n, c, hw int, eps float64, relu bool, maxGroups uint32) (Launch, error) {
+	if n < 1 || c < 1 || hw < 1 || !fits(n, c, hw) || !(eps > 0) {
+		return Launch{}, fmt.Errorf("shaders: batch-norm of %d×%d×%d elements, eps %g", n, c, hw, eps)
+	}
+	return elementGrad("batchnorm_train", c,
+		&BatchNormGradParams{N: u32(n), C: u32(c), HW: u32(hw), Last: math.Float32bits(float32(eps))},
+		[]string{"src", "gamma", "beta", "dst"}, maxGroups, Const{"RELU", relu})
+}
+
+// CrossEntropy returns the launch of the mean softmax cross-entropy of n
+// rows of k logits (src) against labels (one class a row, as floats) into
+// dst[0]. Bindings: src, labels, dst.
+func CrossEntropy(n, k int) (Launch, error) {
+	if n < 1 || k < 1 || k >= 1<<24 || !fits(n, k) {
+		return Launch{}, fmt.Errorf("shaders: cross-entropy of %d rows of %d", n, k)
+	}
+	return Launch{
+		Key:    gpu.Key{Kernel: "cross_entropy"},
+		Source: func() string { return Source("cross_entropy.wgsl") },
+		Params: &CrossEntropyGradParams{N: u32(n), K: u32(k)},
+		Groups: gpu.Groups{1, 1, 1},
+		Binds:  []string{"src", "labels", "dst"},
+	}, nil
+}
+
+// CrossEntropyGradParams mirrors `struct Params` in cross_entropy_grad.wgsl
+// and cross_entropy.wgsl.
 type CrossEntropyGradParams struct {
 	N, K uint32
 	_    [2]uint32

@@ -49,7 +49,7 @@ func runGradients(args []string) error {
 	seed := fs.Uint64("seed", 1, "seed of the He initialisation")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	plotFile := fs.String("plot", "", "write a plot of the gradient norms by depth (.png or .svg)")
-	device := fs.String("device", "cpu", "where the backward pass runs: cpu (the float64 reference) or gpu (float32 kernels, one submission, from the reference's forward values)")
+	device := fs.String("device", "cpu", "where the step runs: cpu (the float64 reference) or gpu (forward and backward in float32, one submission)")
 	adapter := fs.String("adapter", "", "with --device gpu, the GPU adapter: index or name substring")
 	export := fs.String("export", "", "write each network's weights and input to DIR/NAME.bin for testdata/grad/make_norms.py")
 	if err := parse(fs, args); err != nil {
@@ -110,7 +110,7 @@ func runGradients(args []string) error {
 		}
 		defer dev.Close()
 		ex = gpugrad.New(dev)
-		rep.Device = ex.Name() + ", backward in float32 from the cpu reference's forward"
+		rep.Device = ex.Name() + ", float32"
 	}
 	classes, err := resnet.TrainClasses(*arch)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 
 // Result is what one backward pass computes, as float32.
 type Result struct {
+	// Output is the graph's output (the loss) as the forward pass left it.
+	Output []float32
 	// DValues holds the gradient at every value, by value ID (graph
 	// inputs included).
 	DValues map[int][]float32
@@ -36,10 +38,17 @@ func (e *Executor) Backward(g *graph.Graph, values map[int][]float32, params [][
 	return Backward(e.dev, g, values, params, dout)
 }
 
+// Step runs Step on the executor's device.
+func (e *Executor) Step(g *graph.Graph, dout []float32, inputs ...[]float32) (*Result, error) {
+	return Step(e.dev, g, dout, inputs...)
+}
+
 // Backward runs g's backward pass on dev in one submission. values holds
 // every value's forward result by value ID (the graph inputs and every
-// node's output); params every node's trainable parameters by node index
-// (nil: the ops' own); dout the gradient at g's one output (1 for a loss).
+// node's output; with only the inputs', the submission runs the forward
+// pass first, as Step); params every node's trainable parameters by node
+// index (nil: the ops' own); dout the gradient at g's one output (1 for a
+// loss).
 // It is safe for concurrent use as far as dev is.
 func Backward(dev *gpu.Device, g *graph.Graph, values map[int][]float32, params [][][]float32, dout []float32) (*Result, error) {
 	if len(g.Outputs) != 1 {
@@ -54,6 +63,22 @@ func Backward(dev *gpu.Device, g *graph.Graph, values map[int][]float32, params 
 	b := &backward{dev: dev, g: g, val: map[int]*gpu.Buffer{}, grad: map[int]*gpu.Buffer{}, written: map[int]bool{}}
 	defer b.release()
 	return b.run(values, params, dout)
+}
+
+// Step runs a whole training step of g on dev in one submission: the
+// forward pass from inputs through the ops' own GPU lowerings (their
+// parameters; convolutions through the general kernel) keeping every
+// value, then the backward pass from the output gradient dout (1 for a
+// loss).
+func Step(dev *gpu.Device, g *graph.Graph, dout []float32, inputs ...[]float32) (*Result, error) {
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("gpugrad: %d inputs, want %d", len(inputs), len(g.Inputs))
+	}
+	values := map[int][]float32{}
+	for i, v := range g.Inputs {
+		values[v.ID] = inputs[i]
+	}
+	return Backward(dev, g, values, nil, dout)
 }
 
 // backward is one backward pass being recorded.
@@ -100,17 +125,30 @@ func (b *backward) run(values map[int][]float32, params [][][]float32, dout []fl
 	for _, n := range g.Nodes {
 		all = append(all, n.Out)
 	}
+	forward := len(values) == len(g.Inputs)
 	for _, v := range all {
 		data, ok := values[v.ID]
-		if !ok || len(data) != v.Shape.Numel() {
+		if forward && !ok {
+			data = nil
+		} else if !ok || len(data) != v.Shape.Numel() {
 			return nil, fmt.Errorf("gpugrad: value %s: %d forward values, want %d", v.Name, len(data), v.Shape.Numel())
 		}
 		var err error
-		if b.val[v.ID], err = b.buffer(v.Name, len(data), data); err != nil {
+		if b.val[v.ID], err = b.buffer(v.Name, v.Shape.Numel(), data); err != nil {
 			return nil, err
 		}
-		if b.grad[v.ID], err = b.buffer(v.Name+".grad", len(data), nil); err != nil {
+		if b.grad[v.ID], err = b.buffer(v.Name+".grad", v.Shape.Numel(), nil); err != nil {
 			return nil, err
+		}
+	}
+	if forward {
+		if params != nil {
+			return nil, errors.New("gpugrad: the forward pass runs on the ops' own parameters: pass no others")
+		}
+		for _, n := range g.Nodes {
+			if err := b.forward(n); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out := g.Outputs[0]
@@ -151,8 +189,8 @@ func (b *backward) run(values map[int][]float32, params [][][]float32, dout []fl
 			return nil, err
 		}
 	}
-	res := &Result{DValues: map[int][]float32{}, DParams: make([][][]float32, len(g.Nodes))}
-	var reads []gpu.ReadBack
+	res := &Result{Output: make([]float32, out.Shape.Numel()), DValues: map[int][]float32{}, DParams: make([][][]float32, len(g.Nodes))}
+	reads := []gpu.ReadBack{{Buf: b.val[out.ID], Dst: gpu.Bytes(res.Output)}}
 	for _, v := range all {
 		res.DValues[v.ID] = make([]float32, v.Shape.Numel())
 		reads = append(reads, gpu.ReadBack{Buf: b.grad[v.ID], Dst: gpu.Bytes(res.DValues[v.ID])})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
 	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
 )
@@ -81,5 +82,23 @@ func TestGradGPU(t *testing.T) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(worst)) {
 		t.Logf("%-16s max rel err GPU vs CPU reference %.2e", k, worst[k])
+	}
+}
+
+// The training graphs' own forward ops, batch-norm with batch statistics
+// and the loss, run on the GPU executor like every other op.
+func TestTrainOpsGPU(t *testing.T) {
+	ex := gpuexec.New(gputest.Device(t), gpuexec.Options{Guard: guardOpt()})
+	for _, c := range []opcheck.Case{
+		{Op: &graph.BatchNormTrain{Eps: 1e-5}, In: graph.Shape{3, 4, 5, 5}},
+		{Op: &graph.BatchNormTrain{Eps: 1e-5, ReLU: true}, In: graph.Shape{2, 70, 3, 3}},
+		{Op: graph.SoftmaxCrossEntropy{}, In: graph.Shape{3, 10}},
+		{Op: graph.SoftmaxCrossEntropy{}, In: graph.Shape{2, 1000}},
+	} {
+		if r := opcheck.Run(c, ex, 1); !r.Pass() {
+			t.Errorf("%v", r)
+		} else {
+			t.Logf("%v", r)
+		}
 	}
 }

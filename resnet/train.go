@@ -39,7 +39,9 @@ type TrainOptions struct {
 // TrainNet is a training graph: the network with batch-norms in training
 // mode (batch statistics, graph.BatchNormTrain) and the mean softmax
 // cross-entropy against the labels as its one output, every op
-// graph.Differentiable (ref.Trainer runs it).
+// graph.Differentiable (ref.Trainer runs it). It is read-only once
+// TrainGraph returns, so concurrent GradNorms calls are safe; InitWeights
+// changes it.
 type TrainNet struct {
 	Name  string // "resnet34" or "plain34"
 	Graph *graph.Graph

@@ -22,7 +22,8 @@ type GradCase struct {
 func (c GradCase) String() string { return graph.Name(c.Op, c.In) }
 
 // GradSetup is a case's op with its random parameters and inputs, and the
-// output gradient R.
+// output gradient R. FiniteDiff changes its arrays while it runs: a setup
+// is for one goroutine at a time.
 type GradSetup struct {
 	Op     graph.Differentiable
 	Shapes []graph.Shape

@@ -12,7 +12,8 @@ import (
 // central finite differences of its Forward64, and with PyTorch autograd
 // goldens (testdata/grad). The loss the case differentiates is
 // Σ out·R, R a seeded random tensor of the output's shape, so that every
-// output element's gradient counts with its own weight.
+// output element's gradient counts with its own weight. A case is a plain
+// value, safe to share.
 type GradCase struct {
 	Op graph.Differentiable // attributes; parameters are replaced by seeded random values
 	In graph.Shape          // the first input's shape

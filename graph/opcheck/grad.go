@@ -1,10 +1,12 @@
 package opcheck
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
 )
 
 // A GradCase is one differentiable op on one input shape whose backward
@@ -222,4 +224,61 @@ func GradCases() []GradCase {
 		{graph.Softmax{}, graph.Shape{3, 5}},
 		{graph.SoftmaxCrossEntropy{}, graph.Shape{3, 5}},
 	}
+}
+
+// GradGPUThreshold is the largest GradErr between the float32 backward
+// kernels and the float64 reference: float32 sums of at most a few
+// hundred products.
+const GradGPUThreshold = 1e-5
+
+// ErrNoGPUGrad reports a case whose op has no GPU backward (CheckGPU).
+var ErrNoGPUGrad = errors.New("opcheck: no GPU gradient")
+
+// CheckGPU runs case c with seed: the GPU backward pass (graph/gpugrad,
+// one submission) from the CPU reference's forward values against the
+// CPU reference's gradients. An op without GPU kernels for its
+// configuration (a softmax; a convolution with a Scale) gives
+// ErrNoGPUGrad.
+func CheckGPU(c GradCase, ex *gpugrad.Executor, seed uint64) (float64, error) {
+	if _, ok := c.Op.(graph.GPUDifferentiable); !ok {
+		return 0, ErrNoGPUGrad
+	}
+	if conv, ok := c.Op.(*graph.Conv2D); ok && (conv.Scale != nil || conv.PreScale != nil) {
+		return 0, ErrNoGPUGrad
+	}
+	s, err := c.Setup(seed)
+	if err != nil {
+		return math.Inf(1), err
+	}
+	var b graph.Builder
+	var ins []*graph.Value
+	values := map[int][]float32{}
+	for i, sh := range s.Shapes {
+		v := b.Input(fmt.Sprint("in", i), sh)
+		values[v.ID] = graph.To32(s.X[i])
+		ins = append(ins, v)
+	}
+	y := b.Apply(c.Op.Kind(), s.Op, ins...)
+	b.Output(y)
+	g, err := b.Graph()
+	if err != nil {
+		return math.Inf(1), err
+	}
+	values[y.ID] = graph.To32(s.forward())
+	params := make([][]float32, len(s.P))
+	for i, p := range s.P {
+		params[i] = graph.To32(p)
+	}
+	r, err := ex.Backward(g, values, [][][]float32{params}, graph.To32(s.DOut))
+	if err != nil {
+		return math.Inf(1), err
+	}
+	var got [][]float64
+	for _, v := range ins {
+		got = append(got, graph.To64(r.DValues[v.ID]))
+	}
+	for _, d := range r.DParams[0] {
+		got = append(got, graph.To64(d))
+	}
+	return GradErr(got, s.Backward())
 }

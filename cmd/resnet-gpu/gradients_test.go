@@ -108,3 +108,22 @@ func TestGradientsBadUsage(t *testing.T) {
 		oneErrorLine(t, e, code, c.code, c.want)
 	}
 }
+
+// check-ops --grad runs the gradient checks on the adapter: finite
+// differences and GPU against CPU for each case the filter keeps.
+func TestCheckOpsGrad(t *testing.T) {
+	out, e, c := cli(t, nil, "check-ops", "--grad", "--filter", "batchnorm_train")
+	if c != 0 {
+		if os.Getenv("CI") == "" && strings.Contains(e, "no WebGPU adapter") {
+			t.Skip("no GPU adapter")
+		}
+		t.Fatalf("exit %d: %s\n%s", c, e, out)
+	}
+	if !strings.Contains(out, "2 passed, 0 failed") || !strings.Contains(out, "gpu vs cpu") || strings.Contains(out, "conv2d") {
+		t.Errorf("unexpected output:\n%s", out)
+	}
+	_, e, c = cli(t, nil, "check-ops", "--grad", "--filter", "nothing-like-this")
+	if c != 2 || !strings.Contains(e, "no gradient case matches") {
+		t.Errorf("a filter matching nothing: exit %d, %q", c, e)
+	}
+}

@@ -10,6 +10,7 @@
 //	resnet-gpu bench [flags]                forward-pass latency and throughput
 //	resnet-gpu kernels [flags]              per-layer kernel times and a roofline
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
+//	resnet-gpu gradients [flags] IMAGE...   gradient norms layer by layer at init, plain vs residual
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
 // Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.

@@ -9,5 +9,8 @@
 // are written straight into their slices of its output); and the
 // Executor interface is what the GPU (package graph/gpuexec) and the CPU
 // reference (package graph/ref) both implement, so that one graph runs on
-// either.
+// either. The ops a training graph is made of also implement
+// Differentiable, their float64 backward pass (grad*.go; ref.Trainer runs
+// it), and GPUDifferentiable, their backward kernels (grad_gpu.go;
+// package graph/gpugrad runs them).
 package graph

@@ -76,6 +76,36 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("concat", l, err)
 	l, err = shaders.Copy(1001, maxGroups)
 	add("copy", l, err)
+	grad := shaders.ConvGeom{N: 2, Cin: 4, Cout: 6, H: 7, W: 7, KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, PB: 1, PR: 1, DH: 1, DW: 1, Groups: 2}
+	l, err = shaders.ConvInputGrad(grad, maxGroups)
+	add("conv2d input grad", l, err)
+	l, err = shaders.ConvWeightGrad(grad, maxGroups)
+	add("conv2d weight grad", l, err)
+	l, err = shaders.ReLUGrad(1001, maxGroups)
+	add("relu grad", l, err)
+	l, err = shaders.ChannelSum(2, 5, 9, maxGroups)
+	add("channel sum", l, err)
+	for _, max := range []bool{false, true} {
+		l, err = shaders.PoolGrad(pg(1, 3, 9, 9, 3, 2, 1, max, false, !max), maxGroups)
+		add(fmt.Sprintf("pool grad max %t", max), l, err)
+	}
+	for _, relu := range []bool{false, true} {
+		ls, li, err := shaders.BatchNormGrad(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm stats grad", ls, err)
+		add("batchnorm input grad", li, err)
+		l, err = shaders.BatchNormEvalGrad(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm eval grad", l, err)
+	}
+	for _, relu := range []bool{false, true} {
+		l, err = shaders.BatchNormTrain(2, 5, 9, 1e-5, relu, maxGroups)
+		add("batchnorm train", l, err)
+	}
+	l, err = shaders.CrossEntropy(3, 10)
+	add("cross entropy", l, err)
+	l, err = shaders.CrossEntropyGrad(3, 10, maxGroups)
+	add("cross entropy grad", l, err)
+	l, err = shaders.Accumulate(1001, maxGroups)
+	add("accumulate", l, err)
 	return out
 }
 

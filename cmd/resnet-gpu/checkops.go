@@ -23,8 +23,18 @@ func runCheckOps(args []string) error {
 	batches := fs.String("batches", "1,2", "batch sizes to take layer shapes from")
 	archs := fs.String("arch", "core", "comma-separated architectures to take layer shapes from ("+strings.Join(resnet.ArchNames(), ", ")+"), all, or core: "+strings.Join(resnet.CoreArchs, ","))
 	seed := fs.Uint64("seed", 1, "seed of the random inputs and parameters")
+	grad := fs.Bool("grad", false, "run the gradient checks instead: every differentiable op's backward against finite differences, and on the GPU against the CPU reference")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *grad {
+		dev, err := gpu.Open(gpu.Options{Adapter: *adapter})
+		if err != nil {
+			return err
+		}
+		defer dev.Close()
+		fmt.Printf("adapter: %s\n", dev.Info)
+		return checkGrad(dev, *filter, *seed)
 	}
 	var bs []int
 	for _, f := range strings.Split(*batches, ",") {

@@ -11,6 +11,7 @@
 //	resnet-gpu kernels [flags]              per-layer kernel times and a roofline
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
 //	resnet-gpu serve [flags]                a model server (KServe's Open Inference Protocol)
+//	resnet-gpu gradients [flags] IMAGE...   gradient norms layer by layer at init, plain vs residual
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
 // Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.
@@ -42,6 +43,7 @@ func init() {
 		{"kernels", "[flags]", "time every distinct layer's kernel against the adapter's ceilings", runKernels},
 		{"summary", "[flags]", "print the network layer by layer: output shapes, parameters, multiply-adds, memory", runSummary},
 		{"serve", "[flags]", "serve models over the Open Inference Protocol (REST and gRPC) with dynamic batching", runServe},
+		{"gradients", "[flags] IMAGE|DIR...", "gradient norms layer by layer at initialisation, plain vs residual (CPU reference)", runGradients},
 		{"demo", "[flags] DIR", "classify a folder of images with pretrained ResNet-50 on GPU and CPU (make run)", runDemo},
 	}
 }

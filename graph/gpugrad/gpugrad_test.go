@@ -1,0 +1,102 @@
+package gpugrad_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
+	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
+	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+)
+
+// fanOut is a loss over a value read several times: by one node twice
+// (Add(a, a)) and by two nodes (x by the ReLU and the second Add), so that
+// the executor must add gradients up.
+func fanOut(t *testing.T) (*graph.Graph, *graph.Value, []float32) {
+	r := graph.NewRand(5)
+	var b graph.Builder
+	x := b.Input("x", graph.Shape{2, 6})
+	a := b.Apply("relu", graph.ReLU{}, x)
+	s := b.Apply("double", graph.Add{}, a, a)
+	c := b.Apply("skip", graph.Add{}, s, x)
+	d := b.Apply("fc", &graph.Linear{In: 6, Out: 3, Weight: r.Uniform(18, -1, 1), Bias: r.Uniform(3, -1, 1)}, c)
+	b.Output(b.Apply("loss", graph.SoftmaxCrossEntropy{Labels: []int{2, 0}}, d))
+	g, err := b.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, x, r.Uniform(12, -1, 1)
+}
+
+// Step and Backward agree with the CPU reference where gradients add up.
+func TestFanOut(t *testing.T) {
+	dev := gputest.Device(t)
+	g, x, in := fanOut(t)
+	tr, err := ref.NewTrainer(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tr.Backward(graph.To64(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[int][]float32{}
+	for id, v := range want.Values {
+		vals[id] = graph.To32(v)
+	}
+	step, err := gpugrad.Step(dev, g, []float32{1}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := gpugrad.Backward(dev, g, vals, nil, []float32{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(step.Output[0])-want.Loss) > 1e-6 {
+		t.Errorf("loss %v, CPU %v", step.Output[0], want.Loss)
+	}
+	for name, r := range map[string]*gpugrad.Result{"step": step, "backward": back} {
+		check := func(what string, got []float32, w []float64) {
+			for i := range w {
+				if math.Abs(float64(got[i])-w[i]) > 1e-5*(1+math.Abs(w[i])) {
+					t.Errorf("%s: %s[%d] = %v, CPU %v", name, what, i, got[i], w[i])
+				}
+			}
+		}
+		check("dx", r.DValues[x.ID], want.DValues[x.ID])
+		check("dW", r.DParams[3][0], want.DParams[3][0])
+		check("db", r.DParams[3][1], want.DParams[3][1])
+	}
+}
+
+// Bad arguments are errors, not panics.
+func TestBackwardErrors(t *testing.T) {
+	dev := gputest.Device(t)
+	g, _, in := fanOut(t)
+	if _, err := gpugrad.Step(dev, g, []float32{1, 2}, in); err == nil || !strings.Contains(err.Error(), "output gradient") {
+		t.Errorf("a two-element loss gradient: %v", err)
+	}
+	if _, err := gpugrad.Step(dev, g, []float32{1}); err == nil {
+		t.Error("no inputs: no error")
+	}
+	if _, err := gpugrad.Step(dev, g, []float32{1}, in[:5]); err == nil {
+		t.Error("a short input: no error")
+	}
+	if _, err := gpugrad.Backward(dev, g, map[int][]float32{}, nil, []float32{1}); err == nil {
+		t.Error("no forward values: no error")
+	}
+	if _, err := gpugrad.Backward(dev, g, nil, make([][][]float32, 2), []float32{1}); err == nil {
+		t.Error("parameters for 2 of 5 nodes: no error")
+	}
+	var b graph.Builder
+	b.Output(b.Apply("softmax", graph.Softmax{}, b.Input("x", graph.Shape{1, 4})))
+	sg, err := b.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gpugrad.Step(dev, sg, make([]float32, 4), make([]float32, 4)); err == nil || !strings.Contains(err.Error(), "no GPU gradient") {
+		t.Errorf("softmax: %v", err)
+	}
+}

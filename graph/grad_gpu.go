@@ -1,0 +1,238 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/shaders"
+)
+
+// GPUDifferentiable is implemented by ops whose backward pass has GPU
+// kernels (shaders/*_grad.wgsl): LowerGrad records, for one node, the
+// launches that compute its input and parameter gradients from its
+// output gradient, its forward inputs and output. A GPU backward executor
+// (graph/gpugrad) records every node's launches in reverse graph order
+// into one submission.
+type GPUDifferentiable interface {
+	Differentiable
+	// LowerGrad records the node's backward launches for inputs of
+	// shapes in and output of shape out.
+	LowerGrad(l GradLowerer, in []Shape, out Shape) error
+}
+
+// GradLowerer is what an op's backward lowering sees of the GPU backward
+// executor: the device's capabilities and a way to record launches whose
+// bindings name the node's forward values, their gradients, its trainable
+// parameters and their gradients, constants and scratch buffers. Every
+// gradient a node's launches write (DIn, DParam) must be written in full:
+// the executor sums the gradients of values several nodes read.
+type GradLowerer interface {
+	// Caps are the device's capabilities.
+	Caps() gpu.Caps
+	// Launch records one launch.
+	Launch(l shaders.Launch, binds map[string]GradRes)
+}
+
+// GradResKind says what a GradRes names.
+type GradResKind int
+
+// The buffers a backward launch binds.
+const (
+	GradIn      GradResKind = iota // the node's forward input Index
+	GradOut                        // the node's forward output
+	GradDOut                       // the gradient at the node's output
+	GradDIn                        // the gradient at the node's input Index
+	GradParam                      // trainable parameter Index (Trainable's order)
+	GradDParam                     // the gradient of trainable parameter Index
+	GradConst                      // constant values Vals, uploaded once
+	GradScratch                    // the node's scratch buffer Index of N floats
+)
+
+// GradRes is a buffer a backward launch binds.
+type GradRes struct {
+	Kind  GradResKind
+	Index int
+	N     int       // GradScratch: its length
+	Vals  []float32 // GradConst: the values
+}
+
+// The resources of a backward launch.
+var (
+	gIn      = func(i int) GradRes { return GradRes{Kind: GradIn, Index: i} }
+	gOut     = GradRes{Kind: GradOut}
+	gDOut    = GradRes{Kind: GradDOut}
+	gDIn     = func(i int) GradRes { return GradRes{Kind: GradDIn, Index: i} }
+	gParam   = func(i int) GradRes { return GradRes{Kind: GradParam, Index: i} }
+	gDParam  = func(i int) GradRes { return GradRes{Kind: GradDParam, Index: i} }
+	gScratch = func(i, n int) GradRes { return GradRes{Kind: GradScratch, Index: i, N: n} }
+)
+
+// maxGroups is the device's per-dimension workgroup limit.
+func maxGroups(l GradLowerer) uint32 { return l.Caps().MaxWorkgroupsPerDimension }
+
+// lowerReLUMask records dz = dout masked by the output (a fused ReLU)
+// into scratch 0 and returns dz's buffer; without relu, dout itself.
+func lowerReLUMask(l GradLowerer, relu bool, out Shape) (GradRes, error) {
+	if !relu {
+		return gDOut, nil
+	}
+	k, err := shaders.ReLUGrad(out.Numel(), maxGroups(l))
+	if err != nil {
+		return GradRes{}, err
+	}
+	dz := gScratch(0, out.Numel())
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gOut, "dx": dz})
+	return dz, nil
+}
+
+// lowerCopy records dst = src over n floats.
+func lowerCopy(l GradLowerer, src, dst GradRes, n int) error {
+	k, err := shaders.Copy(n, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"src": src, "dst": dst})
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable: the convolution's sum's
+// gradient dz (masked by a fused ReLU), then the input, weight and bias
+// gradients, and a residual's (dz). A Scale or an input stage has no
+// backward kernel: training graphs keep batch-norms apart.
+func (c *Conv2D) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
+	if c.Scale != nil || c.PreScale != nil {
+		return fmt.Errorf("conv2d %s: no GPU gradient for a scale or an input stage", c.Describe())
+	}
+	dz, err := lowerReLUMask(l, c.ReLU, out)
+	if err != nil {
+		return err
+	}
+	g := c.Geom(in[0])
+	g.ReLU, g.Residual = false, false
+	return lowerConvGrad(l, g, dz, c.Bias != nil, c.Residual, out)
+}
+
+// lowerConvGrad records the gradients of convolution g's sum, given at
+// dz: input, weights (parameter 0), bias (parameter 1) if bias, and the
+// residual input 1 (a copy of dz) if res.
+func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool, out Shape) error {
+	ki, err := shaders.ConvInputGrad(g, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	kw, err := shaders.ConvWeightGrad(g, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(ki, map[string]GradRes{"dy": dz, "weight": gParam(0), "dx": gDIn(0)})
+	l.Launch(kw, map[string]GradRes{"dy": dz, "src": gIn(0), "dweight": gDParam(0)})
+	if bias {
+		kb, err := shaders.ChannelSum(g.N, g.Cout, g.OH()*g.OW(), maxGroups(l))
+		if err != nil {
+			return err
+		}
+		l.Launch(kb, map[string]GradRes{"dy": dz, "dbias": gDParam(1)})
+	}
+	if res {
+		return lowerCopy(l, dz, gDIn(1), out.Numel())
+	}
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable as a 1×1 convolution's gradient
+// of an N×In×1×1 image.
+func (ln *Linear) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
+	c := ln.AsConv()
+	return lowerConvGrad(l, c.Geom(Shape{in[0][0], ln.In, 1, 1}), gDOut, ln.Bias != nil, false, out)
+}
+
+// LowerGrad implements GPUDifferentiable.
+func (ReLU) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
+	k, err := shaders.ReLUGrad(out.Numel(), maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "dx": gDIn(0)})
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable: both inputs get the output
+// gradient, masked by a fused ReLU.
+func (a Add) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
+	if a.ReLU {
+		k, err := shaders.ReLUGrad(out.Numel(), maxGroups(l))
+		if err != nil {
+			return err
+		}
+		l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gOut, "dx": gDIn(0)})
+		return lowerCopy(l, gDIn(0), gDIn(1), out.Numel())
+	}
+	if err := lowerCopy(l, gDOut, gDIn(0), out.Numel()); err != nil {
+		return err
+	}
+	return lowerCopy(l, gDOut, gDIn(1), out.Numel())
+}
+
+// LowerGrad implements GPUDifferentiable: the gradient passes unchanged.
+func (view) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
+	return lowerCopy(l, gDOut, gDIn(0), out.Numel())
+}
+
+// LowerGrad implements GPUDifferentiable.
+func (p Pool) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
+	k, err := shaders.PoolGrad(p.Geom(in[0]), maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "dx": gDIn(0)})
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable as the average pool of one
+// H×W window.
+func (GlobalAvgPool) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
+	s := in[0]
+	return Pool{KH: s[2], KW: s[3], Stride: [2]int{1, 1}}.LowerGrad(l, in, out)
+}
+
+// LowerGrad implements GPUDifferentiable: the statistics (into scratch
+// 0: mean and 1/sqrt(var+eps), a row of C each) and the parameters'
+// gradients, then the input gradient.
+func (b *BatchNormTrain) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
+	s := in[0]
+	c := s[1]
+	ks, ki, err := shaders.BatchNormGrad(s[0], c, s.Numel()/(s[0]*c), b.Eps, b.ReLU, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	stats := gScratch(0, 2*c)
+	l.Launch(ks, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "stats": stats, "dgamma": gDParam(0), "dbeta": gDParam(1)})
+	l.Launch(ki, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "gamma": gParam(0), "stats": stats,
+		"dgamma": gDParam(0), "dbeta": gDParam(1), "dx": gDIn(0)})
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable.
+func (ce SoftmaxCrossEntropy) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
+	k, err := shaders.CrossEntropyGrad(in[0][0], in[0][1], maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "labels": {Kind: GradConst, Vals: ce.labels()}, "dx": gDIn(0)})
+	return nil
+}
+
+// LowerGrad implements GPUDifferentiable: the input's, Gamma's and Beta's
+// gradients in one launch, Mean and Var constants.
+func (b *BatchNorm) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
+	s := in[0]
+	c := s[1]
+	k, err := shaders.BatchNormEvalGrad(s[0], c, s.Numel()/(s[0]*c), b.Eps, b.ReLU, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	stats := GradRes{Kind: GradConst, Vals: append(append([]float32(nil), b.Mean...), b.Var...)}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "gamma": gParam(0), "stats": stats,
+		"dgamma": gDParam(0), "dbeta": gDParam(1), "dx": gDIn(0)})
+	return nil
+}

@@ -65,7 +65,10 @@ func runKernels(args []string) error {
 		return err
 	}
 	graph.Optimize(g)
-	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress, ConvKernel: ge.Opt.ConvKernel}
+	if ge.Opt.Tuner != nil {
+		ge.Opt.Tuner.Tune(g) // every shape at once, before the timings
+	}
+	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress, Exec: ge.Opt}
 	rs, err := perf.TimeKernels(dev, g, opt)
 	if err != nil {
 		return err

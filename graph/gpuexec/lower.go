@@ -169,10 +169,16 @@ func (e *Executor) chooseConv(g shaders.ConvGeom) (string, shaders.ConvLaunch, e
 }
 
 // convOrder lists the kernels chooseConv tries for g, in order: the one
-// Options.ConvKernel names (forced: no other is tried), else the defaults.
+// Options.ConvKernel names, else the one Options.Tuner picks (forced: no
+// other is tried), else the defaults.
 func (e *Executor) convOrder(g shaders.ConvGeom) (order []string, forced bool) {
 	if e.Opt.ConvKernel != nil {
 		if v := e.Opt.ConvKernel(g); v != "" {
+			return []string{v}, true
+		}
+	}
+	if e.Opt.Tuner != nil {
+		if v := e.Opt.Tuner.Kernel(g); v != "" {
 			return []string{v}, true
 		}
 	}

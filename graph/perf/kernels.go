@@ -9,7 +9,6 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
-	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 // KernelOptions tune TimeKernels.
@@ -23,9 +22,9 @@ type KernelOptions struct {
 	// Progress, if not nil, receives one line per kernel as it is timed,
 	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512 GFLOP/s 40.2 GB/s".
 	Progress io.Writer
-	// ConvKernel picks a convolution's kernel as in gpuexec.Options; nil
-	// uses gpuexec's default.
-	ConvKernel func(shaders.ConvGeom) string
+	// Exec are the options of the executor the kernels are compiled
+	// with: its choice of convolution kernels (ConvKernel, Tuner).
+	Exec gpuexec.Options
 }
 
 // KernelResult is the timing of one distinct layer of a graph.
@@ -70,7 +69,7 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 		}
 		count[k]++
 	}
-	ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: opt.ConvKernel})
+	ex := gpuexec.New(dev, opt.Exec)
 	var out []KernelResult
 	for i, n := range order {
 		one, in, err := single(n, uint64(i+1))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
@@ -43,12 +44,12 @@ func TestTimeKernels(t *testing.T) {
 	var progress bytes.Buffer
 	ceil := Ceilings{GFLOPS: 10, GBps: 10}
 	rs, err := TimeKernels(dev, g, KernelOptions{Runs: 3, Ceil: ceil, Progress: &progress,
-		ConvKernel: func(g shaders.ConvGeom) string {
+		Exec: gpuexec.Options{ConvKernel: func(g shaders.ConvGeom) string {
 			if g.Cin == 4 {
 				return "tiled32k4"
 			}
 			return ""
-		}})
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -59,17 +60,21 @@ func runCheck(args []string) error {
 	}
 	graph.Optimize(g)
 	ge := m.GPU()
+	status := func(what string) { fmt.Fprintf(os.Stderr, "%s…\n", what) } // one line per phase
+	status(fmt.Sprintf("compiling %s for %s", m.Arch.Name, ge.Dev.Info.Name))
 	gp, err := ge.CompileGPU(g)
 	if err != nil {
 		return err
 	}
 	defer gp.Close()
+	status("running it")
 	t0 := time.Now()
 	got, err := gp.Run(in)
 	if err != nil {
 		return err
 	}
 	gpuTime := time.Since(t0)
+	status("running the float64 CPU reference")
 	cp, _ := ref.Executor{}.Compile(g)
 	t0 = time.Now()
 	want, err := cp.Run(in)

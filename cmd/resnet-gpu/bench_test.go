@@ -8,8 +8,12 @@ import (
 
 // bench --profile prints one row per layer, its dispatches (a packing
 // pass, a K-split reduction) folded in, with GFLOP/s and their share of
-// the measured ceiling, over several passes.
+// the measured ceiling, over several passes (about 35 s on lavapipe, most
+// of it measuring the ceilings).
 func TestBenchProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: measuring the ceilings takes half a minute on lavapipe")
+	}
 	out, e, c := cli(t, nil, "bench", "--arch", "resnet18", "--crop", "32", "--profile")
 	if c != 0 {
 		t.Fatalf("exit %d: %s\n%s", c, e, out)

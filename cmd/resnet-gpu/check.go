@@ -9,6 +9,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
@@ -60,24 +61,29 @@ func runCheck(args []string) error {
 	}
 	graph.Optimize(g)
 	ge := m.GPU()
-	status := func(what string) { fmt.Fprintf(os.Stderr, "%s…\n", what) } // one line per phase
-	status(fmt.Sprintf("compiling %s for %s", m.Arch.Name, ge.Dev.Info.Name))
+	if t := ge.Opt.Tuner; t != nil {
+		t.Tune(g) // with its own progress, before the compilation's
+	}
+	ph := progress.Start(os.Stderr, 0, fmt.Sprintf("compiling %s for %s", m.Arch.Name, ge.Dev.Info.Name))
 	gp, err := ge.CompileGPU(g)
+	ph.Done()
 	if err != nil {
 		return err
 	}
 	defer gp.Close()
-	status("running it")
+	ph = progress.Start(os.Stderr, 0, "running it")
 	t0 := time.Now()
 	got, err := gp.Run(in)
+	ph.Done()
 	if err != nil {
 		return err
 	}
 	gpuTime := time.Since(t0)
-	status("running the float64 CPU reference")
+	ph = progress.Start(os.Stderr, 0, "running the float64 CPU reference")
 	cp, _ := ref.Executor{}.Compile(g)
 	t0 = time.Now()
 	want, err := cp.Run(in)
+	ph.Done()
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 type Phase struct {
 	w    io.Writer
 	bar  *progressbar.ProgressBar // nil unless w is a terminal
+	spin bool                     // a spinner: the length is unknown
 	stop chan struct{}
 	once sync.Once
 	mu   sync.Mutex // orders the bar's drawing with the lines printed above it
@@ -32,29 +33,40 @@ func IsTerminal(w io.Writer) bool {
 }
 
 // Start begins a phase of total steps described by what ("tuning 27
-// shapes"): on a terminal w a bar that is redrawn at least twice a second
-// (so the elapsed time moves even while a step takes long), elsewhere the
-// single line "what…". A nil w gives a nil, quiet Phase.
+// shapes"; total < 1: of unknown length): on a terminal w a bar (a spinner
+// for an unknown length) that is redrawn at least twice a second, so the
+// elapsed time moves even while a step takes long; elsewhere the single
+// line "what…". A nil w gives a nil, quiet Phase.
 func Start(w io.Writer, total int, what string) *Phase {
 	if w == nil {
 		return nil
 	}
 	p := &Phase{w: w}
-	if !IsTerminal(w) || total < 1 {
+	if !IsTerminal(w) {
 		fmt.Fprintf(w, "%s…\n", what)
 		return p
 	}
-	p.bar = progressbar.NewOptions(total,
+	p.spin = total < 1
+	if p.spin {
+		total = -1
+	}
+	opts := []progressbar.Option{
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetWidth(20),
-		progressbar.OptionShowCount(),
 		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetRenderBlankState(true),
-	)
+		progressbar.OptionSpinnerType(14),
+		// No spinner goroutine of the bar's own: the ticker below draws,
+		// under mu.
+		progressbar.OptionSetSpinnerChangeInterval(0),
+	}
+	if !p.spin {
+		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+	}
+	p.bar = progressbar.NewOptions(total, opts...)
 	p.stop = make(chan struct{})
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
@@ -105,7 +117,9 @@ func (p *Phase) Done() {
 		close(p.stop)
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.bar.Finish()
+		if !p.spin {
+			p.bar.Finish()
+		}
 		p.bar.Clear()
 	})
 }

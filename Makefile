@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/resnet-gpu
 TESTTIMEOUT ?= 80m
 
-.PHONY: all deps build run test test-short lint bench fuzz proto clean
+.PHONY: all deps build run test test-short lint bench numbers fuzz proto clean
 
 all: build
 
@@ -40,6 +40,11 @@ bench: build
 	./$(BIN) bench --arch resnet18 --batch 1
 	./$(BIN) bench --arch resnet50 --batch 1
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./shaders/
+
+# Measure again the numbers README.md quotes (accuracy against PyTorch,
+# each subcommand's run time) on this machine; prints Markdown.
+numbers: build
+	BIN=$(BIN) GO=$(GO) ./scripts/numbers.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/

@@ -29,7 +29,7 @@ type Options struct {
 	// adapters such as lavapipe, "on" always tunes, "off" never does.
 	// Choices are cached per adapter in the user cache directory.
 	Tune         string
-	TuneProgress io.Writer // a line per tuned layer shape; nil = quiet
+	TuneProgress io.Writer // tuning's progress (with Tune "on" a line per shape); nil = quiet
 	// Exec, if set, is used instead of opening a device per Device/Adapter.
 	Exec graph.Executor
 	// Weights, if set, are used instead of loading the named source.
@@ -127,8 +127,8 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 			if tune {
 				dir, _ := hub.CacheDir()
 				t := gpuexec.NewTuner(ex.Dev, dir)
-				t.Progress = opt.TuneProgress
-				ex.Opt.ConvKernel = t.Kernel
+				t.Progress, t.Verbose = opt.TuneProgress, opt.Tune == "on"
+				ex.Opt.Tuner = t
 			}
 			m.gpu, m.Exec, m.own = ex, ex, true
 		case "cpu":

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu"
+	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/perf"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
@@ -112,38 +114,77 @@ func runBench(args []string) error {
 		if gp == nil {
 			return fmt.Errorf("--profile needs --device gpu")
 		}
-		return printProfile(gp, in)
+		return printProfile(m.GPU().Dev, gp, in)
 	}
 	return nil
 }
 
-// printProfile runs one forward pass with a timestamp after every dispatch
-// and prints the layers by GPU time.
-func printProfile(p *gpuexec.Program, in []float32) error {
-	_, t, err := p.RunProfiled(in)
+// profilePasses is the number of profiled forward passes bench
+// --profile takes the median of.
+const profilePasses = 5
+
+// printProfile runs profilePasses forward passes with a timestamp after
+// every dispatch and prints the layers by their median GPU time, a
+// layer's passes (a convolution's packing or K-split reduction) in one
+// row, with its GFLOP/s and GB/s as percentages of the device's ceilings
+// (perf.MeasureCeilings).
+func printProfile(dev *gpu.Device, p *gpuexec.Program, in []float32) error {
+	spans := make([][]time.Duration, len(p.Steps))
+	var wall []time.Duration
+	for range profilePasses {
+		_, t, err := p.RunProfiled(in)
+		if err != nil {
+			return err
+		}
+		if len(t.Spans) != len(p.Steps) {
+			fmt.Println("profile: this adapter has no timestamp queries")
+			return nil
+		}
+		for i, d := range t.Spans {
+			spans[i] = append(spans[i], d)
+		}
+		wall = append(wall, t.Wall)
+	}
+	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev), os.Stderr)
 	if err != nil {
 		return err
 	}
-	if len(t.Spans) == 0 {
-		fmt.Println("profile: this adapter has no timestamp queries")
-		return nil
-	}
 	type row struct {
-		name, kernel string
-		d            time.Duration
+		node       *graph.Node
+		kernel     string
+		dispatches int
+		d          time.Duration
 	}
-	var rows []row
+	var rows []*row
 	var sum time.Duration
 	for i, s := range p.Steps {
-		k := s.Dispatch.Pipeline.Key.String()
-		rows = append(rows, row{s.Node.Name + " " + s.Node.String(), k, t.Spans[i]})
-		sum += t.Spans[i]
+		if len(rows) == 0 || rows[len(rows)-1].node != s.Node {
+			k := s.Variant
+			if k == "" {
+				k = s.Dispatch.Pipeline.Key.String()
+			}
+			rows = append(rows, &row{node: s.Node, kernel: k})
+		}
+		r := rows[len(rows)-1]
+		d := perf.Summarize(spans[i]).Median
+		r.d += d
+		r.dispatches++
+		sum += d
 	}
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].d > rows[b].d })
-	fmt.Printf("\n%-9s %-6s  %-18s %s\n", "GPU ms", "share", "kernel", "layer")
+	fmt.Printf("\nmedian of %d profiled passes; ceilings %.1f GFLOP/s (%s), %.1f GB/s (%s)\n", profilePasses, ceil.GFLOPS, ceil.GEMM, ceil.GBps, ceil.Copy)
+	fmt.Printf("%-9s %-6s %9s %6s %8s %6s  %-22s %s\n", "GPU ms", "share", "GFLOP/s", "%peak", "GB/s", "%bw", "kernel", "layer")
 	for _, r := range rows {
-		fmt.Printf("%9.4f %5.1f%%  %-18s %s\n", ms(r.d), 100*float64(r.d)/float64(sum), r.kernel, r.name)
+		secs := r.d.Seconds()
+		gflops, gbps := float64(r.node.FLOPs())/secs/1e9, float64(r.node.Bytes())/secs/1e9
+		k := r.kernel
+		if r.dispatches > 1 {
+			k += fmt.Sprintf(" (%d dispatches)", r.dispatches)
+		}
+		fmt.Printf("%9.4f %5.1f%% %9.2f %5.1f%% %8.2f %5.1f%%  %-22s %s %s\n", ms(r.d), 100*float64(r.d)/float64(sum),
+			gflops, 100*gflops/ceil.GFLOPS, gbps, 100*gbps/ceil.GBps, k, r.node.Name, r.node)
 	}
-	fmt.Printf("\nsum of %d dispatches %.3f ms; wall time of the profiled pass %.3f ms (one pass per dispatch, so more than a normal run)\n", len(rows), ms(sum), ms(t.Wall))
+	fmt.Printf("\nsum of %d layers (%d dispatches) %.3f ms; median wall time of a profiled pass %.3f ms (one pass per dispatch, so more than a normal run)\n",
+		len(rows), len(p.Steps), ms(sum), ms(perf.Summarize(wall).Median))
 	return nil
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
+	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )
@@ -29,7 +32,10 @@ func runCheck(args []string) error {
 	if err := mf.check(); err != nil {
 		return err
 	}
-	m, err := mf.load()
+	if mf.device != "gpu" {
+		return fmt.Errorf("--device %s: check compares the GPU with the CPU reference: %w", mf.device, errUsage)
+	}
+	m, err := mf.load() // the executor classify runs: tuned per --tune
 	if err != nil {
 		return err
 	}
@@ -55,36 +61,42 @@ func runCheck(args []string) error {
 	}
 	graph.Optimize(g)
 	ge := m.GPU()
-	if ge == nil {
-		if ge, err = gpuexec.Open(mf.adapter, gpuexec.Options{}); err != nil {
-			return err
-		}
-		defer ge.Close()
+	if t := ge.Opt.Tuner; t != nil {
+		t.Tune(g) // with its own progress, before the compilation's
 	}
-	gp, err := ge.Compile(g)
+	ph := progress.Start(os.Stderr, 0, fmt.Sprintf("compiling %s for %s", m.Arch.Name, ge.Dev.Info.Name))
+	gp, err := ge.CompileGPU(g)
+	ph.Done()
 	if err != nil {
 		return err
 	}
 	defer gp.Close()
+	ph = progress.Start(os.Stderr, 0, "running it")
 	t0 := time.Now()
 	got, err := gp.Run(in)
+	ph.Done()
 	if err != nil {
 		return err
 	}
 	gpuTime := time.Since(t0)
+	ph = progress.Start(os.Stderr, 0, "running the float64 CPU reference")
 	cp, _ := ref.Executor{}.Compile(g)
 	t0 = time.Now()
 	want, err := cp.Run(in)
+	ph.Done()
 	if err != nil {
 		return err
 	}
 	cpuTime := time.Since(t0)
 	fmt.Printf("%s, weights %s, batch %d: %s (%.0f ms) against the cpu reference (%.0f ms)\n",
 		m.Arch.Name, m.Weights.Name, n, ge.Dev.Info.Name, ms(gpuTime), ms(cpuTime))
-	if p, ok := gp.(*gpuexec.Program); ok {
-		fmt.Printf("  %d dispatches in one submission; activations %.1f MiB (shared by liveness), weights %.1f MiB\n",
-			len(p.Steps), float64(p.Plan.PeakBytes())/(1<<20), float64(g.WeightBytes())/(1<<20))
+	fmt.Printf("  %d dispatches in one submission; activations %.1f MiB (shared by liveness), weights %.1f MiB\n",
+		len(gp.Steps), float64(gp.Plan.PeakBytes())/(1<<20), float64(g.WeightBytes())/(1<<20))
+	choice := "the built-in choice (--tune " + mf.tune + ")"
+	if t := ge.Opt.Tuner; t != nil {
+		choice = "tuned (--tune " + mf.tune + ", cache " + t.Path + ")"
 	}
+	fmt.Printf("  convolution kernels, %s: %s\n", choice, kernelCounts(programKernels(gp)))
 	failed := false
 	for i, stage := range m.Arch.Stages() {
 		e := resnet.RelErr(got[i], want[i])
@@ -103,3 +115,41 @@ func runCheck(args []string) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// layerKernel is a convolution layer and the kernel it runs.
+type layerKernel struct {
+	node   *graph.Node
+	kernel string
+}
+
+// programKernels lists p's convolution layers and their kernels.
+func programKernels(p *gpuexec.Program) []layerKernel {
+	var out []layerKernel
+	for _, s := range p.Steps {
+		out = append(out, layerKernel{s.Node, s.Variant})
+	}
+	return out
+}
+
+// kernelCounts lists the kernels of ls (a program's steps: a layer may
+// have several) with the number of layers each runs, in order of first
+// use: "direct4 ×19, grouped ×2".
+func kernelCounts(ls []layerKernel) string {
+	var names, out []string
+	layers := map[string]int{}
+	var last *graph.Node
+	for _, l := range ls {
+		if l.kernel == "" || l.node == last { // not a convolution, or a layer's later launches
+			continue
+		}
+		last = l.node
+		if layers[l.kernel] == 0 {
+			names = append(names, l.kernel)
+		}
+		layers[l.kernel]++
+	}
+	for _, n := range names {
+		out = append(out, fmt.Sprintf("%s ×%d", n, layers[n]))
+	}
+	return strings.Join(out, ", ")
+}

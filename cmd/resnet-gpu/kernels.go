@@ -43,6 +43,14 @@ func runKernels(args []string) error {
 	if *dump != "" {
 		return dumpWGSL(&mf, *batch, *dump)
 	}
+	if *plot != "" { // a plot that cannot be written fails now, not after the timings
+		f, err := os.CreateTemp(filepath.Dir(*plot), ".roofline-*")
+		if err != nil {
+			return fmt.Errorf("--plot %s: %w", *plot, err)
+		}
+		f.Close()
+		os.Remove(f.Name())
+	}
 	m, err := mf.load()
 	if err != nil {
 		return err
@@ -54,8 +62,7 @@ func runKernels(args []string) error {
 	}
 	dev := ge.Dev
 	progress := os.Stderr
-	fmt.Fprintf(progress, "measuring the ceilings of %s …\n", dev.Info.Name)
-	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev))
+	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev), progress)
 	if err != nil {
 		return err
 	}
@@ -65,13 +72,16 @@ func runKernels(args []string) error {
 		return err
 	}
 	graph.Optimize(g)
-	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress, ConvKernel: ge.Opt.ConvKernel}
+	if ge.Opt.Tuner != nil {
+		ge.Opt.Tuner.Tune(g) // every shape at once, before the timings
+	}
+	opt := perf.KernelOptions{Runs: *runs, Ceil: ceil, Progress: progress, Exec: ge.Opt}
 	rs, err := perf.TimeKernels(dev, g, opt)
 	if err != nil {
 		return err
 	}
 	if *plot != "" {
-		title := fmt.Sprintf("%s batch %d on %s", m.Arch.Name, *batch, dev.Info.Name)
+		title := fmt.Sprintf("%s batch %d, weights %s\non %s", m.Arch.Name, *batch, m.Weights.Name, dev.Info.Name)
 		if err := perf.Roofline(*plot, title, ceil, rs); err != nil {
 			return err
 		}

@@ -29,8 +29,8 @@ func TestFits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := fits(l, c.lim); got != c.want {
-			t.Errorf("fits(%s, %+v) = %v, want %v (scratch %v elements)", c.variant, c.lim, got, c.want, l.Scratch)
+		if got := Fits(l, c.lim); got != c.want {
+			t.Errorf("Fits(%s, %+v) = %v, want %v (scratch %v elements)", c.variant, c.lim, got, c.want, l.Scratch)
 		}
 	}
 }

@@ -28,8 +28,13 @@ type Options struct {
 	// activations themselves before each run.
 	Guard int
 	// ConvKernel picks a convolution's kernel (a shaders.ConvKernels name);
-	// nil or "" uses the untuned default (shaders.Defaults).
+	// nil or "" leaves the choice to Tuner, else to the untuned default
+	// (shaders.Defaults).
 	ConvKernel func(g shaders.ConvGeom) string
+	// Tuner, if set, picks the kernels ConvKernel leaves open by timing
+	// them on its device: CompileGPU first tunes every shape of the graph
+	// it has not seen (Tuner.Tune), so that its progress counts them.
+	Tuner *Tuner
 }
 
 // Executor runs graphs on a GPU device. It is safe for concurrent use, and

@@ -79,9 +79,13 @@ type NodeLaunch struct {
 // Launches returns, in order, the launches that CompileGPU would record for
 // g on a device with capabilities c and options opt, without a device: the
 // device's rewrites applied and the convolution kernels chosen as
-// CompileGPU chooses them. Nothing touches a GPU unless opt.ConvKernel does
-// (a Tuner times kernels on its own device).
+// CompileGPU chooses them. Nothing touches a GPU unless opt.ConvKernel or
+// opt.Tuner does (a Tuner times kernels on its own device, first every
+// shape of g it has not seen, as CompileGPU has it do).
 func Launches(g *graph.Graph, c gpu.Caps, opt Options) ([]NodeLaunch, error) {
+	if opt.Tuner != nil {
+		opt.Tuner.Tune(g)
+	}
 	e := &Executor{Opt: opt, caps: c}
 	g = e.forDevice(g)
 	steps, _, _, err := e.lower(g, graph.NewPlan(g))

@@ -157,7 +157,7 @@ func (e *Executor) chooseConv(g shaders.ConvGeom) (string, shaders.ConvLaunch, e
 	var errs []error
 	for _, v := range order {
 		l, err := shaders.Conv2D(g, v, e.caps)
-		if err == nil && !fits(l, e.caps) {
+		if err == nil && !Fits(l, e.caps) {
 			err = fmt.Errorf("%s: scratch of %v floats passes the device's buffer limits", v, l.Scratch)
 		}
 		if err == nil {
@@ -169,19 +169,25 @@ func (e *Executor) chooseConv(g shaders.ConvGeom) (string, shaders.ConvLaunch, e
 }
 
 // convOrder lists the kernels chooseConv tries for g, in order: the one
-// Options.ConvKernel names (forced: no other is tried), else the defaults.
+// Options.ConvKernel names, else the one Options.Tuner picks (forced: no
+// other is tried), else the defaults.
 func (e *Executor) convOrder(g shaders.ConvGeom) (order []string, forced bool) {
 	if e.Opt.ConvKernel != nil {
 		if v := e.Opt.ConvKernel(g); v != "" {
 			return []string{v}, true
 		}
 	}
+	if e.Opt.Tuner != nil {
+		if v := e.Opt.Tuner.Kernel(g); v != "" {
+			return []string{v}, true
+		}
+	}
 	return shaders.Defaults(g, e.caps), false
 }
 
-// fits reports whether l's scratch buffers are within the device's buffer
-// limits.
-func fits(l shaders.ConvLaunch, c gpu.Caps) bool {
+// Fits reports whether l's scratch buffers are within the buffer limits
+// of a device with capabilities c.
+func Fits(l shaders.ConvLaunch, c gpu.Caps) bool {
 	for _, e := range l.Scratch {
 		if n := 4 * uint64(e); n > c.MaxBufferSize || n > c.MaxStorageBufferBinding {
 			return false

@@ -42,6 +42,9 @@ func (e *Executor) Compile(g *graph.Graph) (graph.Program, error) { return e.Com
 // is: the device's rewrites (graph.LinearAsConv on CPU adapters,
 // graph.FusePreActivation) apply to a clone.
 func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
+	if e.Opt.Tuner != nil {
+		e.Opt.Tuner.Tune(g)
+	}
 	g = e.forDevice(g)
 	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
 	ok := false

@@ -8,37 +8,49 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// Tuner picks each convolution's kernel by timing every variant that
-// supports its shape on the device, once per shape, and remembers the
-// choice in a JSON file per adapter (in the user cache directory) so later
-// runs start fast.
+// Tuner picks each convolution's kernel by timing, once per shape, every
+// candidate that computes it on the device (candidates), and remembers
+// the choice in a JSON file per adapter (in the user cache directory) so
+// later runs start fast.
 //
 // A Tuner is safe for concurrent use; tunings take turns.
 type Tuner struct {
-	Dev      *gpu.Device
-	Path     string            // cache file; "" keeps choices in memory only
-	Runs     int               // timed runs per candidate (default 5)
-	Progress io.Writer         // a line per tuned shape; nil = quiet
-	Choices  map[string]string // shape (graph.Name) → kernel
+	Dev  *gpu.Device
+	Path string // cache file; "" keeps choices in memory only
+	Runs int    // timed runs per candidate (default 5)
+	// Progress, if set, receives a status line per tuning ("tuning
+	// convolution kernels on …: 27 shapes, 210 candidates") or, on a terminal, a progress bar of the candidates
+	// timed (internal/progress).
+	Progress io.Writer
+	// Verbose adds to Progress a line per tuned shape with every
+	// candidate's time.
+	Verbose bool
+	Choices map[string]string // shape (graph.Name) → kernel
 
 	mu sync.Mutex
 }
+
+// cacheVersion changes when the meaning of a cached choice does: 2 when
+// the candidates came to include the adapter's default kernel.
+const cacheVersion = "2"
 
 // NewTuner returns a tuner for dev whose cache lives in dir (normally
 // $XDG_CACHE_HOME/resnet-gpu); an unreadable cache is ignored.
 func NewTuner(dev *gpu.Device, dir string) *Tuner {
 	t := &Tuner{Dev: dev, Runs: 5, Choices: map[string]string{}}
 	if dir != "" {
-		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.KernelNames())))
+		h := sha256.Sum256([]byte(dev.Info.Name + "\x00" + dev.Info.Backend + "\x00" + dev.Info.Driver + "\x00" + fmt.Sprint(shaders.KernelNames()) + "\x00" + cacheVersion))
 		t.Path = filepath.Join(dir, fmt.Sprintf("tune-%x.json", h[:8]))
 		if b, err := os.ReadFile(t.Path); err == nil {
 			var c map[string]string
@@ -52,27 +64,91 @@ func NewTuner(dev *gpu.Device, dir string) *Tuner {
 	return t
 }
 
-// Kernel returns the tuned kernel for g, timing the candidates
-// (shaders.Candidates) on first sight of its shape. It is meant for
-// Options.ConvKernel; a shape whose timing fails, or that no tuned kernel
-// supports, gets the untuned default ("").
+// Candidates returns the kernels the tuner times for g: the adapter's
+// untuned default (the kernel an executor on Dev picks without a tuner)
+// first, then the registry's tuning candidates (shaders.Candidates). A
+// shape with a single candidate needs no timing.
+func (t *Tuner) Candidates(g shaders.ConvGeom) []string {
+	cands := shaders.Candidates(g)
+	def, _, err := (&Executor{caps: t.Dev.Caps()}).chooseConv(g)
+	if err != nil || slices.Contains(cands, def) {
+		return cands
+	}
+	return append([]string{def}, cands...)
+}
+
+// Kernel returns the tuned kernel for g, timing the candidates on first
+// sight of its shape. A shape whose timing fails, or with fewer than two
+// candidates, gets the untuned default ("").
 func (t *Tuner) Kernel(g shaders.ConvGeom) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	op, in := graph.ConvOf(g)
-	key := graph.Name(op, in)
-	if v, ok := t.Choices[key]; ok {
-		if k, ok := shaders.Kernel(v); ok && k.Computes(g) {
+	if v, ok := t.cached(g); ok {
+		return v
+	}
+	return t.tune(g, t.Candidates(g), nil)
+}
+
+// cached returns the remembered choice for g, if it still computes g.
+func (t *Tuner) cached(g shaders.ConvGeom) (string, bool) {
+	v, ok := t.Choices[graph.Name(graph.ConvOf(g))]
+	if k, known := shaders.Kernel(v); ok && known && k.Computes(g) {
+		return v, true
+	}
+	return "", false
+}
+
+// Tune times the candidates of every convolution shape of g (as an
+// executor on Dev lowers g) that the tuner has no choice for yet,
+// reporting to Progress how many there are and how far it got; a
+// compilation with the tuner then times nothing. Shapes that only appear
+// once kernels are chosen (a fused input stage) are tuned when the
+// compilation meets them.
+func (t *Tuner) Tune(g *graph.Graph) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	type shape struct {
+		g     shaders.ConvGeom
+		cands []string
+	}
+	var todo []shape
+	seen := map[string]bool{}
+	total := 0
+	record := func(g shaders.ConvGeom) string {
+		if v, ok := t.cached(g); ok {
 			return v
 		}
-	}
-	cands := shaders.Candidates(g)
-	if len(cands) == 0 {
+		key := graph.Name(graph.ConvOf(g))
+		if cands := t.Candidates(g); len(cands) > 1 && !seen[key] {
+			seen[key] = true
+			todo = append(todo, shape{g, cands})
+			total += len(cands)
+		}
 		return ""
 	}
+	if _, err := Launches(g, t.Dev.Caps(), Options{ConvKernel: record}); err != nil || len(todo) == 0 {
+		return // a graph that does not lower fails its compilation
+	}
+	ph := progress.Start(t.Progress, total, fmt.Sprintf("tuning convolution kernels on %s: %d shapes, %d candidates", t.Dev.Info.Name, len(todo), total))
+	defer ph.Done()
+	for _, s := range todo {
+		t.tune(s.g, s.cands, ph)
+		ph.Add(len(s.cands))
+	}
+}
+
+// tune times cands for g, remembers and returns the fastest ("" when
+// there is nothing to choose or every candidate failed); with Verbose, it
+// prints every candidate's time, above ph's bar where there is one.
+func (t *Tuner) tune(g shaders.ConvGeom, cands []string, ph *progress.Phase) string {
+	if len(cands) < 2 {
+		return ""
+	}
+	op, in := graph.ConvOf(g)
+	key := graph.Name(op, in)
 	times, errs := t.time(op, in, cands)
 	best, bestT := "", time.Duration(math.MaxInt64)
-	var all []string // every candidate's time, for the progress line
+	var all []string // every candidate's time, for the verbose line
 	for i, v := range cands {
 		if errs[i] != nil {
 			all = append(all, v+" failed")
@@ -86,8 +162,13 @@ func (t *Tuner) Kernel(g shaders.ConvGeom) string {
 	if best == "" {
 		return ""
 	}
-	if t.Progress != nil {
-		fmt.Fprintf(t.Progress, "tuned %s: %s (%.3f ms; %s)\n", key, best, float64(bestT)/1e6, strings.Join(all, ", "))
+	if t.Verbose && t.Progress != nil {
+		line := fmt.Sprintf("tuned %s: %s (%.3f ms; %s)", key, best, float64(bestT)/1e6, strings.Join(all, ", "))
+		if ph != nil {
+			ph.Printf("%s", line)
+		} else {
+			fmt.Fprintln(t.Progress, line)
+		}
 	}
 	t.Choices[key] = best
 	t.save()

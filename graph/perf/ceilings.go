@@ -2,6 +2,7 @@ package perf
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -9,16 +10,21 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
 // Ceilings are what the device attains at best: the roofs the kernels are
 // measured against.
 type Ceilings struct {
-	GFLOPS float64 // best GFLOP/s of any convolution kernel on a square GEMM
+	// GFLOPS is the best GFLOP/s of any convolution kernel of the registry
+	// on a square GEMM posed as a 1×1 convolution and on a 3×3
+	// convolution, so on every adapter the kernel it runs fastest sets it
+	// (on CPU adapters direct4, which the GEMM kernels trail there by far).
+	GFLOPS float64
 	GBps   float64 // GB/s of a vec4 copy (bytes read plus bytes written)
 	// GEMM and Copy say what was measured, e.g.
-	// "gemm 4096x4096x4096 via conv2d/gemm1x1_128 (timestamps)".
+	// "conv 3x3 c256→256 14² via conv2d/direct4 (wall clock)".
 	GEMM, Copy string
 }
 
@@ -26,11 +32,13 @@ type Ceilings struct {
 type CeilingSize int
 
 const (
-	// Small is a 256³ GEMM and a 4 MiB copy: for CPU adapters such as
-	// Mesa's lavapipe, which run at about a GFLOP/s.
+	// Small is a 256³ GEMM, a 3×3 convolution of 256 channels at 14² and
+	// a 4 MiB copy: for CPU adapters such as Mesa's lavapipe, which run at
+	// tens of GFLOP/s.
 	Small CeilingSize = iota
-	// Large is a 4096³ GEMM and a 1 GiB copy (less where the adapter's
-	// buffer limits are lower): for real GPUs, large enough to fill them.
+	// Large is a 4096³ GEMM, a 3×3 convolution of 512 channels at 56² and
+	// a 1 GiB copy (less where the adapter's buffer limits are lower):
+	// for real GPUs, large enough to fill them.
 	Large
 )
 
@@ -50,26 +58,36 @@ func SizeFor(dev *gpu.Device) CeilingSize {
 	return Large
 }
 
-// sizes returns the problem sizes of s, GEMM M = N = K and the copy's
-// bytes, and the number of timed runs of each kernel after its warm-up.
-func (s CeilingSize) sizes() (gemm int, copyBytes uint64, runs int) {
+// sizes returns the problem sizes of s, GEMM M = N = K, the channels and
+// side of the 3×3 convolution and the copy's bytes, and the number of
+// timed runs of each kernel after its warm-up.
+func (s CeilingSize) sizes() (gemm, c3, hw3 int, copyBytes uint64, runs int) {
 	if s == Small {
-		return 256, 4 << 20, 3
+		return 256, 256, 14, 4 << 20, 5
 	}
-	return 4096, 1 << 30, 10
+	return 4096, 512, 56, 1 << 30, 10
 }
 
 // MeasureCeilings measures the device's attainable GFLOP/s and GB/s at the
-// given size. GFLOP/s is that of the fastest one-launch convolution kernel
-// (the kernels of shaders.ConvKernels that support the shape) on a square GEMM
-// posed as a 1×1 convolution (Cin = K, Cout = M, H·W = N, batch 1); GB/s is
-// that of a vec4 copy, counting the bytes read and written. Each kernel is
-// warmed up, then timed a few times; the fastest run counts.
-func MeasureCeilings(dev *gpu.Device, size CeilingSize) (Ceilings, error) {
-	n, bytes, runs := size.sizes()
+// given size (see Ceilings), reporting its progress to w (nil: quiet): one
+// line, or a bar on a terminal. Each kernel is warmed up, then timed a few
+// times; the fastest run counts.
+func MeasureCeilings(dev *gpu.Device, size CeilingSize, w io.Writer) (Ceilings, error) {
+	n, c3, hw3, bytes, runs := size.sizes()
+	gemm := graph.Conv(n, n, 1, 1, 0)
+	h := 1 // H·W = N with H ≤ W as close as possible
+	for d := 1; d*d <= n; d++ {
+		if n%d == 0 {
+			h = d
+		}
+	}
+	shapes := []computeShape{
+		{fmt.Sprintf("gemm %dx%dx%d", n, n, n), gemm, graph.Shape{1, n, h, n / h}},
+		{"", graph.Conv(c3, c3, 3, 1, 1), graph.Shape{1, c3, hw3, hw3}},
+	}
 	var c Ceilings
 	var err error
-	if c.GFLOPS, c.GEMM, err = measureGEMM(dev, n, runs); err != nil {
+	if c.GFLOPS, c.GEMM, err = measureCompute(dev, shapes, runs, w); err != nil {
 		return Ceilings{}, err
 	}
 	if c.GBps, c.Copy, err = measureCopy(dev, bytes, runs); err != nil {
@@ -86,53 +104,79 @@ func clock(dev *gpu.Device) string {
 	return "wall clock"
 }
 
-// measureGEMM returns the best GFLOP/s over the conv variants on an n³
-// GEMM, timed runs times each, and what it measured.
-func measureGEMM(dev *gpu.Device, n, runs int) (float64, string, error) {
-	h := 1 // H·W = N with H ≤ W as close as possible
-	for d := 1; d*d <= n; d++ {
-		if n%d == 0 {
-			h = d
-		}
-	}
-	in := graph.Shape{1, n, h, n / h}
-	rng := rand.New(rand.NewPCG(uint64(n), 0x6365696c))
-	b := 1 / math.Sqrt(float64(n))
-	op := graph.Conv(n, n, 1, 1, 0)
-	op.Weight = uniform(rng, n*n, -b, b)
-	var gb graph.Builder
-	gb.Output(gb.Apply("gemm", op, gb.Input("x", in)))
-	g, err := gb.Graph()
-	if err != nil {
-		return 0, "", err
-	}
-	data := [][]float32{uniform(rng, in.Numel(), -1, 1)}
-	flops := float64(g.Nodes[0].FLOPs())
-	best, bestVariant := 0.0, ""
-	var lastErr error
+// computeShape is a convolution the compute ceiling is measured on; name
+// "" is its Label.
+type computeShape struct {
+	name string
+	op   *graph.Conv2D
+	in   graph.Shape
+}
+
+// ceilingKernels returns the registry's kernels that compute s on dev as
+// a measure of its compute roof: every one whose launches build and fit,
+// except Winograd's, which does fewer multiplications than the FLOPs it is
+// credited with.
+func ceilingKernels(dev *gpu.Device, s computeShape) []string {
+	var out []string
+	geom := s.op.Geom(s.in)
 	for _, v := range shaders.KernelNames() {
-		// One-launch kernels only: the K-split and Winograd variants are
-		// not plain GEMMs (and their scratch may exceed the buffer limits).
-		if l, err := shaders.Conv2D(op.Geom(in), v, dev.Caps()); err != nil || l.Pre != nil || l.Post != nil {
-			continue
-		}
-		ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: func(shaders.ConvGeom) string { return v }})
-		ts, _, err := timeGraph(ex, g, data, runs)
-		if err != nil {
-			lastErr = fmt.Errorf("perf: gemm %d³ via conv2d/%s: %w", n, v, err)
-			continue
-		}
-		if gf := flops / Summarize(ts).Min.Seconds() / 1e9; gf > best {
-			best, bestVariant = gf, v
+		l, err := shaders.Conv2D(geom, v, dev.Caps())
+		if err == nil && l.WeightsTag != "wino" && gpuexec.Fits(l, dev.Caps()) {
+			out = append(out, v)
 		}
 	}
-	if bestVariant == "" {
+	return out
+}
+
+// measureCompute returns the best GFLOP/s of the registry's kernels
+// (ceilingKernels) over shapes, timed runs times each, and what it
+// measured.
+func measureCompute(dev *gpu.Device, shapes []computeShape, runs int, w io.Writer) (float64, string, error) {
+	total := 0
+	for _, s := range shapes {
+		total += len(ceilingKernels(dev, s))
+	}
+	ph := progress.Start(w, total, fmt.Sprintf("measuring the compute ceiling of %s: %d kernel runs", dev.Info.Name, total))
+	defer ph.Done()
+	best, what := 0.0, ""
+	var lastErr error
+	for i, s := range shapes {
+		rng := rand.New(rand.NewPCG(uint64(i+1), 0x6365696c))
+		op := *s.op
+		b := 1 / math.Sqrt(float64(op.Cin*op.KH*op.KW))
+		op.Weight = uniform(rng, op.Cout*op.Cin*op.KH*op.KW, -b, b)
+		var gb graph.Builder
+		gb.Output(gb.Apply("conv", &op, gb.Input("x", s.in)))
+		g, err := gb.Graph()
+		if err != nil {
+			return 0, "", err
+		}
+		name := s.name
+		if name == "" {
+			name = Label(g.Nodes[0].String())
+		}
+		data := [][]float32{uniform(rng, s.in.Numel(), -1, 1)}
+		flops := float64(g.Nodes[0].FLOPs())
+		for _, v := range ceilingKernels(dev, s) {
+			ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: func(shaders.ConvGeom) string { return v }})
+			ts, _, err := timeGraph(ex, g, data, runs)
+			ph.Add(1)
+			if err != nil {
+				lastErr = fmt.Errorf("perf: %s via conv2d/%s: %w", name, v, err)
+				continue
+			}
+			if gf := flops / Summarize(ts).Min.Seconds() / 1e9; gf > best {
+				best, what = gf, fmt.Sprintf("%s via conv2d/%s (%s)", name, v, clock(dev))
+			}
+		}
+	}
+	if what == "" {
 		if lastErr != nil {
 			return 0, "", lastErr
 		}
-		return 0, "", fmt.Errorf("perf: no conv2d variant supports %s", graph.Name(op, in))
+		return 0, "", fmt.Errorf("perf: no convolution kernel computes the ceiling's shapes")
 	}
-	return best, fmt.Sprintf("gemm %dx%dx%d via conv2d/%s (%s)", n, n, n, bestVariant, clock(dev)), nil
+	return best, what, nil
 }
 
 // measureCopy returns the GB/s of a vec4 copy of up to bytes bytes (less

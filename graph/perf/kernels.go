@@ -9,7 +9,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
-	"github.com/resnet-gpu/resnet-gpu/shaders"
+	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 )
 
 // KernelOptions tune TimeKernels.
@@ -20,12 +20,15 @@ type KernelOptions struct {
 	// Ceil are the device's ceilings for PctFLOPS and PctBW; zero leaves
 	// the percentages zero.
 	Ceil Ceilings
-	// Progress, if not nil, receives one line per kernel as it is timed,
-	// e.g. "[3/25] conv2d(…) tiled 0.123 ms 512 GFLOP/s 40.2 GB/s".
+	// Progress, if not nil, receives a status line ("timing 25 kernels
+	// on …") or, on a terminal, a progress bar (internal/progress).
 	Progress io.Writer
-	// ConvKernel picks a convolution's kernel as in gpuexec.Options; nil
-	// uses gpuexec's default.
-	ConvKernel func(shaders.ConvGeom) string
+	// Verbose adds to Progress one line per kernel as it is timed, e.g.
+	// "[3/25] conv2d(…) tiled 0.123 ms 512 GFLOP/s 40.2 GB/s".
+	Verbose bool
+	// Exec are the options of the executor the kernels are compiled
+	// with: its choice of convolution kernels (ConvKernel, Tuner).
+	Exec gpuexec.Options
 }
 
 // KernelResult is the timing of one distinct layer of a graph.
@@ -70,7 +73,9 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 		}
 		count[k]++
 	}
-	ex := gpuexec.New(dev, gpuexec.Options{ConvKernel: opt.ConvKernel})
+	ex := gpuexec.New(dev, opt.Exec)
+	ph := progress.Start(opt.Progress, len(order), fmt.Sprintf("timing %d kernels on %s", len(order), dev.Info.Name))
+	defer ph.Done()
 	var out []KernelResult
 	for i, n := range order {
 		one, in, err := single(n, uint64(i+1))
@@ -84,12 +89,13 @@ func TimeKernels(dev *gpu.Device, g *graph.Graph, opt KernelOptions) ([]KernelRe
 		r := result(one.Nodes[0], Summarize(ts).Median)
 		r.Variant, r.Count = variant, count[n.String()]
 		r.PctFLOPS, r.PctBW = pct(r.GFLOPS, opt.Ceil.GFLOPS), pct(r.GBps, opt.Ceil.GBps)
-		if opt.Progress != nil {
+		ph.Add(1)
+		if opt.Verbose {
 			v := r.Variant
 			if v != "" {
 				v += " "
 			}
-			fmt.Fprintf(opt.Progress, "[%d/%d] %s %s%.3f ms %s GFLOP/s %s GB/s\n",
+			ph.Printf("[%d/%d] %s %s%.3f ms %s GFLOP/s %s GB/s",
 				i+1, len(order), r.Name, v, ms(r.Time), rate(r.GFLOPS), rate(r.GBps))
 		}
 		out = append(out, r)

@@ -2,12 +2,14 @@ package perf
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
@@ -42,13 +44,13 @@ func TestTimeKernels(t *testing.T) {
 	g := tinyNet(t)
 	var progress bytes.Buffer
 	ceil := Ceilings{GFLOPS: 10, GBps: 10}
-	rs, err := TimeKernels(dev, g, KernelOptions{Runs: 3, Ceil: ceil, Progress: &progress,
-		ConvKernel: func(g shaders.ConvGeom) string {
+	rs, err := TimeKernels(dev, g, KernelOptions{Runs: 3, Ceil: ceil, Progress: &progress, Verbose: true,
+		Exec: gpuexec.Options{ConvKernel: func(g shaders.ConvGeom) string {
 			if g.Cin == 4 {
 				return "tiled32k4"
 			}
 			return ""
-		}})
+		}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestTimeKernels(t *testing.T) {
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(progress.String()), "\n")
-	if len(lines) != len(want) || !strings.HasPrefix(lines[0], "[1/6] conv2d(n=1,c=4,") || !strings.Contains(lines[5], "GFLOP/s") {
+	if len(lines) != 1+len(want) || !strings.HasPrefix(lines[0], "timing 6 kernels on ") || !strings.HasPrefix(lines[1], "[1/6] conv2d(n=1,c=4,") || !strings.Contains(lines[6], "GFLOP/s") {
 		t.Errorf("progress:\n%s", progress.String())
 	}
 }
@@ -104,12 +106,33 @@ func TestTimeKernels(t *testing.T) {
 func TestMeasureCeilings(t *testing.T) {
 	dev := gputest.Device(t)
 	t.Logf("%s, timestamps %v, size for it: %v", dev.Info, dev.HasTimestamps, SizeFor(dev))
-	c, err := MeasureCeilings(dev, Small)
+	c, err := MeasureCeilings(dev, Small, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%.2f GFLOP/s (%s), %.2f GB/s (%s)", c.GFLOPS, c.GEMM, c.GBps, c.Copy)
-	if !(c.GFLOPS > 0) || !(c.GBps > 0) || !strings.HasPrefix(c.GEMM, "gemm 256x256x256 via conv2d/") || !strings.HasPrefix(c.Copy, "copy 4 MiB") {
+	if !(c.GFLOPS > 0) || !(c.GBps > 0) || !regexp.MustCompile(`^(gemm 256x256x256|conv 3x3 c256→256 14²) via conv2d/\w+ \(`).MatchString(c.GEMM) || !strings.HasPrefix(c.Copy, "copy 4 MiB") {
 		t.Errorf("ceilings %+v", c)
+	}
+}
+
+// The compute ceiling is measured with every kernel an executor on the
+// adapter would run on its shapes: the default (direct4 on lavapipe,
+// with its packing pass) among them.
+func TestCeilingKernelsIncludeDefault(t *testing.T) {
+	dev := gputest.Device(t)
+	ex := gpuexec.New(dev, gpuexec.Options{})
+	for _, s := range []computeShape{
+		{"gemm", graph.Conv(256, 256, 1, 1, 0), graph.Shape{1, 256, 16, 16}},
+		{"3x3", graph.Conv(256, 256, 3, 1, 1), graph.Shape{1, 256, 14, 14}},
+	} {
+		g, _, err := graph.Random("conv", s.op, s.in, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		def := ex.Kernel(g.Nodes[0])
+		if ks := ceilingKernels(dev, s); !slices.Contains(ks, def) {
+			t.Errorf("%s: the ceiling's kernels %v lack the default %s", s.name, ks, def)
+		}
 	}
 }

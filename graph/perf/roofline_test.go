@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
 )
 
 // someResults are three kernels of ResNet-50 with made-up timings.
@@ -74,5 +77,61 @@ func TestLabel(t *testing.T) {
 		if got := Label(c.name); got != c.want {
 			t.Errorf("Label(%s) = %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestFamily(t *testing.T) {
+	for _, c := range []struct {
+		r    KernelResult
+		want string
+	}{
+		{KernelResult{Name: "conv2d(n=1)", Variant: "direct4"}, "direct"},
+		{KernelResult{Name: "conv2d(n=1)", Variant: "tiled64x128"}, "tiled"},
+		{KernelResult{Name: "conv2d(n=1)", Variant: "wino_small"}, "wino"},
+		{KernelResult{Name: "conv2d(n=1)", Variant: "grouped"}, "grouped"},
+		{KernelResult{Name: "maxpool(n=1,c=64)"}, "maxpool"},
+	} {
+		if got := Family(c.r); got != c.want {
+			t.Errorf("Family(%s %s) = %q, want %q", c.r.Name, c.r.Variant, got, c.want)
+		}
+	}
+}
+
+// Labels of points close together go to different sides or are left out,
+// one at the right edge goes to the left; none overlaps another or leaves
+// the plot area.
+func TestPlaceLabels(t *testing.T) {
+	pts := plotter.XYs{{X: 10, Y: 10}, {X: 10.5, Y: 10}, {X: 11, Y: 10}, {X: 10, Y: 10.5}, {X: 99, Y: 10}}
+	labels := []string{"conv 3x3 c256→256 14²", "conv 1x1 c64→256 56²", "conv 7x7/2 c3→64 224²", "linear 2048→1000", "at the right edge"}
+	radii := []vg.Length{5, 5, 5, 5, 5}
+	area := vg.Point{X: 500, Y: 300}
+	toPt := func(q plotter.XY) vg.Point { return vg.Point{X: 150 + vg.Length(q.X-10)*50, Y: vg.Length(q.Y) * 15} }
+	pts[4].X = 16.5 // at x = 475
+	const size = 10
+	offs := placeLabels(pts, labels, radii, toPt, area, size)
+	type box struct{ x0, y0, x1, y1 vg.Length }
+	var placed []box
+	for i, o := range offs {
+		if o == nil {
+			continue
+		}
+		c := toPt(pts[i])
+		w := vg.Length(0.5*size) * vg.Length(len([]rune(labels[i])))
+		b := box{c.X + o.X, c.Y + o.Y, c.X + o.X + w, c.Y + o.Y + 1.2*size}
+		if b.x0 < 0 || b.y0 < 0 || b.x1 > area.X || b.y1 > area.Y {
+			t.Errorf("label %q at %+v leaves the area", labels[i], b)
+		}
+		for _, p := range placed {
+			if b.x0 < p.x1 && p.x0 < b.x1 && b.y0 < p.y1 && p.y0 < b.y1 {
+				t.Errorf("label %q at %+v overlaps one at %+v", labels[i], b, p)
+			}
+		}
+		placed = append(placed, b)
+	}
+	if offs[0] == nil || len(placed) < 2 {
+		t.Errorf("placed %d labels (the first: %v), want the first and another", len(placed), offs[0])
+	}
+	if o := offs[4]; o == nil || o.X >= 0 {
+		t.Errorf("the label at the right edge is not placed to the left of its point: %v", o)
 	}
 }

@@ -44,7 +44,7 @@ bench: build
 # Measure again the numbers README.md quotes (accuracy against PyTorch,
 # each subcommand's run time) on this machine; prints Markdown.
 numbers: build
-	BIN=$(BIN) GO=$(GO) ./scripts/numbers.sh
+	BIN=$(BIN) GO=$(GO) ./benchmarks/numbers.sh
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/

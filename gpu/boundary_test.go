@@ -84,6 +84,7 @@ var layers = []struct{ name, dir string }{
 	{"graph", "graph"},
 	{"models", "resnet"},
 	{"cmd", "cmd"},
+	{"deploy", "deploy"}, // the manifests' checks
 }
 
 // testImports lets the test files of a layer import these higher layers

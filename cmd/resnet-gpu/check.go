@@ -8,8 +8,8 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
-	"github.com/resnet-gpu/resnet-gpu/internal/progress"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
-	"github.com/resnet-gpu/resnet-gpu/internal/progress"
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 

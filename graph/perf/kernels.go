@@ -9,7 +9,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
-	"github.com/resnet-gpu/resnet-gpu/internal/progress"
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 )
 
 // KernelOptions tune TimeKernels.

@@ -96,18 +96,16 @@ func triple(name, s string) ([]float32, error) {
 }
 
 // load opens the model, with a download progress bar when stderr is a
-// terminal.
+// terminal, and tuning's progress on stderr.
 func (m *modelFlags) load() (*resnet.Model, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune}
+	// Tuning reports a bar on a terminal, else one line (with --tune on, a
+	// line per shape with every candidate's time).
+	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune, TuneProgress: os.Stderr}
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = os.Stderr
-		opt.TuneProgress = os.Stderr
-	}
-	if m.tune == "on" {
-		opt.TuneProgress = os.Stderr // asked for: say what each candidate took
 	}
 	ctx, stop := interruptible()
 	w, err := resnet.LoadWeights(ctx, m.arch, m.weights, resnet.WeightsOptions{Progress: opt.Progress, Hub: hub.Options{Refresh: m.refresh}})

@@ -99,6 +99,10 @@ func run(args []string) (code int) {
 		case errors.Is(err, errFailed):
 			return 1
 		}
+		if sig := (interrupted{}); errors.As(err, &sig) {
+			fmt.Fprintf(os.Stderr, "resnet-gpu %s: %s\n", name, oneLine(err.Error()))
+			return 128 + int(sig.sig)
+		}
 		fmt.Fprintf(os.Stderr, "resnet-gpu %s: %s\n", name, oneLine(err.Error()))
 		return 1
 	}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
@@ -65,14 +66,36 @@ func (m *modelFlags) check() error {
 	return nil
 }
 
-// interruptible returns a context that SIGINT and SIGTERM cancel, so that a
-// download stopped by either removes its temporary file, and the function
-// that restores their default action. After the first signal the default
-// action is back, so a second one ends the program at once.
+// interrupted is the cause of a context cancelled by a signal: the
+// command then exits as a process killed by it would (128 + its number).
+type interrupted struct{ sig syscall.Signal }
+
+func (e interrupted) Error() string { return e.sig.String() + " signal received" }
+
+// interruptible returns a context cancelled, with an interrupted cause, by
+// the first SIGINT or SIGTERM; after it (or stop) the signals' default
+// handling is back, so a second Ctrl-C kills at once.
 func interruptible() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop)
-	return ctx, stop
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			cancel(interrupted{s.(syscall.Signal)})
+		case <-done:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel(context.Canceled)
+		})
+	}
 }
 
 // triple parses "a,b,c" (empty: nil).

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+)
+
+// outcome is one input's result: its logits and probabilities, or why it
+// has none.
+type outcome struct {
+	in            input
+	logits, probs []float32
+	err           error
+}
+
+// group is the inputs of one forward pass, with the inputs that failed
+// before it in the order (which take no place in the batch). ready is done
+// when every input of it has been read.
+type group struct {
+	items []outcome
+	x     [][]float32 // the tensor of items[i], once read
+	ready sync.WaitGroup
+}
+
+// classifyInputs classifies inputs batch by batch and calls done for each,
+// in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
+// inputs of the next batches while the calling goroutine, the only one to
+// call Forward, runs the model on the current one; at most
+// max(2, GOMAXPROCS/batch)+1 batches wait read or being read, so memory
+// stays bounded. An input that cannot be read takes an all-zero tensor in
+// its batch, so that the batch keeps its size (and compiled program). A
+// failed batch is run again an input at a time, so that the error is the
+// input's own. classifyInputs stops at done's first error and returns it.
+func classifyInputs(m *resnet.Model, inputs []input, batch int, done func(outcome) error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	type job struct {
+		g *group
+		i int
+	}
+	jobs := make(chan job)
+	queue := make(chan *group, max(1, (workers+batch-1)/batch))
+	for range workers {
+		go func() {
+			for j := range jobs {
+				it := &j.g.items[j.i]
+				j.g.x[j.i], it.err = readInput(m, it.in.path)
+				j.g.ready.Done()
+			}
+		}()
+	}
+	go func() {
+		defer close(queue)
+		defer close(jobs)
+		for _, g := range groups(inputs, batch) {
+			for i, it := range g.items {
+				if it.in.err != nil {
+					continue
+				}
+				g.ready.Add(1)
+				select {
+				case jobs <- job{g, i}:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case queue <- g:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	zero := make([]float32, m.InputSize())
+	for g := range queue {
+		g.ready.Wait()
+		forwardGroup(m, g, zero)
+		for _, it := range g.items {
+			if err := done(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// groups splits inputs into groups of batch readable inputs each, every
+// input that failed already joining the group after it (the last group
+// when none follows).
+func groups(inputs []input, batch int) []*group {
+	var out []*group
+	g, n := &group{}, 0
+	for _, in := range inputs {
+		it := outcome{in: in, err: in.err}
+		g.items = append(g.items, it)
+		if in.err != nil {
+			continue
+		}
+		if n++; n == batch {
+			out, g, n = append(out, g), &group{}, 0
+		}
+	}
+	if len(g.items) > 0 {
+		out = append(out, g)
+	}
+	for _, g := range out {
+		g.x = make([][]float32, len(g.items))
+	}
+	return out
+}
+
+// forwardGroup runs the model on a group's read inputs, padding the ones that
+// failed with zero, and sets each read input's logits and probabilities
+// or error.
+func forwardGroup(m *resnet.Model, g *group, zero []float32) {
+	var xs [][]float32
+	var idx []int // the item of each xs entry
+	ok := false
+	for i, it := range g.items {
+		if it.in.err != nil {
+			continue
+		}
+		x := g.x[i]
+		if it.err != nil {
+			x = zero
+		} else {
+			ok = true
+		}
+		xs, idx = append(xs, x), append(idx, i)
+	}
+	if !ok {
+		return
+	}
+	lg, probs, err := m.Forward(xs)
+	if err == nil {
+		for k, i := range idx {
+			if g.items[i].err == nil {
+				g.items[i].logits, g.items[i].probs = lg[k], probs[k]
+			}
+		}
+		return
+	}
+	for k, i := range idx {
+		it := &g.items[i]
+		if it.err != nil {
+			continue
+		}
+		if len(xs) == 1 {
+			it.err = fmt.Errorf("%s: %w", it.in.path, err)
+			continue
+		}
+		l, p, err := m.Forward(xs[k : k+1])
+		if err != nil {
+			it.err = fmt.Errorf("%s: %w", it.in.path, err)
+			continue
+		}
+		it.logits, it.probs = l[0], p[0]
+	}
+}

@@ -268,3 +268,32 @@ func TestClassifyNothingToRead(t *testing.T) {
 		oneErrorLine(t, e, c, 2, bad.want)
 	}
 }
+
+// An input whose logits overflow fails alone: its batch runs again an
+// input at a time, and the others keep PyTorch's logits.
+func TestClassifyOverflow(t *testing.T) {
+	ref := tinyLogits(t)
+	dir, images := photoFolder(t)
+	huge := filepath.Join(dir, "huge.f32")
+	b := make([]byte, 4*3*224*224)
+	for i := 0; i < len(b); i += 4 {
+		copy(b[i:], []byte{0xff, 0xff, 0x7f, 0x7f}) // the largest float32
+	}
+	if err := os.WriteFile(huge, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, e, c := cli(t, nil, "classify", "--device", "cpu", "--weights", tinyPth, "--batch", "3", "--format", "jsonl", "--logits", images[0], huge, images[1])
+	lines := strings.Split(strings.TrimSuffix(e, "\n"), "\n")
+	if c != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], "resnet-gpu classify: "+huge+": resnet: ") || !strings.Contains(lines[0], "overflowed") {
+		t.Errorf("exit %d, stderr %q; want 1 and a line naming %s", c, e, huge)
+	}
+	rs := parseJSONL(t, out)
+	if len(rs) != 2 || rs[0].Input != images[0] || rs[1].Input != images[1] {
+		t.Fatalf("results %+v, want %s and %s", rs, images[0], images[1])
+	}
+	for _, r := range rs {
+		if e := resnet.RelErr(r.Logits, ref[refName(r.Input)]); !(e <= 1e-5) {
+			t.Errorf("%s: logits %v, PyTorch's %v: relative error %.2e", r.Input, r.Logits, ref[refName(r.Input)], e)
+		}
+	}
+}

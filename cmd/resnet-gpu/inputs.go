@@ -8,23 +8,25 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// inputExts are the extensions of the files classify reads: the image
-// formats imagenet.Decode accepts, and raw .f32 tensors.
-var inputExts = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".f32"}
+// imageExts are the extensions of the image formats imagenet.Decode
+// accepts; inputExts are the extensions of the files classify reads: those
+// and raw .f32 tensors.
+var (
+	imageExts = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+	inputExts = append(slices.Clip(imageExts), ".f32")
+)
 
-// knownInput reports whether name has one of inputExts, in any case.
-func knownInput(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	for _, e := range inputExts {
-		if ext == e {
-			return true
-		}
-	}
-	return false
+// hasExt reports whether name has one of exts, in any case.
+func hasExt(name string, exts []string) bool {
+	return slices.Contains(exts, strings.ToLower(filepath.Ext(name)))
 }
+
+// knownInput reports whether classify reads name, by its extension.
+func knownInput(name string) bool { return hasExt(name, inputExts) }
 
 // input is one thing classify was asked for: a file to read, or an
 // argument that names none (err says why, naming it).

@@ -26,26 +26,35 @@ type group struct {
 	ready sync.WaitGroup
 }
 
+// readAhead is how many batches classifyInputs reads, or holds read,
+// beyond the one the model runs: enough to keep GOMAXPROCS readers busy,
+// and at least 2, on a GPU; none when the model runs on the CPU (the CPU
+// reference, or a CPU adapter such as lavapipe), where reading while it
+// runs takes cores from it.
+func readAhead(m *resnet.Model, batch int) int {
+	if ge := m.GPU(); ge == nil || ge.Caps().CPU {
+		return 0
+	}
+	return max(2, (runtime.GOMAXPROCS(0)+batch-1)/batch)
+}
+
 // classifyInputs classifies inputs batch by batch and calls done for each,
 // in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
-// inputs of the next batches while the calling goroutine, the only one to
-// call Forward, runs the model on the current one; at most
-// max(2, GOMAXPROCS/batch)+1 batches wait read or being read, so memory
-// stays bounded. An input that cannot be read takes an all-zero tensor in
-// its batch, so that the batch keeps its size (and compiled program). A
+// inputs of up to ahead batches after the one that the calling goroutine,
+// the only one to call Forward, runs; so at most ahead+1 batches of
+// tensors are held. An input that cannot be read takes an all-zero tensor
+// in its batch, so that the batch keeps its size (and compiled program). A
 // failed batch is run again an input at a time, so that the error is the
 // input's own. classifyInputs stops at done's first error and returns it.
-func classifyInputs(m *resnet.Model, inputs []input, batch int, done func(outcome) error) error {
+func classifyInputs(m *resnet.Model, inputs []input, batch, ahead int, done func(outcome) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	workers := runtime.GOMAXPROCS(0)
 	type job struct {
 		g *group
 		i int
 	}
 	jobs := make(chan job)
-	queue := make(chan *group, max(1, (workers+batch-1)/batch))
-	for range workers {
+	for range runtime.GOMAXPROCS(0) {
 		go func() {
 			for j := range jobs {
 				it := &j.g.items[j.i]
@@ -54,25 +63,34 @@ func classifyInputs(m *resnet.Model, inputs []input, batch int, done func(outcom
 			}
 		}()
 	}
+	// A group takes a token before its reads start and gives it back once
+	// it has run.
+	tokens := make(chan struct{}, ahead+1)
+	queue := make(chan *group, ahead+1)
 	go func() {
 		defer close(queue)
 		defer close(jobs)
 		for _, g := range groups(inputs, batch) {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			for _, it := range g.items {
+				if it.in.err == nil {
+					g.ready.Add(1)
+				}
+			}
+			queue <- g // never blocks: it holds at most as many groups as there are tokens
 			for i, it := range g.items {
 				if it.in.err != nil {
 					continue
 				}
-				g.ready.Add(1)
 				select {
 				case jobs <- job{g, i}:
 				case <-ctx.Done():
 					return
 				}
-			}
-			select {
-			case queue <- g:
-			case <-ctx.Done():
-				return
 			}
 		}
 	}()
@@ -80,6 +98,7 @@ func classifyInputs(m *resnet.Model, inputs []input, batch int, done func(outcom
 	for g := range queue {
 		g.ready.Wait()
 		forwardGroup(m, g, zero)
+		<-tokens
 		for _, it := range g.items {
 			if err := done(it); err != nil {
 				return err

@@ -90,13 +90,75 @@ func writeImage(path string, enc func(*os.File) error) error {
 	return f.Close()
 }
 
+// classifyInputs calls done in input order with each input's own logits
+// (those of a forward pass of it alone) or its error, reading ahead or
+// not, and stops at done's first error.
+func TestClassifyInputs(t *testing.T) {
+	m, err := resnet.Load(context.Background(), "", tinyPth, resnet.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	dir, images := photoFolder(t)
+	bad := errors.New("named nothing")
+	var ins []input
+	for i := range 5 {
+		ins = append(ins, input{path: images[i%len(images)]}, input{path: filepath.Join(dir, "b-cut.png")})
+		if i == 2 {
+			ins = append(ins, input{path: "x", err: bad})
+		}
+	}
+	want := map[string][]float32{}
+	for _, p := range images {
+		x, err := readInput(m, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lg, _, err := m.Forward([][]float32{x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[p] = lg[0]
+	}
+	for _, ahead := range []int{0, 2} {
+		var got []outcome
+		err := classifyInputs(m, ins, 3, ahead, func(o outcome) error { got = append(got, o); return nil })
+		if err != nil || len(got) != len(ins) {
+			t.Fatalf("ahead %d: %d outcomes, %v", ahead, len(got), err)
+		}
+		for i, o := range got {
+			switch {
+			case o.in != ins[i]:
+				t.Errorf("ahead %d: outcome %d is for %v, want %v", ahead, i, o.in, ins[i])
+			case o.in.err != nil:
+				if o.err != bad {
+					t.Errorf("ahead %d: %v, want %v", ahead, o.err, bad)
+				}
+			case filepath.Base(o.in.path) == "b-cut.png":
+				if o.err == nil || o.logits != nil {
+					t.Errorf("ahead %d: the truncated PNG gave %v, %v", ahead, o.logits, o.err)
+				}
+			case o.err != nil || fmt.Sprint(o.logits) != fmt.Sprint(want[o.in.path]):
+				t.Errorf("ahead %d: %s: logits %v, %v; alone %v", ahead, o.in.path, o.logits, o.err, want[o.in.path])
+			}
+		}
+		stop := errors.New("stop")
+		n := 0
+		err = classifyInputs(m, ins, 2, ahead, func(outcome) error { n++; return stop })
+		if err != stop || n != 1 {
+			t.Errorf("ahead %d: done's error gave %v after %d calls", ahead, err, n)
+		}
+	}
+}
+
 // BenchmarkClassifyFolder measures images/s over a generated folder of
-// -folder-images JPEGs and PNGs of mixed sizes at -folder-batch, four
+// -folder-images JPEGs and PNGs of mixed sizes at -folder-batch, five
 // ways interleaved each iteration (run it with -benchtime Nx for N
-// rounds; the medians are reported): classify's pipeline (read on a pool
-// while the model runs), the sequential loop (read a batch, then run it),
-// the model alone on synthetic inputs (what bench measures) and the reads
-// alone on the pool.
+// rounds; the medians are reported): classify's pipeline (reads on a
+// pool, readAhead batches ahead), the pipeline reading 2 batches ahead
+// whatever the adapter, the sequential loop (read a batch one input at a
+// time, then run it), the model alone on synthetic inputs (what bench
+// measures) and the reads alone on the pool.
 func BenchmarkClassifyFolder(b *testing.B) {
 	n, batch := *folderImages, *folderBatch
 	m, err := resnet.Load(context.Background(), *folderArch, "synthetic:0", resnet.Options{})
@@ -124,7 +186,10 @@ func BenchmarkClassifyFolder(b *testing.B) {
 		run  func() error
 	}{
 		{"pipeline", func() error {
-			return classifyInputs(m, list.inputs, batch, func(o outcome) error { return o.err })
+			return classifyInputs(m, list.inputs, batch, readAhead(m, batch), func(o outcome) error { return o.err })
+		}},
+		{"overlapped", func() error { // the read-ahead of a GPU, whatever the adapter
+			return classifyInputs(m, list.inputs, batch, 2, func(o outcome) error { return o.err })
 		}},
 		{"sequential", func() error {
 			for start := 0; start < n; start += batch {

@@ -60,7 +60,7 @@ func runClassify(args []string) error {
 		return err
 	}
 	if len(list.inputs) == 0 {
-		return fmt.Errorf("no inputs: the list %s is empty", *filesFrom)
+		return fmt.Errorf("no inputs: the lists of paths are empty")
 	}
 	if list.readable() == 0 { // nothing to load a model for
 		con := newConsole(0)

@@ -256,6 +256,8 @@ func TestClassifyNothingToRead(t *testing.T) {
 	oneErrorLine(t, e, c, 1, `notes.txt: unknown extension ".txt"`)
 	_, e, c = cli(t, env, "classify", filepath.Join(dir, "*.gif"))
 	oneErrorLine(t, e, c, 1, "*.gif: no such file, and no file matches it")
+	_, e, c = cliStdin(t, "\n", env, "classify", "-")
+	oneErrorLine(t, e, c, 1, "no inputs: the lists of paths are empty")
 	for _, bad := range []struct {
 		args []string
 		want string

@@ -1,41 +1,37 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
+	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
-	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
 )
 
-type classifyResult struct {
-	Input  string              `json:"input"`
-	Top    []resnet.Prediction `json:"top"`
-	Logits []float32           `json:"logits,omitempty"`
-}
-
 func runClassify(args []string) error {
-	fs := newFlags("classify", "[flags] INPUT...")
+	fs := newFlags("classify", "[flags] INPUT... (files, folders with -r, glob patterns, - for a list of paths on stdin)")
 	var mf modelFlags
 	mf.register(fs, "pretrained")
 	top := fs.Int("top", 5, "number of classes to print per input (by default at most the head's classes)")
 	batch := fs.Int("batch", 1, "inputs per forward pass")
 	shape := fs.String("tensor-shape", "", "shape of .f32 inputs (raw little-endian float32 CHW, already normalised); default 3xCROPxCROP")
-	asJSON := fs.Bool("json", false, "print one JSON object")
-	logits := fs.Bool("logits", false, "with --json, include every class's logit per input")
+	recursive := fs.Bool("r", false, "classify the images and .f32 tensors in folders and their subfolders")
+	filesFrom := fs.String("files-from", "", "also classify the paths listed in `FILE`, one a line (- for stdin)")
+	format := fs.String("format", "", "output: table, text, jsonl (an object per input), csv or json (one document); default table on a terminal, else text")
+	asJSON := fs.Bool("json", false, "the same as --format json")
+	logits := fs.Bool("logits", false, "with --format json or jsonl, include every class's logit per input")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && *filesFrom == "" {
 		return fmt.Errorf("no inputs (see 'resnet-gpu classify -h'): %w", errUsage)
 	}
 	if *top < 1 {
@@ -44,11 +40,34 @@ func runClassify(args []string) error {
 	if *batch < 1 || *batch > 1024 {
 		return fmt.Errorf("--batch %d: want 1..1024: %w", *batch, errUsage)
 	}
-	if *logits && !*asJSON {
-		return fmt.Errorf("--logits needs --json: %w", errUsage)
+	if *asJSON {
+		if *format != "" && *format != "json" {
+			return fmt.Errorf("--json and --format %s: choose one: %w", *format, errUsage)
+		}
+		*format = "json"
+	}
+	if *format != "" && !slices.Contains(formats, *format) {
+		return fmt.Errorf("--format %q: want one of %s: %w", *format, strings.Join(formats, ", "), errUsage)
+	}
+	if *logits && *format != "json" && *format != "jsonl" {
+		return fmt.Errorf("--logits needs --json (or --format json or jsonl): %w", errUsage)
 	}
 	if err := mf.check(); err != nil {
 		return err
+	}
+	list, err := expandInputs(fs.Args(), *filesFrom, *recursive, os.Stdin)
+	if err != nil {
+		return err
+	}
+	if len(list.inputs) == 0 {
+		return fmt.Errorf("no inputs: the lists of paths are empty")
+	}
+	if list.readable() == 0 { // nothing to load a model for
+		con := newConsole(0)
+		for _, in := range list.inputs {
+			con.errorf("%s", oneLine(in.err.Error()))
+		}
+		return list.finish(con, len(list.inputs))
 	}
 	m, err := mf.load()
 	if err != nil {
@@ -64,59 +83,61 @@ func runClassify(args []string) error {
 	if err := checkTensorShape(*shape, m.Transform.Crop); err != nil {
 		return err
 	}
-	inputs := fs.Args()
-	var results []classifyResult
-	for start := 0; start < len(inputs); start += *batch {
-		end := min(start+*batch, len(inputs))
-		var xs [][]float32
-		for _, in := range inputs[start:end] {
-			x, err := readInput(m, in)
-			if err != nil {
-				return err
-			}
-			xs = append(xs, x)
-		}
-		lg, probs, err := m.Forward(xs)
-		if err != nil {
-			return err
-		}
-		for i, in := range inputs[start:end] {
-			r := classifyResult{Input: in, Top: m.TopK(probs[i], *top)}
-			if *logits {
-				r.Logits = lg[i]
-			}
-			results = append(results, r)
+	if *format == "" {
+		*format = "text"
+		if hub.IsTerminal(os.Stdout) {
+			*format = "table"
 		}
 	}
-	if *asJSON {
-		err := json.NewEncoder(os.Stdout).Encode(map[string]any{
-			"arch": m.Arch.Name, "classes": m.Arch.Classes, "weights": m.Weights.Name, "device": m.Exec.Name(), "results": results,
-		})
-		if err != nil {
-			return fmt.Errorf("writing the results: %w", err)
+	ri := runInfo{m: m, labels: mf.labels != ""}
+	for _, in := range list.inputs {
+		ri.inputs = append(ri.inputs, in.path)
+	}
+	out, err := newResultWriter(*format, os.Stdout, ri)
+	if err != nil {
+		return err
+	}
+	con := newConsole(len(list.inputs))
+	failed := 0
+	err = classifyInputs(m, list.inputs, *batch, readAhead(m, *batch), func(o outcome) error {
+		defer con.step()
+		if o.err != nil {
+			failed++
+			con.errorf("%s", oneLine(o.err.Error()))
+			return nil
 		}
+		r := classifyResult{Input: o.in.path, Top: m.TopK(o.probs, *top)}
+		if *logits {
+			r.Logits = o.logits
+		}
+		con.beforeOutput()
+		return out.write(r)
+	})
+	if err == nil {
+		con.beforeOutput()
+		err = out.close()
+	}
+	if err != nil {
+		return err
+	}
+	return list.finish(con, failed)
+}
+
+// finish ends a run in which failed inputs could not be classified: it
+// says what the expansion skipped and, of more than one input, how many
+// failed, and returns errFailed if any did.
+func (l inputList) finish(con *console, failed int) error {
+	con.finish()
+	if note := l.skippedNote(); note != "" {
+		fmt.Fprintln(con.stderr, note)
+	}
+	if failed == 0 {
 		return nil
 	}
-	w := bufio.NewWriter(os.Stdout)
-	fmt.Fprintf(w, "%s, weights %s, on %s\n", m.Arch, m.Weights.Name, m.Exec.Name())
-	if !m.Weights.Pretrained && mf.labels == "" && m.Arch.Classes == imagenet.NumClasses {
-		fmt.Fprintln(w, "(not ImageNet-trained weights: the ImageNet labels are meaningless)")
+	if len(l.inputs) > 1 {
+		fmt.Fprintf(con.stderr, "%d of %d inputs failed\n", failed, len(l.inputs))
 	}
-	for _, r := range results {
-		fmt.Fprintf(w, "\n%s\n", r.Input)
-		for k, p := range r.Top {
-			if m.Arch.Family == keras.Family {
-				// As Keras' decode_predictions gives them.
-				fmt.Fprintf(w, "  (%s, %s, %s)\n", pyRepr(p.WNID), pyRepr(p.Label), pyFloat32(p.Prob))
-				continue
-			}
-			fmt.Fprintf(w, "  %d  %-40s %s  %6.2f%%\n", k+1, p.Label, p.WNID, 100*p.Prob)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("writing the results: %w", err)
-	}
-	return nil
+	return errFailed
 }
 
 // pyRepr is Python's repr of an ASCII string: single quotes, or double

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
@@ -126,8 +125,7 @@ func imageFiles(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp":
+		if hasExt(e.Name(), imageExts) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}

@@ -32,7 +32,14 @@ func TestMain(m *testing.M) {
 // the exit code.
 func cli(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return cliStdin(t, "", env, args...)
+}
+
+// cliStdin is cli with stdin reading from a string.
+func cliStdin(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer

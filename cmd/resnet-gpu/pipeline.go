@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/resnet-gpu/resnet-gpu/resnet"
+)
+
+// outcome is one input's result: its logits and probabilities, or why it
+// has none.
+type outcome struct {
+	in            input
+	logits, probs []float32
+	err           error
+}
+
+// group is the inputs of one forward pass, with the inputs that failed
+// before it in the order (which take no place in the batch). ready is done
+// when every input of it has been read.
+type group struct {
+	items []outcome
+	x     [][]float32 // the tensor of items[i], once read
+	ready sync.WaitGroup
+}
+
+// readAhead is how many batches classifyInputs reads, or holds read,
+// beyond the one the model runs: enough to keep GOMAXPROCS readers busy,
+// and at least 2, on a GPU; none when the model runs on the CPU (the CPU
+// reference, or a CPU adapter such as lavapipe), where reading while it
+// runs takes cores from it.
+func readAhead(m *resnet.Model, batch int) int {
+	if ge := m.GPU(); ge == nil || ge.Caps().CPU {
+		return 0
+	}
+	return max(2, (runtime.GOMAXPROCS(0)+batch-1)/batch)
+}
+
+// classifyInputs classifies inputs batch by batch and calls done for each,
+// in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
+// inputs of up to ahead batches after the one that the calling goroutine,
+// the only one to call Forward, runs; so at most ahead+1 batches of
+// tensors are held. An input that cannot be read takes an all-zero tensor
+// in its batch, so that the batch keeps its size (and compiled program). A
+// failed batch is run again an input at a time, so that the error is the
+// input's own. classifyInputs stops at done's first error and returns it.
+func classifyInputs(m *resnet.Model, inputs []input, batch, ahead int, done func(outcome) error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type job struct {
+		g *group
+		i int
+	}
+	jobs := make(chan job)
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for j := range jobs {
+				it := &j.g.items[j.i]
+				j.g.x[j.i], it.err = readInput(m, it.in.path)
+				j.g.ready.Done()
+			}
+		}()
+	}
+	// A group takes a token before its reads start and gives it back once
+	// it has run.
+	tokens := make(chan struct{}, ahead+1)
+	queue := make(chan *group, ahead+1)
+	go func() {
+		defer close(queue)
+		defer close(jobs)
+		for _, g := range groups(inputs, batch) {
+			select {
+			case tokens <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			for _, it := range g.items {
+				if it.in.err == nil {
+					g.ready.Add(1)
+				}
+			}
+			queue <- g // never blocks: it holds at most as many groups as there are tokens
+			for i, it := range g.items {
+				if it.in.err != nil {
+					continue
+				}
+				select {
+				case jobs <- job{g, i}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	zero := make([]float32, m.InputSize())
+	for g := range queue {
+		g.ready.Wait()
+		forwardGroup(m, g, zero)
+		<-tokens
+		for _, it := range g.items {
+			if err := done(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// groups splits inputs into groups of batch readable inputs each, every
+// input that failed already joining the group after it (the last group
+// when none follows).
+func groups(inputs []input, batch int) []*group {
+	var out []*group
+	g, n := &group{}, 0
+	for _, in := range inputs {
+		it := outcome{in: in, err: in.err}
+		g.items = append(g.items, it)
+		if in.err != nil {
+			continue
+		}
+		if n++; n == batch {
+			out, g, n = append(out, g), &group{}, 0
+		}
+	}
+	if len(g.items) > 0 {
+		out = append(out, g)
+	}
+	for _, g := range out {
+		g.x = make([][]float32, len(g.items))
+	}
+	return out
+}
+
+// forwardGroup runs the model on a group's read inputs, padding the ones that
+// failed with zero, and sets each read input's logits and probabilities
+// or error.
+func forwardGroup(m *resnet.Model, g *group, zero []float32) {
+	var xs [][]float32
+	var idx []int // the item of each xs entry
+	ok := false
+	for i, it := range g.items {
+		if it.in.err != nil {
+			continue
+		}
+		x := g.x[i]
+		if it.err != nil {
+			x = zero
+		} else {
+			ok = true
+		}
+		xs, idx = append(xs, x), append(idx, i)
+	}
+	if !ok {
+		return
+	}
+	lg, probs, err := m.Forward(xs)
+	if err == nil {
+		for k, i := range idx {
+			if g.items[i].err == nil {
+				g.items[i].logits, g.items[i].probs = lg[k], probs[k]
+			}
+		}
+		return
+	}
+	for k, i := range idx {
+		it := &g.items[i]
+		if it.err != nil {
+			continue
+		}
+		if len(xs) == 1 {
+			it.err = fmt.Errorf("%s: %w", it.in.path, err)
+			continue
+		}
+		l, p, err := m.Forward(xs[k : k+1])
+		if err != nil {
+			it.err = fmt.Errorf("%s: %w", it.in.path, err)
+			continue
+		}
+		it.logits, it.probs = l[0], p[0]
+	}
+}

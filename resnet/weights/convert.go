@@ -48,6 +48,7 @@ type storage struct {
 	dt    dtype
 	numel int
 	data  []byte // numel*dt.size bytes once read
+	at    int64  // where its bytes start in a legacy file; 0 until the storage list says
 }
 
 // view is a range of elements of a storage: the whole storage, or a legacy

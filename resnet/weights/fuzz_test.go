@@ -2,6 +2,7 @@ package weights
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func smallFiles(t testing.TB) [][]byte {
 // checkLoad fails if err is not a loader error or sd is inconsistent.
 func checkLoad(t *testing.T, sd StateDict, err error) {
 	if err != nil {
-		if !strings.HasPrefix(err.Error(), "weights: ") || strings.Contains(err.Error(), "internal error") {
+		if !strings.HasPrefix(err.Error(), "weights: ") || errors.Is(err, errInternal) {
 			t.Fatal(err)
 		}
 		return

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
@@ -336,7 +337,7 @@ func (r *legacyReader) next(limit int) (any, error) {
 func (r *legacyReader) grow(n int) error {
 	n = int(min(int64(n), r.size))
 	old := len(r.buf)
-	r.buf = append(r.buf, make([]byte, n-old)...)
+	r.buf = slices.Grow(r.buf, n-old)[:n]
 	return readAt(r.f, r.buf[old:], int64(old))
 }
 

@@ -40,8 +40,8 @@ func FuzzUnpickle(f *testing.F) {
 	})
 }
 
-// smallFiles returns hand-made files of both formats with views, dtypes and
-// a checkpoint wrapper.
+// smallFiles returns hand-made files of both formats with views, dtypes, a
+// checkpoint wrapper, protocol 4 and a refused global.
 func smallFiles(t testing.TB) [][]byte {
 	views := []fakeTensor{
 		{name: "t", key: "0", storageNumel: 6, shape: []int64{3, 2}, stride: []int64{1, 3}},
@@ -59,6 +59,8 @@ func smallFiles(t testing.TB) [][]byte {
 			legacyStorage{"1", 2, []byte(storages[1][1])}, legacyStorage{"2", 1, []byte(storages[2][1])}),
 		zipArchive(t, append([][2]string{{"a/data.pkl", string(stateDictPickle(views, false))}}, storages...)...),
 		zipArchive(t, append([][2]string{{"a/data.pkl", ckpt.String()}, {"a/byteorder", "big"}}, storages...)...),
+		zipArchive(t, [2]string{"a/data.pkl", protocol4}, storages[0]),
+		legacyFile(checkpointPickle(views[:1], "optimizer", "cos\nsystem\n(X\x04\x00\x00\x00truetR", true), sixFloats),
 	}
 }
 

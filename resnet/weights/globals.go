@@ -2,7 +2,10 @@ package weights
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // allowedGlobals are the classes and functions that a pickle may name: those
@@ -76,12 +79,17 @@ func (e *refusedGlobal) Error() string {
 }
 
 // checkGlobal records the first global outside allowedGlobals that the
-// pickles name.
+// pickles name, quoted if it is not plain text.
 func (p *unpickler) checkGlobal(module, name string) {
-	if full := globalName(module, name); !allowedGlobals[full] && p.refused == "" {
-		p.refused = strings.ToValidUTF8(full, "?")
-		if len(p.refused) > 200 {
-			p.refused = p.refused[:200] + "..."
-		}
+	full := globalName(module, name)
+	if allowedGlobals[full] || p.refused != "" {
+		return
 	}
+	if len(full) > 200 {
+		full = full[:200] + "..."
+	}
+	if !utf8.ValidString(full) || strings.IndexFunc(full, func(r rune) bool { return !unicode.IsGraphic(r) }) >= 0 {
+		full = strconv.Quote(full)
+	}
+	p.refused = full
 }

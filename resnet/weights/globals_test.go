@@ -120,16 +120,17 @@ func TestLoadAllowedGlobals(t *testing.T) {
 	}
 }
 
+// protocol4 is a state_dict of a tensor w of the storage sixFloats, as
+// pickle protocol 4 writes it: globals by STACK_GLOBAL, from strings it
+// memoizes and fetches again.
+const protocol4 = "\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00" + // an empty FRAME
+	"\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94(" +
+	"\x8c\x01w\x8c\x0ctorch._utils\x94\x8c\x12_rebuild_tensor_v2\x94\x93\x94(" +
+	"(\x8c\x07storage\x8c\x05torch\x94\x8c\x0cFloatStorage\x94\x93\x8c\x010\x8c\x03cpuK\x06t\x94Q" +
+	"K\x00K\x06\x85K\x01\x85\x89h\x00h\x01\x93)Rt\x94Ru."
+
 func TestLoadProtocol4(t *testing.T) {
-	// Protocol 4 names globals by STACK_GLOBAL, from strings it memoizes
-	// and fetches again.
-	var p pickler
-	p.WriteString("\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00") // an empty FRAME
-	p.WriteString("\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)R\x94(")
-	p.WriteString("\x8c\x01w\x8c\x0ctorch._utils\x94\x8c\x12_rebuild_tensor_v2\x94\x93\x94(")
-	p.WriteString("(\x8c\x07storage\x8c\x05torch\x94\x8c\x0cFloatStorage\x94\x93\x8c\x010\x8c\x03cpuK\x06t\x94Q")
-	p.WriteString("K\x00K\x06\x85K\x01\x85\x89h\x00h\x01\x93)Rt\x94Ru.")
-	sd, err := loadBytes(t, zipArchive(t, [2]string{"a/data.pkl", p.String()}, [2]string{"a/data/0", string(sixFloats.data)}))
+	sd, err := loadBytes(t, zipArchive(t, [2]string{"a/data.pkl", protocol4}, [2]string{"a/data/0", string(sixFloats.data)}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestGlobalName(t *testing.T) {
 		{"__builtin__", "getattr", "builtins.getattr"},
 		{"torch", "load", "torch.load"},
 		{"torch._utils", "_rebuild_tensor_v9", "torch._utils._rebuild_tensor_v9"},
-		{"os\nx", "\xff", "os\nx.?"},
+		{"os\x1b[2J", "\xff", `"os\x1b[2J.\xff"`},
 	} {
 		p := newUnpickler(false)
 		p.checkGlobal(c.module, c.name)

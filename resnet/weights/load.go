@@ -45,10 +45,9 @@ const legacyHead = 64
 // PyTorch >= 1.6 or the legacy pickle format, holding a dict or OrderedDict
 // of tensors, or a checkpoint dict that holds one under the key
 // "state_dict", "model" or "model_state_dict" beside other entries (epoch,
-// optimizer state, ...), which are ignored. Floating-point
-// tensors of any supported dtype load as float32 in row-major order,
-// whatever their strides and storage offset; integer and boolean tensors load
-// into Tensor.Int.
+// optimizer state, ...), which are ignored. Floating-point tensors of any
+// supported dtype load as float32 in row-major order, whatever their strides
+// and storage offset; integer and boolean tensors load into Tensor.Int.
 //
 // Entries get torchvision's names: a "module." (DataParallel,
 // DistributedDataParallel) or "model." prefix that every entry has is
@@ -60,9 +59,10 @@ const legacyHead = 64
 // allows, anywhere in the file. A pickled nn.Module (torch.save(model)), a
 // checkpoint with several candidate state_dicts or none, and a file that is
 // truncated, corrupt, hostile or of an unsupported kind (TorchScript) give
-// an error, never a panic. Loading needs memory of the order of the bytes of
-// the file's storages, plus at most a few hundred MB for its pickles, which
-// may hold at most maxPickleBytes and maxObjects opcodes.
+// an error, never a panic. The pickles may take at most 64 MB and push at
+// most 2^20 values; loading needs memory of the order of the bytes of the
+// file's storages plus at most a few hundred MB for the pickles, and reads
+// no more of a file that is not a torch.save file than its first bytes.
 func LoadFile(path string) (StateDict, error) {
 	f, err := os.Open(path)
 	if err != nil {

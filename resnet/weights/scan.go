@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -214,20 +215,18 @@ type hiddenGlobals struct {
 
 // see notes the string that a string opcode pushes.
 func (h *hiddenGlobals) see(op byte, arg []byte) {
-	var s string
+	var s []byte
 	switch op {
 	case 'S', 'V': // a line, STRING's quoted
-		s = strings.Trim(strings.TrimSuffix(string(arg), "\n"), "'\"")
+		s = bytes.Trim(bytes.TrimSuffix(arg, []byte("\n")), "'\"")
 	case 'U', 0x8c: // 1-byte length
-		s = string(arg[1:])
+		s = arg[1:]
 	case 'T', 'X': // 4-byte length
-		s = string(arg[4:])
+		s = arg[4:]
 	case 0x8d: // 8-byte length
-		s = string(arg[8:])
-	default:
-		return
+		s = arg[8:]
 	}
-	switch s {
+	switch string(s) { // no copy: the compiler compares the bytes
 	case "__builtin__":
 		h.builtin = true
 	case "object":

@@ -41,6 +41,9 @@ type fakeTensor struct {
 	storageNumel  int64
 	offset        int64
 	shape, stride []int64
+	// requiresGrad and hooks are pickle text of those arguments, False and
+	// OrderedDict() unless set.
+	requiresGrad, hooks string
 }
 
 // tensor writes _rebuild_tensor_v2(storage, offset, shape, stride, False,
@@ -65,9 +68,18 @@ func (p *pickler) tensor(f fakeTensor, legacy bool) {
 	p.int(f.offset)
 	p.ints(f.shape)
 	p.ints(f.stride)
-	p.WriteByte(0x89) // False
-	p.global("collections", "OrderedDict")
-	p.WriteString(")Rt")
+	if f.requiresGrad == "" {
+		p.WriteByte(0x89) // False
+	} else {
+		p.WriteString(f.requiresGrad)
+	}
+	if f.hooks == "" {
+		p.global("collections", "OrderedDict")
+		p.WriteString(")R")
+	} else {
+		p.WriteString(f.hooks)
+	}
+	p.WriteByte('t')
 	p.WriteByte('R')
 }
 

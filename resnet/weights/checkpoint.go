@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -25,7 +26,10 @@ var legacyDenseNet = regexp.MustCompile(`^(.*denselayer\p{Nd}+\.(?:norm|relu|con
 
 // notStateDict reports a readable file that does not hold exactly one
 // state_dict: a pickled module, several candidate state_dicts, or none.
-type notStateDict struct{ msg string }
+type notStateDict struct {
+	msg    string
+	module bool // a pickled module
+}
 
 func (e *notStateDict) Error() string { return e.msg }
 
@@ -42,10 +46,10 @@ type namedTensor struct {
 func stateDict(obj any) ([]namedTensor, error) {
 	top, ok := items(obj)
 	if !ok {
-		if o, isObj := obj.(*opaque); isObj {
+		if o, isObj := obj.(*opaque); isObj && o.instance {
 			return nil, pickledModule(o, "")
 		}
-		return nil, &notStateDict{fmt.Sprintf("holds %s, not a state_dict", describe(obj))}
+		return nil, &notStateDict{msg: fmt.Sprintf("holds %s, not a state_dict", describe(obj))}
 	}
 	sd, err := findStateDict(top)
 	if err != nil {
@@ -66,6 +70,18 @@ func stateDict(obj any) ([]namedTensor, error) {
 	return canonical(out)
 }
 
+// stateDict is the package's stateDict of the unpickled object, or an error
+// if the pickles named a global that allowedGlobals lacks, unless the
+// object is a pickled module, whose error says more.
+func (p *unpickler) stateDict(obj any) ([]namedTensor, error) {
+	entries, err := stateDict(obj)
+	var other *notStateDict
+	if p.refused != "" && !(errors.As(err, &other) && other.module) {
+		return nil, &refusedGlobal{p.refused}
+	}
+	return entries, err
+}
+
 // findStateDict returns the items of the state_dict in a top-level dict: the
 // one dict holding tensors under a wrapper key, or else the top-level dict
 // itself if it holds tensors (or nothing).
@@ -82,7 +98,7 @@ func findStateDict(top []item) ([]item, error) {
 		if d, ok := items(it.value); ok && holdsTensor(d) {
 			found = append(found, fmt.Sprintf("%q", key))
 			inner = d
-		} else if o, ok := it.value.(*opaque); ok && module == nil {
+		} else if o, ok := it.value.(*opaque); ok && o.instance && module == nil {
 			module, moduleKey = o, key
 		}
 	}
@@ -90,14 +106,14 @@ func findStateDict(top []item) ([]item, error) {
 	case len(found) == 1:
 		return inner, nil
 	case len(found) > 1:
-		return nil, &notStateDict{fmt.Sprintf("holds %d state_dicts, under %s; its top-level keys are %s",
+		return nil, &notStateDict{msg: fmt.Sprintf("holds %d state_dicts, under %s; its top-level keys are %s",
 			len(found), strings.Join(found, " and "), keyList(top))}
 	case len(top) == 0 || holdsTensor(top):
 		return top, nil
 	case module != nil:
 		return nil, pickledModule(module, fmt.Sprintf(" under %q", moduleKey))
 	}
-	return nil, &notStateDict{fmt.Sprintf("holds no state_dict: a dict of keys %s with no tensors, none under %s",
+	return nil, &notStateDict{msg: fmt.Sprintf("holds no state_dict: a dict of keys %s with no tensors, none under %s",
 		keyList(top), quoted(wrapperKeys))}
 }
 
@@ -105,8 +121,8 @@ func findStateDict(top []item) ([]item, error) {
 // nn.Module saved with torch.save(model), found where the state_dict should
 // be; where says under which key, if not at the top.
 func pickledModule(o *opaque, where string) error {
-	return &notStateDict{fmt.Sprintf("holds a pickled torch module (%s.%s)%s, not a state_dict; "+
-		"save one with torch.save(model.state_dict(), PATH)", o.module, o.name, where)}
+	return &notStateDict{msg: fmt.Sprintf("holds a pickled torch module (%s.%s)%s, not a state_dict; "+
+		"save one with torch.save(model.state_dict(), PATH)", o.module, o.name, where), module: true}
 }
 
 // holdsTensor reports whether any value of a dict is a tensor.

@@ -218,7 +218,7 @@ func dict(kv ...any) *types.Dict {
 
 func TestFindStateDict(t *testing.T) {
 	x, y := &tensorRef{}, &tensorRef{}
-	module := &opaque{"torchvision.models.resnet", "ResNet"}
+	module := &opaque{"torchvision.models.resnet", "ResNet", true}
 	config := dict("arch", "resnet50")
 	for _, c := range []struct {
 		name string

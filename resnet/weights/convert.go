@@ -48,6 +48,7 @@ type storage struct {
 	dt    dtype
 	numel int
 	data  []byte // numel*dt.size bytes once read
+	at    int64  // where its bytes start in a legacy file; 0 until the storage list says
 }
 
 // view is a range of elements of a storage: the whole storage, or a legacy
@@ -68,8 +69,10 @@ type tensorRef struct {
 }
 
 // newTensorRef validates the geometry of a tensor against its storage view:
-// non-negative sizes, strides and offset, a representable element count, and
-// every element inside the view.
+// non-negative sizes, strides and offset, a representable element count,
+// every element inside the view, and for an empty tensor an offset no
+// further than the view's end. (PyTorch allows any offset for an empty
+// tensor, but slicing never makes one past the end.)
 func newTensorRef(src *view, offset int, shape, stride []int) (*tensorRef, error) {
 	if len(shape) != len(stride) {
 		return nil, fmt.Errorf("tensor has %d sizes but %d strides", len(shape), len(stride))
@@ -104,6 +107,9 @@ func newTensorRef(src *view, offset int, shape, stride []int) (*tensorRef, error
 	if numel > 0 && last >= src.numel {
 		return nil, fmt.Errorf("tensor of size %v, stride %v, offset %d reads element %d of a storage of %d",
 			shape, stride, offset, last, src.numel)
+	}
+	if offset > src.numel {
+		return nil, fmt.Errorf("empty tensor at offset %d of a storage of %d", offset, src.numel)
 	}
 	return &tensorRef{src: src, offset: offset, shape: append([]int(nil), shape...), stride: stride, numel: numel}, nil
 }

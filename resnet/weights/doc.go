@@ -10,6 +10,7 @@
 // entries an architecture expects with Check.
 //
 // Loading treats the file as untrusted: a truncated, corrupted or hostile file
-// gives an error, never a panic, and memory stays proportional to the file
-// size.
+// gives an error, never a panic; the pickles may name only the globals that
+// torch.load(weights_only=True) allows; and memory stays bounded by the
+// bytes of the file's storages plus a fixed allowance for its pickles.
 package weights

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/nlpodyssey/gopickle/types"
@@ -29,14 +30,24 @@ const (
 // errTruncated reports a file that ends inside its data.
 var errTruncated = errors.New("file truncated")
 
+// errInternal marks the error of a panic that the loader recovered from: a
+// bug, which the tests fail on.
+var errInternal = errors.New("internal error")
+
+// zipMagic starts a zip archive (its first local file header).
+const zipMagic = "PK\x03\x04"
+
+// legacyHead is how many bytes of a file may hold the pickle of the legacy
+// format's magic number.
+const legacyHead = 64
+
 // LoadFile reads a state_dict saved by torch.save: the zip format of
 // PyTorch >= 1.6 or the legacy pickle format, holding a dict or OrderedDict
 // of tensors, or a checkpoint dict that holds one under the key
 // "state_dict", "model" or "model_state_dict" beside other entries (epoch,
-// optimizer state, ...), which are ignored and not read. Floating-point
-// tensors of any supported dtype load as float32 in row-major order,
-// whatever their strides and storage offset; integer and boolean tensors load
-// into Tensor.Int.
+// optimizer state, ...), which are ignored. Floating-point tensors of any
+// supported dtype load as float32 in row-major order, whatever their strides
+// and storage offset; integer and boolean tensors load into Tensor.Int.
 //
 // Entries get torchvision's names: a "module." (DataParallel,
 // DistributedDataParallel) or "model." prefix that every entry has is
@@ -44,10 +55,14 @@ var errTruncated = errors.New("file truncated")
 // features.denseblock1.denselayer1.norm.1.weight become
 // features.denseblock1.denselayer1.norm1.weight, as torchvision renames them.
 //
-// A pickled nn.Module (torch.save(model)), a checkpoint with several
-// candidate state_dicts or none, and a file that is truncated, corrupt,
-// hostile or of an unsupported kind (TorchScript) give an error, never a
-// panic, and loading needs memory of the order of the file size.
+// The pickle may name only the globals that torch.load(weights_only=True)
+// allows, anywhere in the file. A pickled nn.Module (torch.save(model)), a
+// checkpoint with several candidate state_dicts or none, and a file that is
+// truncated, corrupt, hostile or of an unsupported kind (TorchScript) give
+// an error, never a panic. The pickles may take at most 64 MB and push at
+// most 2^20 values; loading needs memory of the order of the bytes of the
+// file's storages plus at most a few hundred MB for the pickles, and reads
+// no more of a file that is not a torch.save file than its first bytes.
 func LoadFile(path string) (StateDict, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,18 +81,22 @@ func LoadFile(path string) (StateDict, error) {
 func loadFrom(name string, r io.ReaderAt, size int64) (sd StateDict, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			sd, err = nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: internal error: %v", name, p)
+			sd, err = nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: %w: %v", name, errInternal, p)
 		}
 	}()
-	var magic [4]byte
-	if n, _ := r.ReadAt(magic[:], 0); n == 4 && string(magic[:]) == "PK\x03\x04" {
+	var magic [len(zipMagic)]byte
+	if n, _ := r.ReadAt(magic[:], 0); n == len(magic) && string(magic[:]) == zipMagic {
 		sd, err = loadZip(r, size)
 	} else {
-		sd, err = loadLegacy(io.NewSectionReader(r, 0, size), size)
+		sd, err = loadLegacy(r, size)
 	}
 	var other *notStateDict
+	var refused *refusedGlobal
 	if errors.As(err, &other) {
 		return nil, fmt.Errorf("weights: %s %w", name, err)
+	}
+	if errors.As(err, &refused) {
+		return nil, fmt.Errorf("weights: %s: %w", name, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: corrupt or unsupported .pth: %w", name, err)
@@ -136,6 +155,10 @@ func loadZip(f io.ReaderAt, size int64) (StateDict, error) {
 		}
 	}
 	pkl := z.records[z.prefix+"data.pkl"]
+	if pkl.UncompressedSize64 > maxPickleBytes {
+		return nil, fmt.Errorf("data.pkl of %d bytes, more than the %d MB that a state_dict's pickle may take",
+			pkl.UncompressedSize64, maxPickleBytes>>20)
+	}
 	b, err := z.read(pkl.Name, pkl.UncompressedSize64)
 	if err != nil {
 		return nil, err
@@ -145,7 +168,8 @@ func loadZip(f io.ReaderAt, size int64) (StateDict, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := stateDict(obj)
+	b = nil // the pickle's bytes are no longer needed
+	entries, err := p.stateDict(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -211,39 +235,35 @@ func (z *zipFile) read(name string, want uint64) ([]byte, error) {
 // loadLegacy reads the legacy format: pickles of the magic number, the
 // format version, system information, the object and the list of storage
 // keys, followed by each storage as an int64 element count and its bytes.
-func loadLegacy(f io.Reader, size int64) (StateDict, error) {
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(f, buf); err != nil {
+// The magic number is checked before more than legacyHead bytes are read,
+// the pickles are read as far as they go, and each storage's bytes only
+// when its tensors are.
+func loadLegacy(f io.ReaderAt, size int64) (StateDict, error) {
+	r := &legacyReader{f: f, size: size, p: newUnpickler(true)}
+	if err := r.grow(legacyHead); err != nil {
 		return nil, err
 	}
-	p := newUnpickler(true)
-	pos := 0
-	next := func() (any, error) {
-		v, n, err := p.load(buf[pos:])
-		pos += n
-		return v, err
-	}
-	v, err := next()
+	v, err := r.next(legacyHead)
 	if m, ok := v.(*big.Int); err != nil || !ok || m.Text(16) != legacyMagic {
-		return nil, errors.New("neither a zip archive nor a legacy torch.save file")
+		return nil, fmt.Errorf("neither a zip archive nor a legacy torch.save file: it starts with % x", r.buf[:min(len(r.buf), 16)])
 	}
-	if v, err = next(); err != nil {
+	if v, err = r.next(maxPickleBytes); err != nil {
 		return nil, err
 	} else if v != legacyProtocol {
 		return nil, fmt.Errorf("legacy format version %s, want %d", describe(v), legacyProtocol)
 	}
-	if _, err = next(); err != nil { // system information
+	if _, err = r.next(maxPickleBytes); err != nil { // system information
 		return nil, err
 	}
-	obj, err := next()
+	obj, err := r.next(maxPickleBytes)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := stateDict(obj)
+	entries, err := r.p.stateDict(obj)
 	if err != nil {
 		return nil, err
 	}
-	v, err = next()
+	v, err = r.next(maxPickleBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -251,27 +271,82 @@ func loadLegacy(f io.Reader, size int64) (StateDict, error) {
 	if !ok {
 		return nil, fmt.Errorf("storage key list is %s", describe(v))
 	}
+	at := int64(r.pos)
+	r.buf = nil
 	for _, k := range *keys {
 		key, _ := k.(string)
-		s := p.storages[key]
-		if s == nil || s.data != nil {
+		s := r.p.storages[key]
+		if s == nil || s.at != 0 {
 			return nil, fmt.Errorf("storage key %s unknown or repeated", describe(k))
 		}
-		if len(buf)-pos < 8 {
+		var count [8]byte
+		if size-at < 8 {
 			return nil, errTruncated
 		}
-		if n := binary.LittleEndian.Uint64(buf[pos:]); n != uint64(s.numel) {
+		if err := readAt(f, count[:], at); err != nil {
+			return nil, err
+		}
+		if n := binary.LittleEndian.Uint64(count[:]); n != uint64(s.numel) {
 			return nil, fmt.Errorf("storage %s holds %d elements, want %d", key, n, s.numel)
 		}
-		pos += 8
-		nb := s.numel * s.dt.size
-		if len(buf)-pos < nb {
+		s.at = at + 8
+		at = s.at + int64(s.numel*s.dt.size)
+		if at > size {
 			return nil, errTruncated
 		}
-		s.data = buf[pos : pos+nb : pos+nb]
-		pos += nb
 	}
-	return materialize(entries, size, func(*storage) error { return nil })
+	return materialize(entries, size, func(s *storage) error {
+		if s.at == 0 {
+			return nil // not in the list: materialize reports it missing
+		}
+		s.data = make([]byte, s.numel*s.dt.size)
+		return readAt(f, s.data, s.at)
+	})
+}
+
+// legacyReader reads the pickles at the start of a legacy file.
+type legacyReader struct {
+	f    io.ReaderAt
+	size int64
+	p    *unpickler
+	buf  []byte // the file's first len(buf) bytes
+	pos  int    // where the next pickle starts in buf
+}
+
+// next unpickles the next pickle, reading more of the file while the
+// pickle runs past the bytes read so far, up to limit bytes from the start
+// of the file.
+func (r *legacyReader) next(limit int) (any, error) {
+	for {
+		v, n, err := r.p.load(r.buf[r.pos:])
+		if !errors.Is(err, errPickleEnd) || int64(len(r.buf)) == r.size {
+			r.pos += n
+			return v, err
+		}
+		if len(r.buf) >= limit {
+			return nil, fmt.Errorf("pickles of more than %d bytes before the storages", limit)
+		}
+		if err := r.grow(min(2*len(r.buf), limit)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// grow reads the file's first n bytes into buf, or the whole file if it is
+// shorter.
+func (r *legacyReader) grow(n int) error {
+	n = int(min(int64(n), r.size))
+	old := len(r.buf)
+	r.buf = slices.Grow(r.buf, n-old)[:n]
+	return readAt(r.f, r.buf[old:], int64(old))
+}
+
+// readAt fills b with the bytes of f from offset off on.
+func readAt(f io.ReaderAt, b []byte, off int64) error {
+	if n, err := f.ReadAt(b, off); n < len(b) {
+		return fmt.Errorf("reading %d bytes at offset %d: %w", len(b), off, err)
+	}
+	return nil
 }
 
 // materialize reads the values of the entries, one storage at a time: read

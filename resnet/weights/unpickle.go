@@ -14,6 +14,9 @@ type unpickler struct {
 	legacy   bool                // storage ids carry legacy view metadata
 	storages map[string]*storage // by key
 	views    map[string]*view    // legacy storage views, by view key
+	objects  int                 // opcodes scanned, in all the file's pickles
+	cost     int                 // estimated unpickling memory, in all the file's pickles
+	refused  string              // the first global named outside allowedGlobals
 }
 
 // newUnpickler returns an unpickler for the zip format, or with legacy set
@@ -23,20 +26,22 @@ func newUnpickler(legacy bool) *unpickler {
 }
 
 // load unpickles the pickle at the start of b and returns its value and
-// length. Only a pickle that scanPickle accepts reaches gopickle, and a
-// panic in gopickle becomes an error.
+// length. Only a pickle that scan accepts reaches gopickle, and a panic in
+// gopickle becomes an error wrapping errInternal.
 func (p *unpickler) load(b []byte) (v any, n int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			v, n, err = nil, 0, fmt.Errorf("unpickle: gopickle panicked: %v", r)
+			v, n, err = nil, 0, fmt.Errorf("unpickle: gopickle panicked: %w: %v", errInternal, r)
 		}
 	}()
-	n, err = scanPickle(b)
+	objects, cost := p.objects, p.cost
+	n, err = p.scan(b)
 	if err != nil {
+		p.objects, p.cost = objects, cost // so that a longer b can be scanned again
 		return nil, 0, err
 	}
 	u := pickle.NewUnpickler(bytes.NewReader(b[:n]))
-	u.FindClass = findClass
+	u.FindClass = p.findClass
 	u.PersistentLoad = p.persistentLoad
 	v, err = u.Load()
 	if err != nil {
@@ -58,20 +63,25 @@ type rebuildParameter struct{}
 
 // opaque is any other class or function: calling it, or creating and
 // building an instance, gives an opaque value that is only an error if it
-// ends up where a tensor is wanted.
-type opaque struct{ module, name string }
+// ends up where a tensor is wanted, or if allowedGlobals lacks it.
+type opaque struct {
+	module, name string
+	instance     bool // an instance of the class, not the class or function itself
+}
 
 // Call returns o: the result of calling an unknown function is opaque too.
 func (o *opaque) Call(...any) (any, error) { return o, nil }
 
-// PyNew returns o as the new instance of an unknown class.
-func (o *opaque) PyNew(...any) (any, error) { return o, nil }
+// PyNew returns a new instance of an unknown class.
+func (o *opaque) PyNew(...any) (any, error) { return &opaque{o.module, o.name, true}, nil }
 
 // PySetState ignores the state of an instance of an unknown class.
 func (o *opaque) PySetState(any) error { return nil }
 
-// findClass resolves the classes and functions a pickle names.
-func findClass(module, name string) (any, error) {
+// findClass resolves the classes and functions a pickle names, and records
+// any that allowedGlobals lacks.
+func (p *unpickler) findClass(module, name string) (any, error) {
+	p.checkGlobal(module, name)
 	switch module + "." + name {
 	case "torch._utils._rebuild_tensor_v2":
 		return &rebuildTensor{}, nil
@@ -83,7 +93,7 @@ func findClass(module, name string) (any, error) {
 	if dt, ok := storageTypes[name]; ok && module == "torch" {
 		return &storageClass{dt}, nil
 	}
-	return &opaque{module, name}, nil
+	return &opaque{module: module, name: name}, nil
 }
 
 // Call builds a tensorRef from (storage, storage_offset, size, stride, ...).
@@ -132,7 +142,7 @@ func (p *unpickler) persistentLoad(id any) (any, error) {
 				return class, nil
 			}
 		}
-		return &opaque{"torch.nn", "Module"}, nil
+		return &opaque{module: "torch.nn", name: "Module"}, nil
 	} else if kind != "storage" {
 		return nil, fmt.Errorf("persistent id of kind %s", describe(t.Get(0)))
 	}

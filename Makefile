@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s -fuzzminimizetime 1s ./resnet/weights/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 5s ./resnet/imagenet/
 	$(GO) test -run '^$$' -fuzz FuzzLoadONNX -fuzztime 60s -fuzzminimizetime 1s ./graph/onnx/
+	$(GO) test -run '^$$' -fuzz FuzzLoadH5 -fuzztime 60s -fuzzminimizetime 1s ./resnet/keras/h5/
 
 # Regenerate graph/onnx/onnxpb/onnx.pb.go from onnx.proto and
 # resnet/serve/inferencepb's Go from inference.proto (their go:generate

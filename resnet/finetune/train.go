@@ -63,7 +63,7 @@ type Result struct {
 // executor; the head's backward pass on base's GPU if it has one, else on
 // the CPU reference.
 func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Result, error) {
-	if err := opt.check(); err != nil {
+	if err := opt.Check(); err != nil {
 		return nil, err
 	}
 	w := base.Weights
@@ -150,7 +150,8 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 	return res, nil
 }
 
-func (o Options) check() error {
+// Check reports options Run would refuse.
+func (o Options) Check() error {
 	switch {
 	case o.Epochs < 1:
 		return fmt.Errorf("finetune: %d epochs, want at least 1", o.Epochs)
@@ -162,6 +163,8 @@ func (o Options) check() error {
 		return fmt.Errorf("finetune: momentum %v, want 0 ≤ m < 1", o.Momentum)
 	case !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0):
 		return fmt.Errorf("finetune: weight decay %v, want a number ≥ 0", o.WeightDecay)
+	case !(o.Val >= 0 && o.Val < 1):
+		return fmt.Errorf("finetune: validation fraction %v, want 0 ≤ v < 1", o.Val)
 	}
 	return nil
 }

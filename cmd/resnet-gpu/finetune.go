@@ -29,6 +29,7 @@ func runFinetune(args []string) error {
 	momentum := fs.Float64("momentum", 0.9, "SGD momentum (0: plain SGD)")
 	decay := fs.Float64("weight-decay", 1e-4, "L2 weight decay, as torch.optim's weight_decay")
 	val := fs.Float64("val", 0.2, "fraction of each class held out for validation (0: none)")
+	stage := fs.Bool("train-stage", false, "also train a ResNet's last stage (layer4; its batch-norm statistics stay the base's), not only the new head")
 	seed := fs.Uint64("seed", 1, "seed of the split, the head's initialisation, the augmentation and the image order")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func runFinetune(args []string) error {
 		return fmt.Errorf("--out %q: want a .pth file: %w", *out, errUsage)
 	}
 	opt := finetune.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *decay,
-		Adam: *optimizer == "adam", Val: *val, Seed: *seed}
+		Adam: *optimizer == "adam", Val: *val, Seed: *seed, TrainStage: *stage}
 	if err := opt.Check(); err != nil {
 		return fmt.Errorf("%w: %w", err, errUsage)
 	}
@@ -62,8 +63,12 @@ func runFinetune(args []string) error {
 		return err
 	}
 	defer m.Close()
-	fmt.Printf("fine-tuning %s (%s) on %s: %d classes, %d images, %.0f%% held out; backbone on %s\n",
-		m.Arch.Name, m.Weights.Name, *data, len(d.Classes), len(d.Samples), 100**val, m.Exec.Name())
+	trained := "the head"
+	if *stage {
+		trained = "the last stage and the head"
+	}
+	fmt.Printf("fine-tuning %s of %s (%s) on %s: %d classes, %d images, %.0f%% held out; backbone on %s\n",
+		trained, m.Arch.Name, m.Weights.Name, *data, len(d.Classes), len(d.Samples), 100**val, m.Exec.Name())
 	var bar *progressbar.ProgressBar
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = func(epoch, done, total int) {
@@ -96,7 +101,7 @@ func runFinetune(args []string) error {
 	if err := os.WriteFile(labelsFile, []byte(strings.Join(r.Classes, "\n")+"\n"), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("head trained on %s; wrote %s (%s) and %s\n", r.Device, *out, r.Arch, labelsFile)
+	fmt.Printf("trained on %s; wrote %s (%s) and %s\n", r.Device, *out, r.Arch, labelsFile)
 	return nil
 }
 

@@ -143,6 +143,7 @@ func TestFinetuneErrors(t *testing.T) {
 		{[]string{"--data", data, "--out", filepath.Join(dir, "none", "m.pth")}, 1, "no folder"},
 		{[]string{"--data", filepath.Join(dir, "missing")}, 1, "missing"},
 		{[]string{"--data", filepath.Join(dir, "one")}, 1, "1 class folders, want at least 2"},
+		{[]string{"--data", data, "--train-stage"}, 1, "training the last stage needs a ResNet"},
 	} {
 		_, e, code := cli(t, nil, append(append([]string(nil), base...), c.args...)...)
 		oneErrorLine(t, e, code, c.code, c.want)

@@ -295,3 +295,44 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("a network with its own graph: %v", err)
 	}
 }
+
+// With TrainStage the last stage learns as well, on the GPU: its
+// convolutions and batch-norm weights change, their running statistics
+// and the rest of the backbone do not, and the losses follow the CPU
+// reference's.
+func TestRunStage(t *testing.T) {
+	base := gpuBase(t)
+	d := loadData(t)
+	o := opts()
+	o.TrainStage, o.LR, o.Epochs = true, 0.001, 4
+	r, err := Run(context.Background(), base, d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := r.Epochs[0], r.Epochs[len(r.Epochs)-1]
+	t.Logf("%s: loss %.3f → %.3f, val accuracy %.2f → %.2f", r.Device, first.TrainLoss, last.TrainLoss, first.ValAcc, last.ValAcc)
+	if !(last.TrainLoss < 0.7*first.TrainLoss) || !(last.ValAcc >= 5.0/6) {
+		t.Errorf("loss %v → %v, validation accuracy %v: want falling by 30%% and at least 5/6", first.TrainLoss, last.TrainLoss, last.ValAcc)
+	}
+	for _, n := range r.Names {
+		same := slices.Equal(r.State[n].Data, base.Weights.State[n].Data) && slices.Equal(r.State[n].Int, base.Weights.State[n].Int)
+		trained := strings.HasPrefix(n, "layer4.") && !strings.Contains(n, "running_") && !strings.Contains(n, "num_batches") || strings.HasPrefix(n, "fc.")
+		if trained == same {
+			t.Errorf("%s: changed %v, want %v", n, !same, trained)
+		}
+	}
+	o.Epochs = 2
+	cpu, err := Run(context.Background(), tinyBase(t, resnet.Options{Device: "cpu"}), d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cpu.Epochs {
+		e := r.Epochs[i]
+		if rel := math.Abs(e.TrainLoss-c.TrainLoss) / c.TrainLoss; !(rel < 1e-4) {
+			t.Errorf("epoch %d: GPU loss %v, CPU %v", e.N, e.TrainLoss, c.TrainLoss)
+		}
+		if math.Abs(e.ValLoss-c.ValLoss) > 1e-4*c.ValLoss || e.ValAcc != c.ValAcc {
+			t.Errorf("epoch %d: GPU validation %v %v, CPU %v %v", e.N, e.ValLoss, e.ValAcc, c.ValLoss, c.ValAcc)
+		}
+	}
+}

@@ -12,6 +12,7 @@
 //	resnet-gpu summary [flags]              the layers with shapes, parameters and multiply-adds
 //	resnet-gpu serve [flags]                a model server (KServe's Open Inference Protocol)
 //	resnet-gpu gradients [flags] IMAGE...   gradient norms layer by layer at init, plain vs residual
+//	resnet-gpu finetune --data DIR [flags]  train a new head on your own images; writes a .pth and labels
 //	resnet-gpu demo DIR                     classify a folder on GPU and CPU (make run)
 //
 // Run "resnet-gpu COMMAND -h" or "resnet-gpu help COMMAND" for a command's flags.
@@ -44,6 +45,7 @@ func init() {
 		{"summary", "[flags]", "print the network layer by layer: output shapes, parameters, multiply-adds, memory", runSummary},
 		{"serve", "[flags]", "serve models over the Open Inference Protocol (REST and gRPC) with dynamic batching", runServe},
 		{"gradients", "[flags] IMAGE|DIR...", "gradient norms layer by layer at initialisation, plain vs residual (CPU reference)", runGradients},
+		{"finetune", "[flags] --weights BASE --data DIR", "train a new classifier head on a folder of images (one folder per class); writes a .pth and its labels", runFinetune},
 		{"demo", "[flags] DIR", "classify a folder of images with pretrained ResNet-50 on GPU and CPU (make run)", runDemo},
 	}
 }

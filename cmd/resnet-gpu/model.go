@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
@@ -24,6 +25,9 @@ type modelFlags struct {
 	resize, crop                         int
 	mean, std                            string
 	refresh                              bool
+	// exec, if set, is a device an earlier model opened, which this one
+	// shares (serve's models: one device, one queue).
+	exec graph.Executor
 }
 
 func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
@@ -126,7 +130,7 @@ func (m *modelFlags) load() (*resnet.Model, error) {
 	}
 	// Tuning reports a bar on a terminal, else one line (with --tune on, a
 	// line per shape with every candidate's time).
-	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune, TuneProgress: os.Stderr}
+	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune, TuneProgress: os.Stderr, Exec: m.exec}
 	if hub.IsTerminal(os.Stderr) {
 		opt.Progress = os.Stderr
 	}

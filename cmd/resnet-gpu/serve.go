@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/serve"
 )
@@ -105,15 +106,19 @@ func runServe(args []string) error {
 		models.Set("resnet=" + mf.weights)
 	}
 	var served []serve.Model
+	var device graph.Executor // the first GPU model's, shared by the others
 	for _, m := range models {
 		f := mf
-		f.weights = m.weights
+		f.weights, f.exec = m.weights, device
 		log.Info("loading model", "model", m.name, "weights", m.weights)
 		model, err := f.load()
 		if err != nil {
 			return fmt.Errorf("model %s: %w", m.name, err)
 		}
-		defer model.Close()
+		defer model.Close() // the device's owner, loaded first, closes last
+		if device == nil && model.GPU() != nil {
+			device = model.Exec
+		}
 		served = append(served, serve.Model{Name: m.name, Model: model})
 	}
 	s, err := serve.New(served, serve.Options{MaxBatch: c.maxBatch, MaxDelay: time.Duration(c.maxDelay) * time.Microsecond,

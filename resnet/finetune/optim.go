@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
@@ -32,7 +32,7 @@ type trainer struct {
 	m, v  map[string][]float64 // SGD's momentum buffers (m) or Adam's moments, by entry
 	t     int                  // steps taken
 	opt   Options
-	dev   *gpu.Device // nil: the CPU reference
+	gpu   *gpuexec.Executor // the device the gradients run on; nil: the CPU reference
 }
 
 // newTrainer returns the trainer of a new head of a.Classes outputs on
@@ -134,8 +134,8 @@ func (t *trainer) step(x []float32, one graph.Shape, idx []int, samples []Sample
 // submission), else through the CPU reference.
 func (t *trainer) gradients(g *graph.Graph, params []resnet.Param, in []float32) (float64, [][]float64, error) {
 	grads := make([][]float64, len(params))
-	if t.dev != nil {
-		r, err := gpugrad.Step(t.dev, g, []float32{1}, in)
+	if t.gpu != nil {
+		r, err := gpugrad.Step(t.gpu.Dev, g, []float32{1}, in)
 		if err != nil {
 			return 0, nil, fmt.Errorf("finetune: %w", err)
 		}

@@ -89,7 +89,7 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 		return nil, err
 	}
 	if ex := base.GPU(); ex != nil {
-		t.dev = ex.Dev
+		t.gpu = ex
 		res.Device = ex.Name()
 	}
 	var bb *backbone

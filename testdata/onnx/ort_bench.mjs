@@ -1,18 +1,20 @@
-// ONNX Runtime's CPU provider timed on one ONNX file, for BENCHMARKS.md's
-// side-by-side with `resnet-gpu bench --weights FILE` (run the two
-// interleaved). Prints the median, p10 and p90 latency of RUNS forward
-// passes at batch 1 after 3 warm-up passes, with THREADS intra-op threads.
+// ONNX Runtime timed on one ONNX file, for BENCHMARKS.md's side-by-side
+// with `resnet-gpu bench --weights FILE` (run the two interleaved). Prints
+// the median, p10 and p90 latency of RUNS forward passes at batch 1 after 3
+// warm-up passes, with THREADS intra-op threads, on PROVIDER: cpu (the
+// default) or webgpu (ORT's Dawn-based WebGPU provider, which picks its
+// Vulkan driver as any Vulkan program does; see ort_webgpu.sh).
 //
 // With onnxruntime-node installed outside the repository
 // (npm install --ignore-scripts onnxruntime-node in some folder DIR):
 //
-//	NODE_PATH=DIR/node_modules node testdata/onnx/ort_bench.mjs FILE.onnx [RUNS] [THREADS]
+//	NODE_PATH=DIR/node_modules node testdata/onnx/ort_bench.mjs FILE.onnx [RUNS] [THREADS] [PROVIDER]
 import { createRequire } from "node:module";
 
 const ort = createRequire(import.meta.url)("onnxruntime-node");
-const [file, runs = "20", threads = "2"] = process.argv.slice(2);
+const [file, runs = "20", threads = "2", provider = "cpu"] = process.argv.slice(2);
 const session = await ort.InferenceSession.create(file, {
-  executionProviders: ["cpu"],
+  executionProviders: [provider],
   intraOpNumThreads: +threads,
   interOpNumThreads: 1,
 });
@@ -27,4 +29,4 @@ for (let i = 0; i < +runs; i++) {
 }
 times.sort((a, b) => a - b);
 const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
-console.log(`ort cpu ${threads} threads ${file}: median ${q(0.5).toFixed(1)} ms, p10 ${q(0.1).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms over ${runs} runs`);
+console.log(`ort ${provider} ${threads} threads ${file}: median ${q(0.5).toFixed(1)} ms, p10 ${q(0.1).toFixed(1)} ms, p90 ${q(0.9).toFixed(1)} ms over ${runs} runs`);

@@ -1,20 +1,21 @@
-// ONNX Runtime's CPU provider on the exports of make_onnx.py, against
-// PyTorch's float64 logits: an independent check of the files (the Go
-// tests do not depend on it). For each file it prints the opset, the
-// largest relative error over the inputs (max|Δ|/max|ref| per input) and
-// whether every input's top 5 matches PyTorch's.
+// ONNX Runtime on the exports of make_onnx.py, against PyTorch's float64
+// logits: an independent check of the files (the Go tests do not depend on
+// it), and of ORT itself on PROVIDER: cpu (the default) or webgpu. For each
+// file it prints the opset, the largest relative error over the inputs
+// (max|Δ|/max|ref| per input) and whether every input's top 5 matches
+// PyTorch's.
 //
 // With onnxruntime-node installed outside the repository
 // (npm install --ignore-scripts onnxruntime-node in some folder DIR; the
 // CPU library ships in the package), from the repository root:
 //
-//	NODE_PATH=DIR/node_modules node testdata/onnx/ort_check.mjs [testdata/onnx/big]
+//	NODE_PATH=DIR/node_modules node testdata/onnx/ort_check.mjs [testdata/onnx/big [PROVIDER]]
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 
 const ort = createRequire(import.meta.url)("onnxruntime-node");
-const dir = process.argv[2] || "testdata/onnx";
+const [dir = "testdata/onnx", provider = "cpu"] = process.argv.slice(2);
 const ref = JSON.parse(fs.readFileSync(path.join(dir, "reference.json")));
 
 // The inputs as one NCHW batch, in reference order.
@@ -40,7 +41,7 @@ const top5 = (v) => [...v.keys()].sort((a, b) => v[b] - v[a] || a - b).slice(0, 
 
 for (const [name, m] of Object.entries(ref.models)) {
   for (const file of m.files) {
-    const s = await ort.InferenceSession.create(path.join(dir, file), { executionProviders: ["cpu"], intraOpNumThreads: 2 });
+    const s = await ort.InferenceSession.create(path.join(dir, file), { executionProviders: [provider], intraOpNumThreads: 2 });
     const t0 = Date.now();
     const out = await s.run({ [s.inputNames[0]]: new ort.Tensor("float32", batch, [ref.inputs.length, 3, 224, 224]) });
     const ms = Date.now() - t0;
@@ -55,6 +56,6 @@ for (const [name, m] of Object.entries(ref.models)) {
       worst = Math.max(worst, num / Math.max(...want.map(Math.abs)));
       same &&= top5(row).join() === top5(want).join();
     });
-    console.log(`${file}\topset ${file.match(/op(\d+)/)[1]}\tORT CPU rel err ${worst.toExponential(2)}\ttop5 ${same ? "identical" : "DIFFERENT"}\t${ms} ms for ${ref.inputs.length} inputs`);
+    console.log(`${file}\topset ${file.match(/op(\d+)/)[1]}\tORT ${provider} rel err ${worst.toExponential(2)}\ttop5 ${same ? "identical" : "DIFFERENT"}\t${ms} ms for ${ref.inputs.length} inputs`);
   }
 }

@@ -66,7 +66,7 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("linear", l, err)
 	l, err = shaders.Softmax(3, 1000, maxGroups)
 	add("softmax", l, err)
-	for _, mode := range []uint32{shaders.ModeReLU, shaders.ModeAdd, shaders.ModeAffine} {
+	for _, mode := range []uint32{shaders.ModeReLU, shaders.ModeAdd, shaders.ModeAffine, shaders.ModeClip} {
 		for _, relu := range []bool{false, true} {
 			l, err = shaders.Elementwise(mode, relu, shaders.EltwiseGeom{N: 2, C: 5, Inner: 9}, maxGroups)
 			add(fmt.Sprintf("elementwise mode %d relu %t", mode, relu), l, err)

@@ -30,12 +30,13 @@ const (
 	ModeReLU   = 0 // dst = max(a, 0); b unused
 	ModeAdd    = 1 // dst = a + b (ReLU optional)
 	ModeAffine = 2 // dst = a·b[c] + b[C+c] (batch-norm); b = scales then shifts
+	ModeClip   = 3 // dst = min(max(a, b[0]), b[1]); b = the bounds
 )
 
 // EltwiseGeom is an element-wise op's tensors: N images of C channels of
 // Inner values each, for the operands A and B and the output Dst at their
 // layouts. B's layout matters in ModeAdd only: in ModeAffine b holds the
-// per-channel parameters.
+// per-channel parameters, in ModeClip the two bounds.
 // An EltwiseGeom is a plain value, safe to share.
 type EltwiseGeom struct {
 	N, C, Inner int

@@ -59,6 +59,7 @@ var goldenOps = []struct {
 	{graph.Softmax{}, graph.Shape{1, 1000}},
 	{graph.Add{ReLU: true}, graph.Shape{1, 256, 56, 56}},
 	{graph.ReLU{}, graph.Shape{1, 64, 56, 56}},
+	{graph.Clip{Min: 0, Max: 6}, graph.Shape{1, 32, 112, 112}}, // MobileNet's ReLU6
 	{&graph.BatchNorm{}, graph.Shape{1, 64, 56, 56}},
 	{graph.Concat{Axis: 1, N: 2}, graph.Shape{1, 64, 28, 28}},
 }

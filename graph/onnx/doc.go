@@ -14,8 +14,8 @@
 // where that is exact, else become a graph.Affine.
 //
 // The standard operator set at versions 11 to 18 is supported, with the
-// operators Conv, BatchNormalization, Relu, Clip (as ReLU when its range is
-// [0, ∞)), MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Div,
+// operators Conv, BatchNormalization, Relu, Clip (a graph.Clip, or a ReLU
+// when its range is [0, ∞)), MaxPool, AveragePool, GlobalAveragePool, Add, Sub, Mul, Div,
 // Sum, Concat, Flatten, Reshape, Gemm, MatMul, Softmax, Pad, Identity,
 // Dropout, and on constants Constant, ConstantOfShape, Shape, Gather,
 // Unsqueeze, Squeeze, Slice, Cast and Transpose. Anything else, or an

@@ -140,12 +140,18 @@ func rnd(n int, seed uint64) []float32 {
 // runs it on the CPU reference.
 func run(t *testing.T, m *Model, n int, x []float32) []float32 {
 	t.Helper()
+	return runOn(t, ref.Executor{}, m, n, x)
+}
+
+// runOn is run on the executor ex.
+func runOn(t *testing.T, ex graph.Executor, m *Model, n int, x []float32) []float32 {
+	t.Helper()
 	g, err := m.Graph(Options{Batch: n})
 	if err != nil {
 		t.Fatal(err)
 	}
 	graph.Optimize(g)
-	p, err := ref.Executor{}.Compile(g)
+	p, err := ex.Compile(g)
 	if err != nil {
 		t.Fatal(err)
 	}

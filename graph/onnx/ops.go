@@ -16,24 +16,46 @@ func relu(n *node) error {
 	return n.err
 }
 
-// clip is a ReLU when its range is [0, ∞).
+// clip is a ReLU when its range is [0, ∞), which the fusion pass can
+// fold into a convolution, else a graph.Clip. A bound left out is the
+// float range's end, as the operator defines it, and so is an infinite
+// one: the kernel then meets only finite numbers.
 func clip(n *node) error {
 	if !n.inputs(1, 3) {
 		return n.err
 	}
 	x := n.graphIn(0)
-	lo, hi := math.Inf(-1), math.Inf(1)
-	if c := n.constIn(1, true); c != nil {
-		lo, _ = c.scalar("min")
+	lo, hi := clipBound(n, 1, "min"), clipBound(n, 2, "max")
+	switch {
+	case n.err != nil:
+		return n.err
+	case math.IsNaN(lo) || math.IsNaN(hi) || lo > hi:
+		return n.errorf("Clip to [%g, %g] is not supported (want min <= max)", lo, hi)
+	case lo == 0 && hi >= math.MaxFloat32:
+		n.apply(graph.ReLU{}, x)
+	default:
+		n.apply(graph.Clip{Min: float32(lo), Max: float32(hi)}, x)
 	}
-	if c := n.constIn(2, true); c != nil {
-		hi, _ = c.scalar("max")
-	}
-	if n.err == nil && (lo != 0 || !math.IsInf(hi, 1)) {
-		return n.errorf("Clip to [%g, %g] is not supported (only [0, inf), as a ReLU)", lo, hi)
-	}
-	n.apply(graph.ReLU{}, x)
 	return n.err
+}
+
+// clipBound returns Clip's optional constant input i (what: "min" or
+// "max"), within the float32 range; left out, the range's end.
+func clipBound(n *node, i int, what string) float64 {
+	end := math.MaxFloat32
+	if what == "min" {
+		end = -end
+	}
+	c := n.constIn(i, true)
+	if c == nil {
+		return end
+	}
+	v, err := c.scalar(what)
+	if err != nil {
+		n.errorf("%v", err)
+		return 0
+	}
+	return min(max(v, -math.MaxFloat32), math.MaxFloat32) // NaN stays NaN
 }
 
 func globalAvgPool(n *node) error {

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
 	"github.com/resnet-gpu/resnet-gpu/graph/onnx/onnxpb"
 )
 
@@ -330,8 +332,6 @@ func TestBatchNormDropoutClip(t *testing.T) {
 	}{
 		{op("BatchNormalization", ins("x", "g", "b", "m", "v"), ins("z"), attrInt("training_mode", 1)), "training_mode is set"},
 		{op("Dropout", ins("x", "r", "on"), ins("z")), "training_mode is true"},
-		{op("Clip", ins("x", "zero", "six"), ins("z")), "Clip to [0, 6] is not supported (only [0, inf), as a ReLU)"},
-		{op("Clip", ins("x"), ins("z")), "Clip to [-Inf, +Inf] is not supported"},
 	} {
 		md := with(newModel(14, []int64{0, c, 2, 2}, b.node, flatY), bn...)
 		with(md, floatTensor("zero", nil, []float32{0}), floatTensor("six", nil, []float32{6}), floatTensor("r", nil, []float32{0.1}), intTensor("on", nil, 1))
@@ -339,6 +339,89 @@ func TestBatchNormDropoutClip(t *testing.T) {
 	}
 	md := newModel(13, []int64{0, c, 2, 2}, op("Dropout", ins("x"), ins("d", "mask")), op("Add", ins("d", "mask"), ins("z")), flatY)
 	wantError(t, md, `node "D" (Dropout, opset 13): output 1 ("mask") is not supported`)
+}
+
+// Clip to [0, 6] after a convolution, and to (-∞, 0.5] (the min left
+// out), match the clamps computed in float64 on the CPU reference and on
+// the GPU, and are clip ops; Clip to [0, ∞) is a ReLU the convolution absorbs; bounds that
+// are unordered, NaN, not scalars or not constants are errors.
+func TestClip(t *testing.T) {
+	const n, c, h, w, o = 2, 2, 4, 4, 3
+	x, wt := rnd(n*c*h*w, 40), rnd(o*c*9, 41)
+	for i := range wt {
+		wt[i] *= 4 // outputs past 6 and below 0
+	}
+	conv := make([]float64, n*o*h*w)
+	for i := range conv {
+		b, oc, y, xx := i/(o*h*w), i/(h*w)%o, i/w%h, i%w
+		for ic := 0; ic < c; ic++ {
+			for ky := 0; ky < 3; ky++ {
+				for kx := 0; kx < 3; kx++ {
+					iy, ix := y+ky-1, xx+kx-1
+					if iy >= 0 && iy < h && ix >= 0 && ix < w {
+						conv[i] += float64(x[((b*c+ic)*h+iy)*w+ix]) * float64(wt[((oc*c+ic)*3+ky)*3+kx])
+					}
+				}
+			}
+		}
+	}
+	clamp := func(lo, hi float64) []float64 {
+		out := make([]float64, len(conv))
+		for i, v := range conv {
+			out[i] = math.Min(math.Max(v, lo), hi)
+		}
+		return out
+	}
+	if lo, hi := slices.Min(conv), slices.Max(conv); lo >= 0 || hi <= 6 {
+		t.Fatalf("convolution outputs in [%g, %g]: the test clamps only one end of [0, 6]", lo, hi)
+	}
+	consts := func(md *pb) *pb {
+		return with(md, floatTensor("w", []int64{o, c, 3, 3}, wt), floatTensor("zero", nil, []float32{0}), floatTensor("six", nil, []float32{6}),
+			floatTensor("half", []int64{}, []float32{0.5}), floatTensor("inf", nil, []float32{float32(math.Inf(1))}),
+			floatTensor("nan", nil, []float32{float32(math.NaN())}), floatTensor("pair", []int64{2}, []float32{0, 1}))
+	}
+	convOp := op("Conv", ins("x", "w"), ins("c"), attrInts("pads", 1, 1, 1, 1))
+	type clipped struct {
+		m    *Model
+		want []float64
+	}
+	var models []clipped
+	for _, opset := range []int64{11, 13} {
+		for _, cl := range []struct {
+			in     []string
+			lo, hi float64
+		}{{ins("c", "zero", "six"), 0, 6}, {ins("c", "", "half"), math.Inf(-1), 0.5}} {
+			m := mustParse(t, consts(newModel(opset, []int64{0, c, h, w}, convOp, op("Clip", cl.in, ins("z")), flatY)))
+			models = append(models, clipped{m, clamp(cl.lo, cl.hi)})
+			closeTo(t, run(t, m, n, x), clamp(cl.lo, cl.hi))
+			if k := kinds(t, m); !slices.Equal(k, []string{"conv2d", "clip", "flatten"}) {
+				t.Errorf("opset %d, Clip to [%g, %g]: ops %v, want conv2d, clip, flatten", opset, cl.lo, cl.hi, k)
+			}
+		}
+	}
+	t.Run("gpu", func(t *testing.T) {
+		ex := gpuexec.New(gputest.Device(t), gpuexec.Options{Guard: 16})
+		for _, md := range models {
+			closeTo(t, runOn(t, ex, md.m, n, x), md.want)
+		}
+	})
+	for _, hi := range []string{"", "inf"} {
+		md := consts(newModel(13, []int64{0, c, h, w}, convOp, op("Clip", ins("c", "zero", hi), ins("z")), flatY))
+		if k := kinds(t, mustParse(t, md)); !slices.Equal(k, []string{"conv2d", "flatten"}) {
+			t.Errorf("Clip to [0, %q]: ops %v, want conv2d (with its relu), flatten", hi, k)
+		}
+	}
+	for _, b := range []struct {
+		in   []string
+		want string
+	}{
+		{ins("x", "six", "zero"), "Clip to [6, 0] is not supported (want min <= max)"},
+		{ins("x", "nan", "six"), "Clip to [NaN, 6] is not supported (want min <= max)"},
+		{ins("x", "pair"), "min has shape [2], want one number"},
+		{ins("x", "zero", "x"), `input 2 ("x") is computed from the graph input, want a constant`},
+	} {
+		wantError(t, consts(newModel(13, []int64{0, c, h, w}, op("Clip", b.in, ins("z")), flatY)), b.want)
+	}
 }
 
 func TestSumConcatGlobalPool(t *testing.T) {

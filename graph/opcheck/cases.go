@@ -110,6 +110,9 @@ func Awkward() []Case {
 		{Op: graph.Concat{Axis: 1, N: 3}, In: graph.Shape{2, 5, 3, 3}},
 		{Op: graph.Concat{Axis: 0, N: 2}, In: graph.Shape{1, 7}},
 		{Op: graph.ReLU{}, In: graph.Shape{3, 5, 13, 13}},
+		{Op: graph.Clip{Min: -0.25, Max: 0.5}, In: graph.Shape{2, 5, 7, 9}}, // inputs in [-1, 1): both bounds clamp
+		{Op: graph.Clip{Min: 0, Max: 6}, In: graph.Shape{1, 3, 5, 5}},
+		{Op: graph.Clip{Min: 0.125, Max: 0.125}, In: graph.Shape{2, 3}}, // an empty range: a constant
 		{Op: graph.Add{ReLU: true}, In: graph.Shape{2, 7, 9, 11}},
 		{Op: graph.Add{}, In: graph.Shape{1, 3, 1, 1}},
 		{Op: &graph.BatchNorm{Eps: 1e-5}, In: graph.Shape{3, 5, 13, 13}},

@@ -5,6 +5,7 @@ const RELU: bool = true;
 //   0: dst = max(a, 0)
 //   1: dst = a + b, then max(·, 0) if RELU
 //   2: dst[n,c,·] = a[n,c,·] · s[c] + t[c] (batch-norm with precomputed s, t)
+//   3: dst = min(max(a, b[0]), b[1]) (a clamp to [b[0], b[1]])
 // Element i numbers the tensor [N][C][HW] contiguously; a, b (mode 1) and
 // dst each lie at their layout (at), so that an operand or the result can
 // be a slice of a concatenation's output. One invocation per element, the
@@ -36,6 +37,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	if (MODE == 2u) {
 		let c = (i / p.hw) % p.c;
 		v = v * b[c] + b[p.c + c];
+	}
+	if (MODE == 3u) {
+		v = min(max(v, b[0]), b[1]);
 	}
 	if (MODE == 0u || RELU) {
 		v = max(v, 0.0);

@@ -98,6 +98,28 @@ func (ReLU) Backward64(_ []Shape, x, _ [][]float64, _, dout []float64) ([][]floa
 	return [][]float64{dx}, nil
 }
 
+// Trainable implements Differentiable: a clamp has no parameters.
+func (Clip) Trainable() ([]string, [][]float32) { return nil, nil }
+
+// Forward64 implements Differentiable.
+func (c Clip) Forward64(_ []Shape, x, _ [][]float64, out []float64) {
+	for i, v := range x[0] {
+		out[i] = min(max(v, float64(c.Min)), float64(c.Max))
+	}
+}
+
+// Backward64 implements Differentiable: dx = dout where Min <= x <= Max,
+// else 0 (PyTorch's clamp's choice at the bounds).
+func (c Clip) Backward64(_ []Shape, x, _ [][]float64, _, dout []float64) ([][]float64, [][]float64) {
+	dx := make([]float64, len(dout))
+	for i, v := range x[0] {
+		if v >= float64(c.Min) && v <= float64(c.Max) {
+			dx[i] = dout[i]
+		}
+	}
+	return [][]float64{dx}, nil
+}
+
 // Trainable implements Differentiable: an addition has no parameters.
 func (Add) Trainable() ([]string, [][]float32) { return nil, nil }
 

@@ -156,6 +156,16 @@ func (ReLU) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
 	return nil
 }
 
+// LowerGrad implements GPUDifferentiable.
+func (c Clip) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
+	k, err := shaders.ClipGrad(out.Numel(), c.Min, c.Max, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "dx": gDIn(0)})
+	return nil
+}
+
 // LowerGrad implements GPUDifferentiable: both inputs get the output
 // gradient, masked by a fused ReLU.
 func (a Add) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {

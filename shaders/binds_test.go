@@ -83,6 +83,8 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("conv2d weight grad", l, err)
 	l, err = shaders.ReLUGrad(1001, maxGroups)
 	add("relu grad", l, err)
+	l, err = shaders.ClipGrad(1001, 0, 6, maxGroups)
+	add("clip grad", l, err)
 	l, err = shaders.ChannelSum(2, 5, 9, maxGroups)
 	add("channel sum", l, err)
 	for _, max := range []bool{false, true} {

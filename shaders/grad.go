@@ -52,6 +52,29 @@ func ReLUGrad(n int, maxGroups uint32) (Launch, error) {
 	return elementGrad("relu_grad", n, &CountParams{Total: u32(n)}, []string{"dy", "src", "dx"}, maxGroups)
 }
 
+// ClipGradParams mirrors `struct Params` in clip_grad.wgsl: an element
+// count and the bounds' float32 bit patterns.
+type ClipGradParams struct {
+	Total, Lo, Hi uint32
+	_             uint32
+}
+
+var (
+	_ [unsafe.Sizeof(ClipGradParams{}) - 16]byte
+	_ [16 - unsafe.Sizeof(ClipGradParams{})]byte
+)
+
+// ClipGrad returns the launch computing dx = dy where lo <= src <= hi,
+// else 0, over n elements: the gradient of a clamp to [lo, hi] whose input
+// is src. Bindings: dy, src, dx.
+func ClipGrad(n int, lo, hi float32, maxGroups uint32) (Launch, error) {
+	if n < 1 || !fits(n) {
+		return Launch{}, fmt.Errorf("shaders: clip gradient of %d elements", n)
+	}
+	p := &ClipGradParams{Total: u32(n), Lo: math.Float32bits(lo), Hi: math.Float32bits(hi)}
+	return elementGrad("clip_grad", n, p, []string{"dy", "src", "dx"}, maxGroups)
+}
+
 // ChannelSumParams mirrors `struct Params` in channel_sum_grad.wgsl.
 type ChannelSumParams struct {
 	N, C, HW uint32

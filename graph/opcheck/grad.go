@@ -212,6 +212,7 @@ func GradCases() []GradCase {
 		{&graph.BatchNorm{Eps: 1e-5}, graph.Shape{2, 4, 3, 3}},
 		{&graph.BatchNorm{Eps: 1e-5, ReLU: true}, graph.Shape{2, 4, 3, 3}},
 		{graph.ReLU{}, img},
+		{graph.Clip{Min: -0.25, Max: 0.5}, img},
 		{graph.Add{}, img},
 		{graph.Add{ReLU: true}, img},
 		{graph.MaxPool(3, 2, 1), graph.Shape{2, 3, 7, 7}},

@@ -133,6 +133,28 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	return body, nil
 }
 
+// admitBody admits a request to b's queue, then reads its body (so that
+// the queue bound also bounds the bodies held); release frees the slot.
+func (s *Server) admitBody(w http.ResponseWriter, r *http.Request, b *batcher) (body []byte, release func(), err error) {
+	if release, err = s.admit(b); err != nil {
+		return nil, nil, err
+	}
+	if body, err = s.readBody(w, r); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return body, release, nil
+}
+
+// headerTimeout sets req's deadline from the Timeout header (µs, as
+// Triton's) unless the request's parameters set one.
+func headerTimeout(r *http.Request, req *request) (err error) {
+	if t := r.Header.Get("Timeout"); t != "" && req.timeout == 0 {
+		req.timeout, err = parseTimeout(t)
+	}
+	return err
+}
+
 // restInfer answers POST /v2/models/{m}/infer.
 func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -145,24 +167,18 @@ func (s *Server) restInfer(w http.ResponseWriter, r *http.Request) {
 		case v != "" && v != Version:
 			return nil, notFound(model + " version " + v)
 		}
-		release, err := s.admit(b)
+		body, release, err := s.admitBody(w, r, b)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		body, err := s.readBody(w, r)
-		if err != nil {
-			return nil, err
-		}
 		req, err := decodeREST(body, r.Header.Get(headerLength))
 		if err != nil {
 			return nil, err
 		}
 		req.model = model
-		if t := r.Header.Get("Timeout"); t != "" && req.timeout == 0 {
-			if req.timeout, err = parseTimeout(t); err != nil {
-				return nil, err
-			}
+		if err := headerTimeout(r, req); err != nil {
+			return nil, err
 		}
 		return s.run(r.Context(), b, req)
 	}()
@@ -194,21 +210,15 @@ func (s *Server) predictions(w http.ResponseWriter, r *http.Request) {
 				return nil, badRequest("top %q: want a positive number", q)
 			}
 		}
-		release, err := s.admit(b)
+		body, release, err := s.admitBody(w, r, b)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		body, err := s.readBody(w, r)
-		if err != nil {
-			return nil, err
-		}
 		req := &request{model: model, input: tensor{name: "image", datatype: bytesType, shape: []int64{1}, bytes: [][]byte{body}},
 			outputs: []wanted{{name: outProbs}}}
-		if t := r.Header.Get("Timeout"); t != "" {
-			if req.timeout, err = parseTimeout(t); err != nil {
-				return nil, err
-			}
+		if err := headerTimeout(r, req); err != nil {
+			return nil, err
 		}
 		resp, err := s.run(r.Context(), b, req)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
@@ -82,6 +83,16 @@ func runClassify(args []string) error {
 	}
 	if err := checkTensorShape(*shape, m.Transform.Crop); err != nil {
 		return err
+	}
+	if hub.IsTerminal(os.Stderr) {
+		// A spinner while the first batch size compiles, which takes
+		// seconds; on other stderrs classify prints only errors.
+		ph := progress.Start(os.Stderr, 0, "compiling "+m.Arch.Name+" on "+m.Exec.Name())
+		_, err := m.Program(min(*batch, len(list.inputs)))
+		ph.Done()
+		if err != nil {
+			return err
+		}
 	}
 	if *format == "" {
 		*format = "text"

@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
 )
 
 // Signature is the 8 bytes that open every HDF5 superblock.
@@ -110,9 +113,24 @@ func findSignature(r io.ReaderAt, size int64) (int64, error) {
 	return 0, errors.New("no HDF5 signature")
 }
 
-// errorf returns an error naming the file.
+// errorf returns an error naming the file, on one line: the names it
+// quotes come from the file and may hold any bytes, so control characters
+// are escaped (as Go escapes them in strings).
 func (f *File) errorf(format string, args ...any) error {
-	return fmt.Errorf("h5: %s: "+format, append([]any{f.name}, args...)...)
+	msg := fmt.Sprintf("h5: %s: "+format, append([]any{f.name}, args...)...)
+	if strings.IndexFunc(msg, unicode.IsControl) < 0 {
+		return errors.New(msg)
+	}
+	var b strings.Builder
+	for _, r := range msg {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return errors.New(b.String())
 }
 
 // superblock reads the superblock: sizes, base and root group address.

@@ -206,10 +206,17 @@ type block struct {
 // torchvision's order.
 func (a Arch) walk() (convSpec, []block) {
 	stem := convSpec{"conv1", "bn1", 3, 64, 7, 2, 3, 1}
+	return stem, a.blocksAfter(stem)
+}
+
+// blocksAfter returns the blocks of a's stages after stem: stage s has
+// stem.cout<<s planes, and its first block (past the first stage) halves
+// the resolution.
+func (a Arch) blocksAfter(stem convSpec) []block {
 	var blocks []block
-	in := 64
+	in := stem.cout
 	for s, n := range a.Blocks {
-		planes := 64 << s
+		planes := stem.cout << s
 		for b := 0; b < n; b++ {
 			stride := 1
 			if s > 0 && b == 0 {
@@ -239,7 +246,7 @@ func (a Arch) walk() (convSpec, []block) {
 			in = out
 		}
 	}
-	return stem, blocks
+	return blocks
 }
 
 // denseLayer is one DenseNet layer: norm1, relu1, conv1 (1×1 to

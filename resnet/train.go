@@ -92,28 +92,7 @@ func TrainClasses(arch string) (int, error) {
 // zeros instead).
 func cifarWalk(n int) (convSpec, []block) {
 	stem := convSpec{"conv1", "bn1", 3, 16, 3, 1, 1, 1}
-	var blocks []block
-	in := 16
-	for s := 0; s < 3; s++ {
-		planes := 16 << s
-		for b := 0; b < n; b++ {
-			stride := 1
-			if s > 0 && b == 0 {
-				stride = 2
-			}
-			p := fmt.Sprintf("layer%d.%d", s+1, b)
-			bl := block{prefix: p, convs: []convSpec{
-				{p + ".conv1", p + ".bn1", in, planes, 3, stride, 1, 1},
-				{p + ".conv2", p + ".bn2", planes, planes, 3, 1, 1, 1},
-			}}
-			if stride != 1 || in != planes {
-				bl.down = &convSpec{p + ".downsample.0", p + ".downsample.1", in, planes, 1, stride, 0, 1}
-			}
-			blocks = append(blocks, bl)
-			in = planes
-		}
-	}
-	return stem, blocks
+	return stem, Arch{Blocks: [4]int{n, n, n}}.blocksAfter(stem)
 }
 
 // TrainGraph returns the training graph of arch (one of TrainNets), or

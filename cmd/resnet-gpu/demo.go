@@ -125,7 +125,7 @@ func imageFiles(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if hasExt(e.Name(), imageExts) {
+		if hasExt(e.Name(), imagenet.Extensions) {
 			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}

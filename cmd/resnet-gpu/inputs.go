@@ -10,15 +10,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
 
-// imageExts are the extensions of the image formats imagenet.Decode
-// accepts; inputExts are the extensions of the files classify reads: those
-// and raw .f32 tensors.
-var (
-	imageExts = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
-	inputExts = append(slices.Clip(imageExts), ".f32")
-)
+// inputExts are the extensions of the files classify reads: the image
+// formats imagenet.Decode accepts and raw .f32 tensors.
+var inputExts = append(slices.Clip(imagenet.Extensions), ".f32")
 
 // hasExt reports whether name has one of exts, in any case.
 func hasExt(name string, exts []string) bool {

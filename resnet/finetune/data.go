@@ -29,9 +29,6 @@ type Dataset struct {
 	Samples []Sample
 }
 
-// imageExts are the file extensions imagenet.Decode reads.
-var imageExts = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
-
 // LoadDir reads dir as torchvision's ImageFolder does: every sub-folder is
 // a class, named by the folder, indexed in sorted order, holding its images
 // (files with an image extension; others are skipped). It decodes every
@@ -59,7 +56,7 @@ func LoadDir(dir string) (*Dataset, error) {
 		}
 		n := 0
 		for _, f := range files {
-			if f.IsDir() || !slices.Contains(imageExts, strings.ToLower(filepath.Ext(f.Name()))) {
+			if f.IsDir() || !slices.Contains(imagenet.Extensions, strings.ToLower(filepath.Ext(f.Name()))) {
 				continue
 			}
 			p := filepath.Join(dir, c, f.Name())

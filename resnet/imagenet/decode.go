@@ -37,6 +37,9 @@ var MaxPixels = 64 << 20
 // (beyond 40 million).
 var MaxBytes int64 = 1 << 30
 
+// Extensions are the file-name extensions of the formats Decode reads.
+var Extensions = []string{".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+
 // ErrTooLarge is wrapped by the error for an image whose header claims more
 // than MaxPixels pixels, or whose decoding would take more than MaxBytes.
 var ErrTooLarge = errors.New("image too large")

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
+
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 )
 
 // ErrHashMismatch is wrapped by the error of a Fetch whose file's SHA-256
@@ -343,9 +344,7 @@ func (b barWriter) Write(p []byte) (int, error) {
 
 // IsTerminal reports whether f is a terminal, so that a caller can pass
 // os.Stderr as Options.Progress only when someone watches it.
-func IsTerminal(f *os.File) bool {
-	return f != nil && term.IsTerminal(int(f.Fd()))
-}
+func IsTerminal(f *os.File) bool { return progress.IsTerminal(f) }
 
 // newHash returns the hash named alg: MD5 for "md5", else SHA-256.
 func newHash(alg string) hash.Hash {

@@ -23,6 +23,7 @@ func runBench(args []string) error {
 	warm := fs.Int("warmup", 3, "untimed forward passes before timing (and at least one second of them, so GPU clocks ramp up)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	profile := fs.Bool("profile", false, "per-layer GPU time from timestamp queries")
+	remeasure := fs.Bool("remeasure", false, "with --profile: "+remeasureUsage)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func runBench(args []string) error {
 		if gp == nil {
 			return fmt.Errorf("--profile needs --device gpu")
 		}
-		return printProfile(m.GPU().Dev, gp, in)
+		return printProfile(m.GPU().Dev, gp, in, *remeasure)
 	}
 	return nil
 }
@@ -127,8 +128,8 @@ const profilePasses = 5
 // every dispatch and prints the layers by their median GPU time, a
 // layer's passes (a convolution's packing or K-split reduction) in one
 // row, with its GFLOP/s and GB/s as percentages of the device's ceilings
-// (perf.MeasureCeilings).
-func printProfile(dev *gpu.Device, p *gpuexec.Program, in []float32) error {
+// (measured once and cached: ceilings).
+func printProfile(dev *gpu.Device, p *gpuexec.Program, in []float32, remeasure bool) error {
 	spans := make([][]time.Duration, len(p.Steps))
 	var wall []time.Duration
 	for range profilePasses {
@@ -145,7 +146,7 @@ func printProfile(dev *gpu.Device, p *gpuexec.Program, in []float32) error {
 		}
 		wall = append(wall, t.Wall)
 	}
-	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev), os.Stderr)
+	ceil, err := ceilings(dev, remeasure)
 	if err != nil {
 		return err
 	}

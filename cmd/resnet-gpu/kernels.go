@@ -23,6 +23,7 @@ func runKernels(args []string) error {
 	batch := fs.Int("batch", 1, "batch size of the layer shapes")
 	runs := fs.Int("runs", 10, "timed runs per kernel")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	remeasure := fs.Bool("remeasure", false, remeasureUsage)
 	plot := fs.String("plot", "", "write a roofline plot to FILE.png or FILE.svg")
 	dump := fs.String("dump-wgsl", "", "write the WGSL of every kernel the layers run on the adapter into `DIR`, one file per distinct source, instead of timing them\n(with no adapter: the kernels of a discrete GPU and of a CPU adapter such as lavapipe)")
 	if err := parse(fs, args); err != nil {
@@ -62,7 +63,7 @@ func runKernels(args []string) error {
 	}
 	dev := ge.Dev
 	progress := os.Stderr
-	ceil, err := perf.MeasureCeilings(dev, perf.SizeFor(dev), progress)
+	ceil, err := ceilings(dev, *remeasure)
 	if err != nil {
 		return err
 	}

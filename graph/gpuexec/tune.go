@@ -240,25 +240,29 @@ func (p *Program) kernelTime() (time.Duration, error) {
 	return tm.Kernels(), err
 }
 
-// save writes the choices atomically (temporary file, then rename).
+// save writes the choices to the cache file, if any.
 func (t *Tuner) save() {
-	if t.Path == "" {
+	if t.Path != "" {
+		WriteCache(t.Path, t.Choices)
+	}
+}
+
+// WriteCache writes v as indented JSON to the cache file path atomically
+// (a temporary file, then a rename), making its folder; a cache that
+// cannot be written is not an error, so it returns nothing. The tuner's
+// and graph/perf's ceilings caches are written by it.
+func WriteCache(path string, v any) {
+	b, err := json.MarshalIndent(v, "", " ")
+	if err != nil || os.MkdirAll(filepath.Dir(path), 0o755) != nil {
 		return
 	}
-	b, err := json.MarshalIndent(t.Choices, "", " ")
-	if err != nil {
-		return
-	}
-	if err := os.MkdirAll(filepath.Dir(t.Path), 0o755); err != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(t.Path), filepath.Base(t.Path)+".*.tmp")
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return
 	}
 	_, werr := f.Write(b)
 	cerr := f.Close()
-	if werr != nil || cerr != nil || os.Rename(f.Name(), t.Path) != nil {
+	if werr != nil || cerr != nil || os.Rename(f.Name(), path) != nil {
 		os.Remove(f.Name())
 	}
 }

@@ -2,10 +2,12 @@ package perf
 
 import (
 	"bytes"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
@@ -103,19 +105,6 @@ func TestTimeKernels(t *testing.T) {
 	}
 }
 
-func TestMeasureCeilings(t *testing.T) {
-	dev := gputest.Device(t)
-	t.Logf("%s, timestamps %v, size for it: %v", dev.Info, dev.HasTimestamps, SizeFor(dev))
-	c, err := MeasureCeilings(dev, Small, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%.2f GFLOP/s (%s), %.2f GB/s (%s)", c.GFLOPS, c.GEMM, c.GBps, c.Copy)
-	if !(c.GFLOPS > 0) || !(c.GBps > 0) || !regexp.MustCompile(`^(gemm 256x256x256|conv 3x3 c256→256 14²) via conv2d/\w+ \(`).MatchString(c.GEMM) || !strings.HasPrefix(c.Copy, "copy 4 MiB") {
-		t.Errorf("ceilings %+v", c)
-	}
-}
-
 // The compute ceiling is measured with every kernel an executor on the
 // adapter would run on its shapes: the default (direct4 on lavapipe,
 // with its packing pass) among them.
@@ -133,6 +122,46 @@ func TestCeilingKernelsIncludeDefault(t *testing.T) {
 		def := ex.Kernel(g.Nodes[0])
 		if ks := ceilingKernels(dev, s); !slices.Contains(ks, def) {
 			t.Errorf("%s: the ceiling's kernels %v lack the default %s", s.name, ks, def)
+		}
+	}
+}
+
+// Cached measures the ceilings (MeasureCeilings) once, writes them to the
+// cache file, which is per adapter and size, and then reads that file;
+// a file without positive ceilings is not read.
+func TestMeasureCeilings(t *testing.T) {
+	dev := gputest.Device(t)
+	t.Logf("%s, timestamps %v, size for it: %v", dev.Info, dev.HasTimestamps, SizeFor(dev))
+	dir := t.TempDir()
+	path := CeilingsPath(dev, Small, dir)
+	if path == CeilingsPath(dev, Large, dir) {
+		t.Errorf("small and large ceilings share %s", path)
+	}
+	c, when, err := Cached(dev, Small, dir, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%.2f GFLOP/s (%s), %.2f GB/s (%s)", c.GFLOPS, c.GEMM, c.GBps, c.Copy)
+	if !(c.GFLOPS > 0) || !(c.GBps > 0) || !regexp.MustCompile(`^(gemm 256x256x256|conv 3x3 c256→256 14²) via conv2d/\w+ \(`).MatchString(c.GEMM) || !strings.HasPrefix(c.Copy, "copy 4 MiB") {
+		t.Errorf("ceilings %+v", c)
+	}
+	if _, err := os.Stat(path); err != nil || time.Since(when) > 10*time.Minute {
+		t.Fatalf("measured at %v; cache file: %v", when, err)
+	}
+	planted := []byte(`{"GFLOPS": 1.5, "GBps": 2.5, "GEMM": "g", "Copy": "c", "measured": "2026-01-02T03:04:05Z"}`)
+	if err := os.WriteFile(path, planted, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, when, err = Cached(dev, Small, dir, false, nil)
+	if err != nil || c.GFLOPS != 1.5 || c.GBps != 2.5 || c.GEMM != "g" || when.Year() != 2026 {
+		t.Errorf("cached: %+v at %v, %v; want the planted file's", c, when, err)
+	}
+	for _, bad := range []string{`{"GFLOPS": 0, "GBps": 2}`, `{"GFLOPS": 1`, ``} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := readCeilings(path); ok {
+			t.Errorf("cache %q read as valid", bad)
 		}
 	}
 }

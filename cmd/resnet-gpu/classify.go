@@ -84,11 +84,12 @@ func runClassify(args []string) error {
 	if err := checkTensorShape(*shape, m.Transform.Crop); err != nil {
 		return err
 	}
-	if hub.IsTerminal(os.Stderr) {
-		// A spinner while the first batch size compiles, which takes
-		// seconds; on other stderrs classify prints only errors.
-		ph := progress.Start(os.Stderr, 0, "compiling "+m.Arch.Name+" on "+m.Exec.Name())
-		_, err := m.Program(min(*batch, len(list.inputs)))
+	if m.GPU() != nil {
+		// The first batch size compiles for seconds: a spinner on a
+		// terminal, else a line (none with --quiet).
+		first := min(*batch, len(list.inputs))
+		ph := progress.Start(mf.status(), 0, fmt.Sprintf("compiling %s for batch %d on %s", m.Arch.Name, first, m.Exec.Name()))
+		_, err := m.Program(first)
 		ph.Done()
 		if err != nil {
 			return err

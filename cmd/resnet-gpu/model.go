@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
+	"github.com/resnet-gpu/resnet-gpu/graph/progress"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/hub"
 	"github.com/resnet-gpu/resnet-gpu/resnet/keras"
@@ -24,7 +26,7 @@ type modelFlags struct {
 	labels                               string
 	resize, crop                         int
 	mean, std                            string
-	refresh                              bool
+	refresh, quiet                       bool
 	// exec, if set, is a device an earlier model opened, which this one
 	// shares (serve's models: one device, one queue).
 	exec graph.Executor
@@ -43,6 +45,29 @@ func (m *modelFlags) register(fs *flag.FlagSet, defaultWeights string) {
 	fs.StringVar(&m.mean, "mean", "", "per-channel normalisation mean R,G,B (default ImageNet's 0.485,0.456,0.406)")
 	fs.StringVar(&m.std, "std", "", "per-channel normalisation std R,G,B (default ImageNet's 0.229,0.224,0.225)")
 	fs.BoolVar(&m.refresh, "refresh", false, "download pretrained or keras weights again even when the cache has them")
+	fs.BoolVar(&m.quiet, "quiet", false, "no progress bars or status lines on stderr, only errors")
+	fs.BoolVar(&m.quiet, "q", false, "short for --quiet")
+}
+
+// status is where progress goes: stderr, or nowhere with --quiet. On a
+// terminal a phase shows a bar or a spinner, elsewhere one line
+// (graph/progress).
+func (m *modelFlags) status() io.Writer {
+	if m.quiet {
+		return nil
+	}
+	return os.Stderr
+}
+
+// terminal returns status if it is a terminal, else nil: for phases
+// that are shown on a terminal only (downloads and loading, which most
+// runs finish in well under a second, so scripts' stderr keeps only the
+// error of a file that cannot be loaded).
+func (m *modelFlags) terminal() io.Writer {
+	if w := m.status(); w != nil && hub.IsTerminal(os.Stderr) {
+		return w
+	}
+	return nil
 }
 
 // check validates the flags that need no model, so that a bad one is
@@ -122,21 +147,26 @@ func triple(name, s string) ([]float32, error) {
 	return out, nil
 }
 
-// load opens the model, with a download progress bar when stderr is a
-// terminal, and tuning's progress on stderr.
+// load opens the model, with a download progress bar and a spinner while
+// loading when stderr is a terminal, and tuning's progress on stderr (a
+// bar on a terminal, else one line; with --tune on, a line per shape with
+// every candidate's time).
 func (m *modelFlags) load() (*resnet.Model, error) {
 	if err := m.check(); err != nil {
 		return nil, err
 	}
-	// Tuning reports a bar on a terminal, else one line (with --tune on, a
-	// line per shape with every candidate's time).
-	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune, TuneProgress: os.Stderr, Exec: m.exec}
-	if hub.IsTerminal(os.Stderr) {
-		opt.Progress = os.Stderr
+	opt := resnet.Options{Device: m.device, Adapter: m.adapter, Tune: m.tune, Exec: m.exec, Progress: m.terminal()}
+	if w := m.status(); w != nil {
+		opt.TuneProgress = w
+	}
+	var ph *progress.Phase // downloads draw their own bar
+	if _, err := os.Stat(m.weights); err == nil {
+		ph = progress.Start(m.terminal(), 0, "loading "+m.weights)
 	}
 	ctx, stop := interruptible()
 	w, err := resnet.LoadWeights(ctx, m.arch, m.weights, resnet.WeightsOptions{Progress: opt.Progress, Hub: hub.Options{Refresh: m.refresh}})
 	stop()
+	ph.Done()
 	if err != nil {
 		return nil, err
 	}

@@ -23,9 +23,26 @@ func TestMain(m *testing.M) {
 		os.Stderr.Write(out)
 		os.Exit(1)
 	}
+	shareShaderCache()
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// shareShaderCache points Mesa's shader cache, which lives in
+// $XDG_CACHE_HOME by default, to where it lies outside the tests: the
+// binary's runs each get a private XDG_CACHE_HOME (their weights, tuning
+// and ceilings caches start empty), and without this every run would
+// compile its kernels from scratch, seconds each on lavapipe. The shader
+// cache holds the driver's compilations of the WGSL it is given, nothing
+// of ours, so sharing it changes no result.
+func shareShaderCache() {
+	if os.Getenv("MESA_SHADER_CACHE_DIR") != "" {
+		return
+	}
+	if dir, err := os.UserCacheDir(); err == nil {
+		os.Setenv("MESA_SHADER_CACHE_DIR", dir)
+	}
 }
 
 // cli runs the binary with a private cache and returns stdout, stderr and

@@ -11,6 +11,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/weights"
@@ -110,9 +111,9 @@ func long() bool { return os.Getenv("RESNET_GPU_LONG") == "1" }
 // inputs then the four images, with PyTorch's logits and top-5 for each.
 func familyInputs(t *testing.T, r *familyRef, model string) (x []float32, logits [][]float64, top5 [][]int) {
 	m := r.Models[model]
-	x = readF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32")
+	x = graphtest.ReadF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32")
 	for _, name := range r.Images {
-		x = append(x, readF32(t, "../testdata/inputs/"+name[:len(name)-4]+".3x224x224.f32")...)
+		x = append(x, graphtest.ReadF32(t, "../testdata/inputs/"+name[:len(name)-4]+".3x224x224.f32")...)
 	}
 	return x, append(m.SyntheticLogits, m.ImageLogits...), append(m.SyntheticTop5, m.ImageTop5...)
 }
@@ -150,7 +151,7 @@ func checkFamily(t *testing.T, r *familyRef, model string, ex graph.Executor, n 
 		if e > logitTol {
 			t.Errorf("%s on %s, input %d: relative error %.2e > %.0e", model, ex.Name(), i, e, logitTol)
 		}
-		if tk := topK(got, 5); !slices.Equal(tk, top5[i]) {
+		if tk := graphtest.TopK(got, 5); !slices.Equal(tk, top5[i]) {
 			t.Errorf("%s on %s, input %d: top-5 %v, PyTorch %v", model, ex.Name(), i, tk, top5[i])
 		}
 	}
@@ -217,7 +218,7 @@ func TestTinyCheckpoint(t *testing.T) {
 	}
 	var batch [][]float32
 	for _, name := range want.Images {
-		batch = append(batch, readF32(t, "../testdata/inputs/"+name[:len(name)-4]+".3x224x224.f32"))
+		batch = append(batch, graphtest.ReadF32(t, "../testdata/inputs/"+name[:len(name)-4]+".3x224x224.f32"))
 	}
 	for _, dev := range []string{"cpu", "gpu"} {
 		opt := resnet.Options{Device: dev, Weights: w}

@@ -2,18 +2,17 @@ package resnet_test
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
@@ -54,19 +53,6 @@ func loadReference(t testing.TB) *reference {
 	return &r
 }
 
-func readF32(t testing.TB, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 // The ResNets' state_dict entries are torchvision's, in its order (the
 // other families: TestFamilySpecs).
 func TestSpecsMatchTorchvision(t *testing.T) {
@@ -84,16 +70,6 @@ func TestSpecsMatchTorchvision(t *testing.T) {
 			}
 		}
 	}
-}
-
-// topK returns the indices of the k largest values.
-func topK[T float32 | float64](v []T, k int) []int {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
-	return idx[:k]
 }
 
 // stageErr compares a stage's activations with PyTorch's statistics:
@@ -136,10 +112,10 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 	var imgs []float32
 	for _, name := range r.Images {
 		base := name[:len(name)-4]
-		imgs = append(imgs, readF32(t, "../testdata/inputs/"+base+".3x224x224.f32")...)
+		imgs = append(imgs, graphtest.ReadF32(t, "../testdata/inputs/"+base+".3x224x224.f32")...)
 	}
 	sets := []inputSet{
-		{"synthetic", readF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32"), 2, m.SyntheticLogits, m.SyntheticStages, nil},
+		{"synthetic", graphtest.ReadF32(t, "../testdata/inputs/synthetic-seed0-2x3x224x224.f32"), 2, m.SyntheticLogits, m.SyntheticStages, nil},
 		{"images", imgs, len(r.Images), m.ImageLogits, m.ImageStages, m.ImageTop5},
 	}
 	for _, in := range sets {
@@ -179,13 +155,13 @@ func runReference(t *testing.T, ex graph.Executor, arch string) {
 			if e > logitTol {
 				t.Errorf("%s %s[%d]: logits relative error %.2e > %.0e", arch, which, i, e, logitTol)
 			}
-			want := topK(in.logits[i], 5)
+			want := graphtest.TopK(in.logits[i], 5)
 			if in.top5 != nil {
 				if fmt.Sprint(want) != fmt.Sprint(in.top5[i]) {
 					t.Fatalf("reference top-5 %v disagrees with its logits %v", in.top5[i], want)
 				}
 			}
-			if g := topK(got, 5); fmt.Sprint(g) != fmt.Sprint(want) {
+			if g := graphtest.TopK(got, 5); fmt.Sprint(g) != fmt.Sprint(want) {
 				t.Errorf("%s %s[%d]: top-5 %v, PyTorch %v", arch, which, i, g, want)
 			}
 		}

@@ -1,7 +1,6 @@
 package onnx_test
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/graph/onnx"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
@@ -53,48 +53,19 @@ func readReference(t testing.TB, dir string) *reference {
 func readInputs(t testing.TB, names []string) []float32 {
 	t.Helper()
 	var all []float32
-	read := func(path string) []float32 {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v := make([]float32, len(b)/4)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-		return v
-	}
-	syn := read(testdata + "inputs/synthetic-seed0-2x3x224x224.f32")
+	syn := graphtest.ReadF32(t, testdata+"inputs/synthetic-seed0-2x3x224x224.f32")
 	for _, n := range names {
 		if item, ok := strings.CutPrefix(n, "synthetic-seed0-"); ok {
 			k := int(item[0] - '0')
 			all = append(all, syn[k*3*224*224:(k+1)*3*224*224]...)
 			continue
 		}
-		all = append(all, read(testdata+"inputs/"+n+".3x224x224.f32")...)
+		all = append(all, graphtest.ReadF32(t, testdata+"inputs/"+n+".3x224x224.f32")...)
 	}
 	if len(all) != len(names)*3*224*224 {
 		t.Fatalf("%d input values for %d inputs", len(all), len(names))
 	}
 	return all
-}
-
-// topK is the indices of the k largest values, ties by index.
-func topK[T float32 | float64](v []T, k int) []int {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case v[a] > v[b]:
-			return -1
-		case v[a] < v[b]:
-			return 1
-		}
-		return 0
-	})
-	return idx[:min(k, len(v))]
 }
 
 // executors are the CPU reference and, where there is an adapter, the
@@ -160,7 +131,7 @@ func checkModels(t *testing.T, dir string) {
 						if !(e <= 1e-5) {
 							t.Errorf("%s: %s: relative error %.3g > 1e-5", ex, r.Inputs[i], e)
 						}
-						if a, b := topK(got, 5), want.Top5[i][:min(5, k)]; !slices.Equal(a, b) {
+						if a, b := graphtest.TopK(got, 5), want.Top5[i][:min(5, k)]; !slices.Equal(a, b) {
 							t.Errorf("%s: %s: top %v, PyTorch's %v", ex, r.Inputs[i], a, b)
 						}
 						probs := out[1][i*k : (i+1)*k]

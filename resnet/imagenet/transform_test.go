@@ -1,11 +1,12 @@
 package imagenet
 
 import (
-	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 )
 
 // torchvisionTensor reads testdata/inputs/NAME.3x224x224.f32: torchvision's
@@ -20,11 +21,7 @@ func torchvisionTensor(t *testing.T, name string) []float32 {
 	if len(b) != 4*3*224*224 {
 		t.Fatalf("%s: %d bytes, want %d", name, len(b), 4*3*224*224)
 	}
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v
+	return graphtest.F32(b)
 }
 
 // diff returns the mean and maximum absolute difference of a and b, and the

@@ -2,10 +2,8 @@ package keras
 
 import (
 	"crypto/md5"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -258,20 +256,6 @@ func TestTopology(t *testing.T) {
 	if withWeights != len(layers) {
 		t.Errorf("Keras' ResNet50 has %d layers with weights, ours %d", withWeights, len(layers))
 	}
-}
-
-// readF32 reads little-endian float32s.
-func readF32(t testing.TB, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
 }
 
 // chw turns a 1×H×W×3 NHWC tensor into 3×H×W.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
 
@@ -19,7 +20,7 @@ func TestPreprocessMatchesKeras(t *testing.T) {
 	needShared(t, in)
 	for _, name := range []string{"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"} {
 		stem := name[:len(name)-4]
-		want := chw(readF32(t, in+stem+".nhwc.f32"))
+		want := chw(graphtest.ReadF32(t, in+stem+".nhwc.f32"))
 		img, err := imagenet.Open("../../testdata/images/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +49,7 @@ func TestPreprocessMatchesKeras(t *testing.T) {
 	if !bytes.Equal(small.Pix, want) {
 		t.Error("rocket: the NEAREST resize of Pillow's pixels differs from Pillow's")
 	}
-	if d := maxAbs(Input(small, Caffe), chw(readF32(t, in+"rocket.nhwc.f32"))); d != 0 {
+	if d := maxAbs(Input(small, Caffe), chw(graphtest.ReadF32(t, in+"rocket.nhwc.f32"))); d != 0 {
 		t.Errorf("rocket: caffe mode differs from Keras' by %g", d)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 )
@@ -129,7 +129,7 @@ func run(t *testing.T, ex graph.Executor, images []int) {
 		if !(e <= logitTol) {
 			t.Errorf("%s: logits relative error %.2e > %.0e", d.ref.Images[i], e, logitTol)
 		}
-		if g, w := fmt.Sprint(top5(got)), fmt.Sprint(d.ref.Top5[i]); g != w {
+		if g, w := fmt.Sprint(graphtest.TopK(got, 5)), fmt.Sprint(d.ref.Top5[i]); g != w {
 			t.Errorf("%s: top-5 %s, Keras %s", d.ref.Images[i], g, w)
 		}
 	}
@@ -142,15 +142,6 @@ func TestKerasResNet50CPU(t *testing.T) { run(t, ref.Executor{}, []int{0}) }
 func TestKerasResNet50GPU(t *testing.T) {
 	loadFixture(t)
 	run(t, gpuexec.New(gputest.Device(t), gpuexec.Options{Guard: 64}), []int{0, 1, 2, 3})
-}
-
-func top5(v []float32) []int {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
-	return idx[:5]
 }
 
 // The tiny V1 and V2 networks (every kind of block: projection and max-pool

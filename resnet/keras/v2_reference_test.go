@@ -10,6 +10,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
+	"github.com/resnet-gpu/resnet-gpu/graph/graphtest"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
@@ -144,7 +145,7 @@ func runV2(t *testing.T, ex graph.Executor, images []int) {
 		if !(e <= logitTol) {
 			t.Errorf("%s: logits relative error %.2e > %.0e", r.Images[i], e, logitTol)
 		}
-		if g, w := fmt.Sprint(top5(got)), fmt.Sprint(r.Top5[i]); g != w {
+		if g, w := fmt.Sprint(graphtest.TopK(got, 5)), fmt.Sprint(r.Top5[i]); g != w {
 			t.Errorf("%s: top-5 %s, Keras %s", r.Images[i], g, w)
 		}
 	}

@@ -152,7 +152,8 @@ func (p *Program) record(s step) error {
 	}
 	p.Steps = append(p.Steps, Step{Node: s.node, Dispatch: ds, Variant: s.variant})
 	if s.inTexels > 0 {
-		return ds.CopyFirst(p.slot(s.node.Inputs[0]), p.packed[0], uint64(s.inTexels))
+		b := p.slot(s.node.Inputs[0])
+		return ds.CopyFirst(gpu.Region{Buf: b, Size: b.Size}, p.packed[0], uint64(s.inTexels))
 	}
 	return nil
 }

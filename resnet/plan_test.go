@@ -16,10 +16,10 @@ import (
 // The ratios to the bound are what the arenas reach. No dispatch may read
 // the buffer it writes, so the three values of a residual sum (the
 // block's input, its last convolution's output and the sum) lie in three
-// buffers: two hold the stem's 64×112×112 output and the bottlenecks'
-// 256×56×56 ones, and the third, 64×56×56 (BasicBlock nets) or 512×28×28
-// (the sum with a downsampled input in layer2), adds the gap; with graph
-// inputs and outputs in buffers of their own, that is the whole of it.
+// buffers: in resnet18/34 the stem's 64×112×112 output and two of
+// 64×56×56, in the bottleneck nets two of 256×56×56 and the 512×28×28 of
+// layer2's first sum. With graph inputs and outputs in buffers of their
+// own, that is the whole of the gap.
 // Whole buffers per value (the planner before arenas) reached 1.352× for
 // resnet18/34, 1.418× for resnet50–152 and 1.133× for densenet121.
 func TestMemoryPlan(t *testing.T) {

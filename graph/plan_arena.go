@@ -20,9 +20,9 @@ type tree struct {
 func (p *Plan) buffers(g *Graph) error {
 	trees, order := p.trees(g)
 	align := max(p.Options.Align/4, 4) // elements
-	maxBuf := int(min(p.Options.MaxBuffer/4, 1<<62))
-	if p.Options.MaxBuffer == 0 {
-		maxBuf = 1 << 62
+	maxBuf := 1 << 62 // elements
+	if p.Options.MaxBuffer > 0 {
+		maxBuf = int(min(p.Options.MaxBuffer/4, 1<<62))
 	}
 	for _, t := range order {
 		if p.Options.MaxBinding > 0 && 4*int64(t.size) > p.Options.MaxBinding {

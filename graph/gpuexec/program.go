@@ -310,14 +310,15 @@ func (p *Program) CheckGuards() error {
 	}
 	var where []at
 	var reads []gpu.ReadBack
-	name := map[at]string{} // the value at the top of the region's tree
+	name := map[at]string{} // the first value of the region not placed in a concatenation: its tree's top
 	for _, v := range p.values() {
 		w := at{p.Plan.Buffer[v.ID], p.Plan.Region[v.ID]}
-		if _, ok := name[w]; !ok {
+		if _, seen := name[w]; !seen {
 			where = append(where, w)
 			reads = append(reads, gpu.ReadBack{Buf: p.slots[w.buf], Offset: 4 * uint64(w.r.Off+w.r.Elems), Dst: make([]byte, 4*guard)})
+			name[w] = ""
 		}
-		if _, placed := p.Plan.Placed[v.ID]; !placed && v.Shape.Numel() == w.r.Elems || name[w] == "" {
+		if _, placed := p.Plan.Placed[v.ID]; !placed && name[w] == "" {
 			name[w] = v.Name
 		}
 	}

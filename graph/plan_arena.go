@@ -20,7 +20,7 @@ type tree struct {
 func (p *Plan) buffers(g *Graph) error {
 	trees, order := p.trees(g)
 	align := max(p.Options.Align/4, 4) // elements
-	maxBuf := 1 << 62 // elements
+	maxBuf := 1 << 62                  // elements
 	if p.Options.MaxBuffer > 0 {
 		maxBuf = int(min(p.Options.MaxBuffer/4, 1<<62))
 	}

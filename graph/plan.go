@@ -15,6 +15,8 @@ import "fmt"
 // read-backs use it whole); the other trees are packed at offsets into a
 // few arenas, so that no dispatch binds one buffer both for reading and
 // for writing, which WebGPU forbids whatever the ranges.
+//
+// A Plan is plain data: safe for concurrent reads, not for changes.
 type Plan struct {
 	// Buffer maps a value ID to its buffer.
 	Buffer map[int]int
@@ -37,7 +39,7 @@ type Plan struct {
 // data (Elems, its root's elements) from Off, then guard elements up to
 // Size, which no value is ever written to when Options.Guard > 0.
 type Region struct {
-	Off   int // a multiple of Options.Align bytes
+	Off   int // a multiple of Options.Align bytes, and of 16
 	Elems int
 	Size  int // Elems + Options.Guard, rounded up to a multiple of 4
 }
@@ -115,8 +117,11 @@ func NewPlanFor(g *Graph, opt PlanOptions) (*Plan, error) {
 	if opt.Align == 0 {
 		opt.Align = DefaultAlign
 	}
-	if opt.Align < 0 || opt.Align&(opt.Align-1) != 0 || opt.Guard < 0 || opt.MaxBuffer < 0 || opt.MaxBinding < 0 {
-		return nil, fmt.Errorf("plan: alignment %d bytes, guard %d elements, limits %d and %d bytes", opt.Align, opt.Guard, opt.MaxBuffer, opt.MaxBinding)
+	if opt.Align < 0 || opt.Align&(opt.Align-1) != 0 {
+		return nil, fmt.Errorf("plan: alignment %d bytes is not a power of two", opt.Align)
+	}
+	if opt.Guard < 0 || opt.MaxBuffer < 0 || opt.MaxBinding < 0 {
+		return nil, fmt.Errorf("plan: negative guard (%d elements) or limits (%d and %d bytes)", opt.Guard, opt.MaxBuffer, opt.MaxBinding)
 	}
 	p := &Plan{Buffer: map[int]int{}, Region: map[int]Region{}, Layout: map[int]Layout{}, Placed: map[int]Part{}, Options: opt}
 	p.place(g)

@@ -359,8 +359,8 @@ func TestPlanArenas(t *testing.T) {
 	}{
 		{graph.PlanOptions{MaxBinding: 4 * 1023}, "more than the 4092 bytes one binding may span"},
 		{graph.PlanOptions{MaxBuffer: 4 * 1023}, "more than the largest buffer of 4092 bytes"},
-		{graph.PlanOptions{Align: 48}, "alignment 48"},
-		{graph.PlanOptions{Guard: -1}, "guard -1"},
+		{graph.PlanOptions{Align: 48}, "alignment 48 bytes is not a power of two"},
+		{graph.PlanOptions{Guard: -1}, "negative guard (-1 elements)"},
 	} {
 		if _, err := graph.NewPlanFor(g, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want one saying %q", c.opt, err, c.want)

@@ -19,8 +19,9 @@ type Buffer struct {
 }
 
 // NewBuffer allocates a storage buffer of size bytes (rounded up to a
-// multiple of 4). Sizes beyond the adapter's limits and out-of-memory are
-// errors naming label.
+// multiple of 4). Sizes beyond the adapter's buffer size limit and
+// out-of-memory are errors naming label. A buffer larger than the storage
+// binding limit is bound by Regions.
 func (d *Device) NewBuffer(label string, size uint64) (*Buffer, error) {
 	if err := d.lock(); err != nil {
 		return nil, err
@@ -39,9 +40,6 @@ func (d *Device) create(label string, size uint64, usage wgpu.BufferUsage, mappe
 	size = (size + 3) &^ 3
 	if size == 0 {
 		size = 4
-	}
-	if usage&wgpu.BufferUsage_Storage != 0 && size > d.Limits.MaxStorageBufferBinding {
-		return nil, fmt.Errorf("gpu: buffer %s: %d bytes exceed the adapter's storage binding limit of %d bytes", label, size, d.Limits.MaxStorageBufferBinding)
 	}
 	if size > d.Limits.MaxBufferSize {
 		return nil, fmt.Errorf("gpu: buffer %s: %d bytes exceed the adapter's buffer size limit of %d bytes", label, size, d.Limits.MaxBufferSize)

@@ -54,13 +54,12 @@ func (d *Device) newDispatch(label string, p *Pipeline, params any, groups Group
 	}
 	entries := []wgpu.BindGroupEntry{{Binding: 0}}
 	for _, b := range bs {
-		var e wgpu.BindGroupEntry
-		ok := b.b != nil
-		if ok {
-			e, ok = b.b.entry(b.index)
-		}
-		if !ok {
+		if b.b == nil {
 			return nil, fmt.Errorf("%s (%s): binding %d (%s) has no buffer", label, p.Key, b.index, b.name)
+		}
+		e, err := b.b.entry(b.index)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): binding %d %q: %v", label, p.Key, b.index, b.name, err)
 		}
 		entries = append(entries, e)
 	}

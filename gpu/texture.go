@@ -123,49 +123,58 @@ func (t *Texture) release() {
 	}
 }
 
-// Binding is what a dispatch binds: a *Buffer or a *Texture.
+// Binding is what a dispatch binds: a *Buffer (the whole buffer), a
+// Region of one, or a *Texture.
 type Binding interface {
-	// Release frees the buffer's or texture's memory.
+	// Release frees the buffer's or texture's memory (a Region's: nothing).
 	Release()
-	entry(binding uint32) (wgpu.BindGroupEntry, bool)
+	// entry is the bind group entry at index binding, or why there is none.
+	entry(binding uint32) (wgpu.BindGroupEntry, error)
 }
 
-func (b *Buffer) entry(i uint32) (wgpu.BindGroupEntry, bool) {
+func (b *Buffer) entry(i uint32) (wgpu.BindGroupEntry, error) {
 	if b == nil || b.b == nil {
-		return wgpu.BindGroupEntry{}, false
+		return wgpu.BindGroupEntry{}, fmt.Errorf("no buffer")
 	}
-	return wgpu.BindGroupEntry{Binding: i, Buffer: b.b, Size: b.Size}, true
+	if b.Size > b.d.Limits.MaxStorageBufferBinding {
+		return wgpu.BindGroupEntry{}, fmt.Errorf("buffer %s: %d bytes exceed the device's storage binding limit of %d bytes; bind a Region of it", b.Label, b.Size, b.d.Limits.MaxStorageBufferBinding)
+	}
+	return wgpu.BindGroupEntry{Binding: i, Buffer: b.b, Size: b.Size}, nil
 }
 
-func (t *Texture) entry(i uint32) (wgpu.BindGroupEntry, bool) {
+func (t *Texture) entry(i uint32) (wgpu.BindGroupEntry, error) {
 	if t == nil || t.v == nil {
-		return wgpu.BindGroupEntry{}, false
+		return wgpu.BindGroupEntry{}, fmt.Errorf("no texture")
 	}
-	return wgpu.BindGroupEntry{Binding: i, TextureView: t.v}, true
+	return wgpu.BindGroupEntry{Binding: i, TextureView: t.v}, nil
 }
 
-// texCopy is a copy of a buffer's first texels floats quadruples into a
-// texture.
+// texCopy is a copy of the first texels float quadruples of a buffer
+// region into a texture.
 type texCopy struct {
-	src    *Buffer
+	src    Region
 	dst    *Texture
 	texels uint64
 }
 
 // CopyFirst makes the dispatch begin with a copy of the first texels
-// float32 quadruples of src into dst from texel 0, so that the kernel can
-// read as a texture what the kernels before it wrote to a buffer.
-func (ds *Dispatch) CopyFirst(src *Buffer, dst *Texture, texels uint64) error {
+// float32 quadruples of src (a region whose offset is a multiple of 16
+// bytes) into dst from texel 0, so that the kernel can read as a texture
+// what the kernels before it wrote to a buffer.
+func (ds *Dispatch) CopyFirst(src Region, dst *Texture, texels uint64) error {
 	if ds.d == nil {
 		return fmt.Errorf("gpu: %s: copy to texture: the dispatch was not made by a device", ds.Label)
 	}
 	ds.d.mu.Lock()
 	defer ds.d.mu.Unlock()
-	if src == nil || src.b == nil || dst == nil || dst.t == nil {
+	if src.Buf == nil || src.Buf.b == nil || dst == nil || dst.t == nil {
 		return fmt.Errorf("gpu: %s: copy to texture: no buffer or texture", ds.Label)
 	}
-	if 16*texels > src.Size || texels > dst.Texels {
-		return fmt.Errorf("gpu: %s: copy of %d texels from buffer %s (%d bytes) to texture %s (%d texels)", ds.Label, texels, src.Label, src.Size, dst.Label, dst.Texels)
+	if err := checkRegion("copy to texture from", src.Buf, src.Offset, src.Size); err != nil {
+		return fmt.Errorf("%s: %w", ds.Label, err)
+	}
+	if src.Offset%16 != 0 || 16*texels > src.Size || texels > dst.Texels {
+		return fmt.Errorf("gpu: %s: copy of %d texels from %d bytes of buffer %s at byte %d to texture %s (%d texels)", ds.Label, texels, src.Size, src.Buf.Label, src.Offset, dst.Label, dst.Texels)
 	}
 	ds.copy = &texCopy{src: src, dst: dst, texels: texels}
 	return nil
@@ -177,7 +186,7 @@ func (c *texCopy) encode(enc *wgpu.CommandEncoder) error {
 	const row = TexWidth * 16
 	if rows > 0 {
 		err := enc.CopyBufferToTexture(
-			&wgpu.ImageCopyBuffer{Buffer: c.src.b, Layout: wgpu.TextureDataLayout{BytesPerRow: row, RowsPerImage: uint32(rows)}},
+			&wgpu.ImageCopyBuffer{Buffer: c.src.Buf.b, Layout: wgpu.TextureDataLayout{Offset: c.src.Offset, BytesPerRow: row, RowsPerImage: uint32(rows)}},
 			&wgpu.ImageCopyTexture{Texture: c.dst.t, Aspect: wgpu.TextureAspect_All},
 			&wgpu.Extent3D{Width: TexWidth, Height: uint32(rows), DepthOrArrayLayers: 1})
 		if err != nil {
@@ -188,7 +197,7 @@ func (c *texCopy) encode(enc *wgpu.CommandEncoder) error {
 		return nil
 	}
 	return enc.CopyBufferToTexture(
-		&wgpu.ImageCopyBuffer{Buffer: c.src.b, Layout: wgpu.TextureDataLayout{Offset: rows * row, BytesPerRow: row, RowsPerImage: 1}},
+		&wgpu.ImageCopyBuffer{Buffer: c.src.Buf.b, Layout: wgpu.TextureDataLayout{Offset: c.src.Offset + rows*row, BytesPerRow: row, RowsPerImage: 1}},
 		&wgpu.ImageCopyTexture{Texture: c.dst.t, Origin: wgpu.Origin3D{Y: uint32(rows)}, Aspect: wgpu.TextureAspect_All},
 		&wgpu.Extent3D{Width: uint32(rest), Height: 1, DepthOrArrayLayers: 1})
 }

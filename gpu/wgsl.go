@@ -211,7 +211,8 @@ func (p *Pipeline) resolve(binds Binds) ([]bound, error) {
 	return bs, nil
 }
 
-// isNil reports whether b is nil or a nil *Buffer or *Texture.
+// isNil reports whether b is nil, a nil *Buffer or *Texture or a Region
+// of none.
 func isNil(b Binding) bool {
 	switch b := b.(type) {
 	case nil:
@@ -220,6 +221,8 @@ func isNil(b Binding) bool {
 		return b == nil
 	case *Texture:
 		return b == nil
+	case Region:
+		return b.Buf == nil
 	}
 	return false
 }

@@ -126,7 +126,7 @@ func TestReshape(t *testing.T) {
 }
 
 // Views share their input's memory: the planner gives the flatten's output
-// the pool's slot and keeps it alive until the linear layer reads it.
+// the pool's buffer and region, and the linear layer writes another buffer.
 func TestPlanViews(t *testing.T) {
 	g := net(t, 1)
 	graph.Optimize(g)
@@ -142,11 +142,11 @@ func TestPlanViews(t *testing.T) {
 			fc = n
 		}
 	}
-	if p.Slot[flat.Out.ID] != p.Slot[pool.Out.ID] {
-		t.Errorf("flatten output in slot %d, its input in %d", p.Slot[flat.Out.ID], p.Slot[pool.Out.ID])
+	if p.Buffer[flat.Out.ID] != p.Buffer[pool.Out.ID] || p.Region[flat.Out.ID] != p.Region[pool.Out.ID] {
+		t.Errorf("flatten output in buffer %d %+v, its input in %d %+v", p.Buffer[flat.Out.ID], p.Region[flat.Out.ID], p.Buffer[pool.Out.ID], p.Region[pool.Out.ID])
 	}
-	if p.Slot[fc.Out.ID] == p.Slot[pool.Out.ID] {
-		t.Error("the linear layer writes over the memory it reads")
+	if p.Buffer[fc.Out.ID] == p.Buffer[pool.Out.ID] {
+		t.Error("the linear layer writes to the buffer it reads")
 	}
 }
 

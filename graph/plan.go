@@ -1,31 +1,75 @@
 package graph
 
-import "sort"
+import "fmt"
 
-// Plan assigns every value of a graph to a buffer slot and a layout in
-// it, so that activations whose lifetimes do not overlap share memory and
-// the inputs of a concatenation are written straight into its output.
+// Plan says where every value of a graph lies: in which buffer, in which
+// region of it and at which layout in that region. Values whose lifetimes
+// do not overlap share memory, and the inputs of a concatenation are
+// written straight into its output.
+//
+// The values that share memory because they are parts of one another (a
+// view and its input, the values placed in a concatenation and its
+// output, transitively) form a tree; a tree's values share its root's
+// region, and their layouts are relative to the region's start. Each
+// graph input and output has a buffer of its own (the uploads and
+// read-backs use it whole); the other trees are packed at offsets into a
+// few arenas, so that no dispatch binds one buffer both for reading and
+// for writing, which WebGPU forbids whatever the ranges.
+//
+// A Plan is plain data: safe for concurrent reads, not for changes.
 type Plan struct {
-	// Slot maps a value ID to its slot.
-	Slot map[int]int
-	// SlotElems is each slot's size in float32 elements.
-	SlotElems []int
-	// Layout maps a value ID to where the value lies in its slot.
+	// Buffer maps a value ID to its buffer.
+	Buffer map[int]int
+	// Region maps a value ID to the region of its buffer its tree lies
+	// in, which is what a dispatch binds for it.
+	Region map[int]Region
+	// BufferElems is each buffer's size in float32 elements.
+	BufferElems []int
+	// Layout maps a value ID to where the value lies in its region.
 	Layout map[int]Layout
 	// Placed maps the ID of each value that lies in a slice of a Join's
 	// output (a Concat's) to that node and input: the value's producer
 	// writes it there, and the node moves nothing for it.
 	Placed map[int]Part
-	// Input and output slots are never shared with another value.
+	// Options are the limits the plan was made for, Align filled in.
+	Options PlanOptions
 }
+
+// Region is a range of a buffer, in float32 elements: a tree of values'
+// data (Elems, its root's elements) from Off, then guard elements up to
+// Size, which no value is ever written to when Options.Guard > 0.
+type Region struct {
+	Off   int // a multiple of Options.Align bytes, and of 16
+	Elems int
+	Size  int // Elems + Options.Guard, rounded up to a multiple of 4
+}
+
+// PlanOptions are the device limits a plan keeps to.
+type PlanOptions struct {
+	// Align is the alignment in bytes of every region's offset (the
+	// device's minimum storage-buffer offset alignment), a power of two;
+	// 0 means DefaultAlign. Offsets are whole float quadruples (16 bytes)
+	// however small it is.
+	Align int
+	// MaxBuffer and MaxBinding are the largest buffer and the largest
+	// region one binding may span, in bytes; 0 means no limit.
+	MaxBuffer, MaxBinding int64
+	// Guard is the number of float32 elements after every region's data
+	// that nothing writes, so that a write past a value's end is seen.
+	Guard int
+}
+
+// DefaultAlign is WebGPU's default storage-buffer offset alignment in
+// bytes.
+const DefaultAlign = 256
 
 // Part names input Input of node Node.
 type Part struct{ Node, Input int }
 
-// PeakBytes is the activation memory of the plan: the sum of its slots.
+// PeakBytes is the activation memory of the plan: the sum of its buffers.
 func (p *Plan) PeakBytes() int64 {
 	var n int64
-	for _, s := range p.SlotElems {
+	for _, s := range p.BufferElems {
 		n += int64(s)
 	}
 	return 4 * n
@@ -38,7 +82,14 @@ func (p *Plan) InPlace(n *Node, i int) bool {
 	return ok && pl == Part{n.ID, i}
 }
 
-// NewPlan plans g's memory in two steps.
+// NewPlan is NewPlanFor with WebGPU's default alignment, no size limits
+// and no guard elements.
+func NewPlan(g *Graph) *Plan {
+	p, _ := NewPlanFor(g, PlanOptions{}) // fails only for limits
+	return p
+}
+
+// NewPlanFor plans g's memory in two steps.
 //
 // Placement: each input of a Join (Concat) is placed in the Join's output
 // memory, at the layout Join.Part gives, when its producer is Strided for
@@ -47,21 +98,32 @@ func (p *Plan) InPlace(n *Node, i int) bool {
 // placement is then undone, one at a time, until every read is possible:
 // every reader that is not Strided for it (views included) must see it
 // Plain, no graph output may lie in another value's memory, and no node
-// may read a value from the memory it writes (a buffer bound both for
-// reading and for writing in one dispatch is invalid in WebGPU), where
-// the written value's placement is undone first. An input left unplaced
-// is copied by its Join.
+// may read a value from the tree it writes, where the written value's
+// placement is undone first. An input left unplaced is copied by its
+// Join.
 //
-// Slots: values that share memory (a view and its input, a placed value
-// and its Join's output, transitively) form one tree, whose root's memory
-// is allocated at the first node writing any of its values and freed
-// after the last node reading any of them. Roots are placed in node
-// order, each in the smallest free slot that holds it (else the largest
-// free slot, grown, else a new slot). Graph inputs and outputs get slots
-// of their own that are never reused, so outputs survive to the end and
-// inputs can be written before a run.
-func NewPlan(g *Graph) *Plan {
-	p := &Plan{Slot: map[int]int{}, Layout: map[int]Layout{}, Placed: map[int]Part{}}
+// Buffers: each tree's root is allocated from the first node writing any
+// of its values to the last node reading any of them. Graph inputs and
+// outputs get buffers of their own. The other trees are packed into
+// arenas, largest first (ties in node order), each where it grows the
+// arenas least: at the lowest aligned offset of an arena that overlaps no
+// region alive at the same time (with guards: no region's guard ever
+// overlaps another's data), among the arenas that hold no tree which a
+// node writing the tree reads, or that a node reading the tree writes,
+// and whose size stays within MaxBuffer; in a new arena when there is no
+// such arena or each would grow by more than the region. A region larger
+// than MaxBinding or MaxBuffer is an error.
+func NewPlanFor(g *Graph, opt PlanOptions) (*Plan, error) {
+	if opt.Align == 0 {
+		opt.Align = DefaultAlign
+	}
+	if opt.Align < 0 || opt.Align&(opt.Align-1) != 0 {
+		return nil, fmt.Errorf("plan: alignment %d bytes is not a power of two", opt.Align)
+	}
+	if opt.Guard < 0 || opt.MaxBuffer < 0 || opt.MaxBinding < 0 {
+		return nil, fmt.Errorf("plan: negative guard (%d elements) or limits (%d and %d bytes)", opt.Guard, opt.MaxBuffer, opt.MaxBinding)
+	}
+	p := &Plan{Buffer: map[int]int{}, Region: map[int]Region{}, Layout: map[int]Layout{}, Placed: map[int]Part{}, Options: opt}
 	p.place(g)
 	for {
 		p.layouts(g)
@@ -71,11 +133,13 @@ func NewPlan(g *Graph) *Plan {
 		}
 		delete(p.Placed, v.ID)
 	}
-	p.slots(g)
-	return p
+	if err := p.buffers(g); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
-// place makes the candidate placements (NewPlan).
+// place makes the candidate placements (NewPlanFor).
 func (p *Plan) place(g *Graph) {
 	ends := map[*Value]bool{}
 	for _, v := range g.Inputs {
@@ -155,7 +219,7 @@ func (p *Plan) root(g *Graph, v *Value) *Value {
 }
 
 // violation returns a placed value whose placement makes a read
-// impossible (NewPlan), or nil.
+// impossible (NewPlanFor), or nil.
 func (p *Plan) violation(g *Graph) *Value {
 	for _, v := range g.Outputs {
 		if _, ok := p.Placed[base(v).ID]; ok {
@@ -181,99 +245,10 @@ func (p *Plan) violation(g *Graph) *Value {
 	return nil
 }
 
-// slots allocates the trees' memory (NewPlan).
-func (p *Plan) slots(g *Graph) {
-	root := map[int]*Value{} // value ID → root value
-	for _, v := range g.Inputs {
-		root[v.ID] = p.root(g, v)
-	}
-	for _, n := range g.Nodes {
-		root[n.Out.ID] = p.root(g, n.Out)
-	}
-	last := map[int]int{} // root ID → last reading node
-	for id, n := range g.LastUse() {
-		r := root[id].ID
-		last[r] = max(last[r], n)
-	}
-	pinned := map[int]bool{}
-	for _, v := range g.Inputs {
-		pinned[root[v.ID].ID] = true
-	}
-	for _, v := range g.Outputs {
-		pinned[root[v.ID].ID] = true
-	}
-	newSlot := func(elems int) int {
-		p.SlotElems = append(p.SlotElems, elems)
-		return len(p.SlotElems) - 1
-	}
-	slot := map[int]int{} // root ID → slot
-	for _, v := range g.Inputs {
-		if r := root[v.ID]; r == v {
-			slot[v.ID] = newSlot(v.Shape.Numel())
-		}
-	}
-	var free []int         // slot indices
-	live := map[int]bool{} // root IDs whose slot is in use
-	for _, n := range g.Nodes {
-		// Release trees whose last reader came before this node.
-		var done []int
-		for id := range live {
-			if last[id] < n.ID {
-				done = append(done, id)
-			}
-		}
-		sort.Ints(done)
-		for _, id := range done {
-			free = append(free, slot[id])
-			delete(live, id)
-		}
-		r := root[n.Out.ID]
-		if _, ok := slot[r.ID]; ok {
-			continue
-		}
-		need := r.Shape.Numel()
-		if pinned[r.ID] {
-			slot[r.ID] = newSlot(need)
-			continue
-		}
-		best, bestIdx := -1, -1
-		for i, s := range free {
-			size := p.SlotElems[s]
-			if size >= need && (best < 0 || size < p.SlotElems[best]) {
-				best, bestIdx = s, i
-			}
-		}
-		if best < 0 {
-			for i, s := range free {
-				if best < 0 || p.SlotElems[s] > p.SlotElems[best] {
-					best, bestIdx = s, i
-				}
-			}
-			if best >= 0 {
-				p.SlotElems[best] = need
-			}
-		}
-		if best < 0 {
-			best = newSlot(need)
-		} else {
-			free = append(free[:bestIdx], free[bestIdx+1:]...)
-		}
-		slot[r.ID] = best
-		if _, used := last[r.ID]; used {
-			live[r.ID] = true
-		} else {
-			free = append(free, best) // never read: free at once
-		}
-	}
-	for id, r := range root {
-		p.Slot[id] = slot[r.ID]
-	}
-}
-
 // Roots maps each value ID to the value whose memory it is: itself, or
 // for the output of a View op, its input's root. (The Plan also lets
-// placed values share their Join's memory; Plan.Slot says where each
-// value lies.)
+// placed values share their Join's memory; Plan.Buffer and Plan.Region
+// say where each value lies.)
 func Roots(g *Graph) map[int]int {
 	root := map[int]int{}
 	for _, v := range g.Inputs {

@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,7 +79,7 @@ func placed(g *graph.Graph, p *graph.Plan) string {
 
 // A dense block's layers and its first part (a pool) are written into the
 // block's last concatenation, which every concatenation of the chain is a
-// prefix of: all share one slot, at the channel offsets of a DenseNet,
+// prefix of: all share one region, at the channel offsets of a DenseNet,
 // and the concatenations copy nothing.
 func TestPlanDenseBlock(t *testing.T) {
 	for _, batch := range []int{1, 2} {
@@ -94,8 +96,8 @@ func TestPlanDenseBlock(t *testing.T) {
 		hw := 8 * 8
 		for i, y := range ys {
 			want := graph.Layout{Off: (5 + 3*i) * hw, BStride: 17 * hw}
-			if p.Layout[y.ID] != want || p.Slot[y.ID] != p.Slot[out.ID] {
-				t.Errorf("batch %d: layer %d at %+v in slot %d, want %+v in slot %d", batch, i, p.Layout[y.ID], p.Slot[y.ID], want, p.Slot[out.ID])
+			if p.Layout[y.ID] != want || p.Buffer[y.ID] != p.Buffer[out.ID] || p.Region[y.ID] != p.Region[out.ID] {
+				t.Errorf("batch %d: layer %d at %+v in buffer %d %+v, want %+v in buffer %d %+v", batch, i, p.Layout[y.ID], p.Buffer[y.ID], p.Region[y.ID], want, p.Buffer[out.ID], p.Region[out.ID])
 			}
 		}
 		if l := p.Layout[x0.ID]; l != (graph.Layout{BStride: 17 * hw}) {
@@ -217,49 +219,167 @@ func TestVerifyFaults(t *testing.T) {
 	if placed(g, good) != "z" {
 		t.Fatalf("placed %q", placed(g, good))
 	}
-	clone := func() *graph.Plan {
-		p := &graph.Plan{Slot: map[int]int{}, Layout: map[int]graph.Layout{}, Placed: map[int]graph.Part{},
-			SlotElems: append([]int{}, good.SlotElems...)}
-		for k, v := range good.Slot {
-			p.Slot[k] = v
-		}
-		for k, v := range good.Layout {
-			p.Layout[k] = v
-		}
-		for k, v := range good.Placed {
-			p.Placed[k] = v
-		}
+	clone := func(good *graph.Plan) *graph.Plan {
+		p := &graph.Plan{Buffer: maps.Clone(good.Buffer), Region: maps.Clone(good.Region), Layout: maps.Clone(good.Layout),
+			Placed: maps.Clone(good.Placed), BufferElems: slices.Clone(good.BufferElems), Options: good.Options}
 		return p
+	}
+	guarded, err := graph.NewPlanFor(g, graph.PlanOptions{Guard: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := guarded.Verify(g); err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range []struct {
 		name   string
+		good   *graph.Plan
 		break_ func(p *graph.Plan)
 		want   string
 	}{
-		{"a slot too small", func(p *graph.Plan) { p.SlotElems[p.Slot[c.ID]] = c.Shape.Numel() - 1 }, "spans"},
-		{"a value without a slot", func(p *graph.Plan) { delete(p.Slot, u.ID) }, "no slot"},
-		{"a placed value elsewhere", func(p *graph.Plan) { p.Layout[z.ID] = graph.Layout{Off: 1, BStride: 150} }, "placed in"},
-		{"a non-join placement", func(p *graph.Plan) { p.Placed[y.ID] = graph.Part{Node: z.Producer.ID, Input: 0} }, "does not join"},
-		{"a strided read by a convolution", func(p *graph.Plan) {
+		{"a buffer too small", good, func(p *graph.Plan) {
+			r := p.Region[c.ID]
+			p.BufferElems[p.Buffer[c.ID]] = r.Off + r.Size - 1
+		}, "spans past buffer"},
+		{"a value without a buffer", good, func(p *graph.Plan) { delete(p.Buffer, u.ID) }, "no buffer"},
+		{"a region too small", good, func(p *graph.Plan) {
+			r := p.Region[u.ID]
+			r.Elems--
+			p.Region[u.ID] = r
+		}, "spans [0, 100) of its region"},
+		{"a misaligned region", good, func(p *graph.Plan) {
+			r := p.Region[u.ID]
+			r.Off += 4
+			p.Region[u.ID] = r
+			p.BufferElems[p.Buffer[u.ID]] += 4
+		}, "not aligned to 256 bytes"},
+		{"a region past the binding limit", good, func(p *graph.Plan) { p.Options.MaxBinding = 256 }, "bytes of a binding"},
+		{"a buffer past the limit", good, func(p *graph.Plan) { p.Options.MaxBuffer = 256 }, "more than the largest"},
+		{"a placed value elsewhere", good, func(p *graph.Plan) { p.Layout[z.ID] = graph.Layout{Off: 1, BStride: 150} }, "placed in"},
+		{"a placed value in another region", good, func(p *graph.Plan) {
+			r := p.Region[z.ID]
+			r.Off += 64
+			p.Region[z.ID] = r
+			p.BufferElems[p.Buffer[z.ID]] += 64
+		}, "placed in"},
+		{"a non-join placement", good, func(p *graph.Plan) { p.Placed[y.ID] = graph.Part{Node: z.Producer.ID, Input: 0} }, "does not join"},
+		{"a strided read by a convolution", good, func(p *graph.Plan) {
 			p.Placed[y.ID] = graph.Part{Node: c.Producer.ID, Input: 0}
 			p.Layout[y.ID] = graph.Layout{BStride: 150}
-			p.Slot[y.ID] = p.Slot[c.ID]
+			p.Buffer[y.ID], p.Region[y.ID] = p.Buffer[c.ID], p.Region[c.ID]
 		}, "reads y"},
-		{"a read from the slot written", func(p *graph.Plan) { p.Slot[u.ID] = p.Slot[r.ID] }, "which it writes"},
-		{"values alive together overlapping", func(p *graph.Plan) {
-			p.Slot[w.ID] = p.Slot[c.ID]
-			p.Layout[w.ID] = graph.Layout{Off: 100, BStride: 50}
+		{"a read from the buffer written", good, func(p *graph.Plan) {
+			p.Buffer[u.ID], p.Region[u.ID] = p.Buffer[r.ID], p.Region[r.ID]
+		}, "which it writes"},
+		{"values alive together overlapping", good, func(p *graph.Plan) {
+			p.Buffer[w.ID], p.Region[w.ID] = p.Buffer[c.ID], p.Region[c.ID]
 		}, "overlap"},
-		{"an input sharing its slot", func(p *graph.Plan) {
-			p.Slot[u.ID] = p.Slot[x.ID]
-			p.SlotElems[p.Slot[x.ID]] = 1000
+		{"an input sharing its buffer", good, func(p *graph.Plan) {
+			p.Buffer[u.ID] = p.Buffer[x.ID]
+			p.Region[u.ID] = graph.Region{Off: 256, Elems: 100, Size: 100}
+			p.BufferElems[p.Buffer[x.ID]] = 1000
 		}, "graph input or output"},
+		{"no guard", guarded, func(p *graph.Plan) {
+			r := p.Region[u.ID]
+			r.Size = r.Elems
+			p.Region[u.ID] = r
+		}, "leaves no 8 guard elements"},
+		{"a guard in another value's data", guarded, func(p *graph.Plan) {
+			// u, written after the last read of c, at the start of c's
+			// region: no overlap in time, but u's guard is c's data.
+			p.Buffer[u.ID] = p.Buffer[c.ID]
+			p.Region[u.ID] = graph.Region{Off: p.Region[c.ID].Off, Elems: 100, Size: 108}
+		}, "guard of"},
 	} {
-		p := clone()
+		p := clone(f.good)
 		f.break_(p)
 		err := p.Verify(g)
 		if err == nil || !strings.Contains(err.Error(), f.want) {
 			t.Errorf("%s: Verify says %v, want %q", f.name, err, f.want)
+		}
+	}
+}
+
+// Values whose lifetimes do not overlap share an arena at offsets: two
+// small values written after a large one died lie inside its memory, side
+// by side, where whole buffers per value would need a third; a dispatch
+// never writes the arena it reads. MaxBuffer splits an arena that would
+// grow past it, and a value past MaxBinding or an alignment that is no
+// power of two is an error.
+func TestPlanArenas(t *testing.T) {
+	b := newBuilder()
+	x := b.Input("x", graph.Shape{1, 4, 8, 8})
+	big := b.conv("big", x, 16, 1) // 1024 elements
+	m := b.conv("m", big, 4, 1)    // 256
+	p1 := b.conv("p", m, 4, 1)
+	q := b.conv("q", m, 4, 3)
+	b.Output(b.Apply("add", graph.Add{}, p1, q))
+	g := b.graph(t)
+	p := plan(t, g)
+	if got, want := p.PeakBytes(), int64(4*(256+1024+256+256)); got != want {
+		t.Errorf("peak %d bytes, want %d (buffers %v)", got, want, p.BufferElems)
+	}
+	for _, c := range []struct {
+		v   *graph.Value
+		off int
+	}{{big, 0}, {p1, 0}, {q, 256}} {
+		if p.Buffer[c.v.ID] != p.Buffer[big.ID] || p.Region[c.v.ID].Off != c.off {
+			t.Errorf("%s in buffer %d at %+v, want buffer %d at %d", c.v.Name, p.Buffer[c.v.ID], p.Region[c.v.ID], p.Buffer[big.ID], c.off)
+		}
+	}
+	if p.Buffer[m.ID] == p.Buffer[big.ID] {
+		t.Errorf("m in the buffer its producer reads")
+	}
+
+	// Two values alive together that one buffer of 1500 elements cannot
+	// hold: two arenas.
+	b = newBuilder()
+	x = b.Input("x", graph.Shape{1, 4, 8, 8})
+	u, w := b.conv("u", x, 16, 1), b.conv("w", x, 16, 1)
+	b.Output(b.Apply("add", graph.Add{}, b.conv("cu", u, 4, 1), b.conv("cw", w, 4, 1)))
+	g = b.graph(t)
+	p = plan(t, g)
+	if p.Buffer[u.ID] != p.Buffer[w.ID] || p.Region[w.ID].Off != 1024 {
+		t.Errorf("without limits, u in buffer %d %+v and w in %d %+v, want one buffer", p.Buffer[u.ID], p.Region[u.ID], p.Buffer[w.ID], p.Region[w.ID])
+	}
+	opt := graph.PlanOptions{MaxBuffer: 4 * 1500, MaxBinding: 4 * 1024}
+	p, err := graph.NewPlanFor(g, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	if p.Buffer[u.ID] == p.Buffer[w.ID] {
+		t.Errorf("u and w in one buffer of %d elements", p.BufferElems[p.Buffer[u.ID]])
+	}
+	for _, c := range []struct {
+		opt  graph.PlanOptions
+		want string
+	}{
+		{graph.PlanOptions{MaxBinding: 4 * 1023}, "more than the 4092 bytes one binding may span"},
+		{graph.PlanOptions{MaxBuffer: 4 * 1023}, "more than the largest buffer of 4092 bytes"},
+		{graph.PlanOptions{Align: 48}, "alignment 48 bytes is not a power of two"},
+		{graph.PlanOptions{Guard: -1}, "negative guard (-1 elements)"},
+	} {
+		if _, err := graph.NewPlanFor(g, c.opt); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want one saying %q", c.opt, err, c.want)
+		}
+	}
+	// Guards: every region keeps its guard elements, which no other
+	// value's data ever covers (Verify), at the device's alignment.
+	for _, align := range []int{16, 256, 1024} {
+		p, err := graph.NewPlanFor(g, graph.PlanOptions{Align: align, Guard: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Verify(g); err != nil {
+			t.Errorf("align %d: %v", align, err)
+		}
+		for _, n := range g.Nodes {
+			if r := p.Region[n.Out.ID]; (4*r.Off)%align != 0 || r.Size < r.Elems+16 {
+				t.Errorf("align %d: %s at %+v", align, n.Name, r)
+			}
 		}
 	}
 }

@@ -26,7 +26,7 @@ type Program struct {
 	g       *graph.Graph
 	Plan    *graph.Plan
 	Steps   []Step
-	slots   []*gpu.Buffer
+	slots   []*gpu.Buffer   // the plan's buffers: graph inputs' and outputs' own, then the arenas
 	scratch [2]*gpu.Buffer  // between the launches of multi-launch convolutions
 	packed  [2]*gpu.Texture // the input of texture-reading convolutions, copied and packed
 	wkeys   []weightKey     // the executor's parameters this program holds
@@ -46,7 +46,16 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 		e.Opt.Tuner.Tune(g)
 	}
 	g = e.forDevice(g)
-	p := &Program{e: e, g: g, Plan: graph.NewPlan(g)}
+	plan, err := graph.NewPlanFor(g, graph.PlanOptions{
+		Align:      int(e.caps.MinStorageOffsetAlignment),
+		MaxBuffer:  int64(min(e.caps.MaxBufferSize, 1<<62)),
+		MaxBinding: int64(min(e.caps.MaxStorageBufferBinding, 1<<62)),
+		Guard:      e.Opt.Guard,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{e: e, g: g, Plan: plan}
 	ok := false
 	defer func() {
 		if !ok {
@@ -73,12 +82,11 @@ func (e *Executor) CompileGPU(g *graph.Graph) (*Program, error) {
 // device's rewrites applied, which its Plan and Steps describe.
 func (p *Program) Graph() *graph.Graph { return p.g }
 
-// allocate creates the activation slots of the plan and the scratches.
+// allocate creates the plan's buffers and the scratches.
 func (p *Program) allocate(elems [2]int, texels int) error {
 	d := p.e.Dev
-	for i, n := range p.Plan.SlotElems {
-		// whole texels, for copies into textures (ConvLaunch.InTexels)
-		b, err := d.NewBuffer(fmt.Sprintf("activation%d", i), uint64(16*((n+p.e.Opt.Guard+3)/4)))
+	for i, n := range p.Plan.BufferElems {
+		b, err := d.NewBuffer(fmt.Sprintf("activation%d", i), uint64(4*n))
 		if err != nil {
 			return err
 		}
@@ -103,7 +111,15 @@ func (p *Program) allocate(elems [2]int, texels int) error {
 	return nil
 }
 
-func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Slot[v.ID]] }
+// slot is the buffer v lies in: for a graph input or output, its own.
+func (p *Program) slot(v *graph.Value) *gpu.Buffer { return p.slots[p.Plan.Buffer[v.ID]] }
+
+// region is what a dispatch binds for v: its tree's region, guard
+// elements included (whole float quadruples, for copies into textures).
+func (p *Program) region(v *graph.Value) gpu.Region {
+	r := p.Plan.Region[v.ID]
+	return gpu.Region{Buf: p.slot(v), Offset: 4 * uint64(r.Off), Size: 4 * uint64(r.Size)}
+}
 
 // resolve returns the device binding b names for node n.
 func (p *Program) resolve(n *graph.Node, b binding) (gpu.Binding, error) {
@@ -118,9 +134,9 @@ func (p *Program) resolve(n *graph.Node, b binding) (gpu.Binding, error) {
 		if r.Index < 0 || r.Index >= len(n.Inputs) {
 			return nil, fmt.Errorf("binds input %d of %d", r.Index, len(n.Inputs))
 		}
-		return p.slot(n.Inputs[r.Index]), nil
+		return p.region(n.Inputs[r.Index]), nil
 	case graph.ResOut:
-		return p.slot(n.Out), nil
+		return p.region(n.Out), nil
 	case graph.ResParam:
 		w, k, err := p.e.param(n.Name+"."+r.Name, r, b.xf, b.tag, b.tex)
 		if err != nil {
@@ -152,7 +168,7 @@ func (p *Program) record(s step) error {
 	}
 	p.Steps = append(p.Steps, Step{Node: s.node, Dispatch: ds, Variant: s.variant})
 	if s.inTexels > 0 {
-		return ds.CopyFirst(p.slot(s.node.Inputs[0]), p.packed[0], uint64(s.inTexels))
+		return ds.CopyFirst(p.region(s.node.Inputs[0]), p.packed[0], uint64(s.inTexels))
 	}
 	return nil
 }
@@ -278,8 +294,9 @@ func (p *Program) Time() (time.Duration, error) {
 	return t.Wall, err
 }
 
-// CheckGuards reads back the guard region after every activation buffer
-// (Options.Guard > 0) and reports the first one a kernel overwrote.
+// CheckGuards reads back the guard elements after every region of the
+// plan (Options.Guard > 0), which no kernel writes, and reports the first
+// one a kernel overwrote.
 func (p *Program) CheckGuards() error {
 	guard := p.e.Opt.Guard
 	if guard == 0 {
@@ -287,18 +304,45 @@ func (p *Program) CheckGuards() error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, b := range p.slots {
-		raw, err := p.e.Dev.Read(b, b.Size-uint64(4*guard), uint64(4*guard))
-		if err != nil {
-			return err
+	type at struct {
+		buf int
+		r   graph.Region
+	}
+	var where []at
+	var reads []gpu.ReadBack
+	name := map[at]string{} // the first value of the region not placed in a concatenation: its tree's top
+	for _, v := range p.values() {
+		w := at{p.Plan.Buffer[v.ID], p.Plan.Region[v.ID]}
+		if _, seen := name[w]; !seen {
+			where = append(where, w)
+			reads = append(reads, gpu.ReadBack{Buf: p.slots[w.buf], Offset: 4 * uint64(w.r.Off+w.r.Elems), Dst: make([]byte, 4*guard)})
+			name[w] = ""
 		}
+		if _, placed := p.Plan.Placed[v.ID]; !placed && name[w] == "" {
+			name[w] = v.Name
+		}
+	}
+	if err := p.e.Dev.ReadInto(reads); err != nil {
+		return err
+	}
+	for i, rd := range reads {
 		for k := 0; k < guard; k++ {
-			if bits := binary.LittleEndian.Uint32(raw[4*k:]); bits != Poison {
-				return fmt.Errorf("gpuexec: guard element %d after activation buffer %d overwritten (%#x)", k, i, bits)
+			if bits := binary.LittleEndian.Uint32(rd.Dst[4*k:]); bits != Poison {
+				w := where[i]
+				return fmt.Errorf("gpuexec: guard element %d after %s (activation buffer %d, elements %d–%d) overwritten (%#x)", k, name[w], w.buf, w.r.Off, w.r.Off+w.r.Elems, bits)
 			}
 		}
 	}
 	return nil
+}
+
+// values lists the graph's inputs and the nodes' outputs.
+func (p *Program) values() []*graph.Value {
+	vs := append([]*graph.Value{}, p.g.Inputs...)
+	for _, n := range p.g.Nodes {
+		vs = append(vs, n.Out)
+	}
+	return vs
 }
 
 // Kernels lists the convolution kernels the program's steps run, each

@@ -112,19 +112,26 @@ func TestDenseNet(t *testing.T) {
 			if err := p.Plan.Verify(p.Graph()); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
-			// The pre-activations fuse into the 1×1 convolutions where
-			// the kernel run takes them: direct4 on single images.
-			staged, bns := 0, 0
+			// The pre-activations fuse into the 1×1 convolutions (the
+			// six layers' first and the transition's), whose kernels,
+			// direct4 by default and gemm1x1_small, take them; only the
+			// head's batch-norm, before a pool, is left. At batch 2 the
+			// layers' convolutions read their input, a prefix of their
+			// block's last concatenation, in place at its batch stride.
+			staged, strided, bns := 0, 0, 0
 			for _, n := range p.Graph().Nodes {
 				if conv, ok := n.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
 					staged++
+					if x := n.Inputs[0]; !graph.Plain(p.Plan.Layout[x.ID], x.Shape) {
+						strided++
+					}
 				}
 				if n.Op.Kind() == "batchnorm" {
 					bns++
 				}
 			}
-			if fuse := c.n == 1 && c.kernels == nil; fuse != (staged > 0) || fuse && bns != 1 {
-				t.Errorf("%s: %d convolutions with an input stage, %d batch-norms left", name, staged, bns)
+			if want := map[bool]int{false: 0, true: 6}[c.n > 1]; staged != 7 || strided != want || bns != 1 {
+				t.Errorf("%s: %d convolutions with an input stage, %d reading a slice (want 7, %d), %d batch-norms left", name, staged, strided, want, bns)
 			}
 			copies, concats := 0, 0
 			for _, s := range p.Steps {

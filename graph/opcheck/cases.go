@@ -132,6 +132,21 @@ func Sliced() []Case {
 	return out
 }
 
+// SlicedIn returns the Awkward cases of ops that read their first input
+// at any layout (graph.Strided) as SlicedIn cases, at every batch: each
+// op reads a slice of a concatenation, at an offset and, at batch 2 and
+// more, images a batch stride apart.
+func SlicedIn() []Case {
+	var out []Case
+	for _, c := range Awkward() {
+		if s, ok := c.Op.(graph.Strided); ok && s.StridedIn(0) {
+			c.SlicedIn = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // SortByCost orders cases from cheapest to dearest (by FLOPs), stable.
 func SortByCost(cs []Case) {
 	costs := map[string]int64{}

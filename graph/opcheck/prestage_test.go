@@ -10,18 +10,19 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
-// The convolutions with an input stage (graph.FusePreActivation), plain
-// and sliced, match the reference on every kernel that applies the stage
-// and computes them, and on the default choice.
+// The convolutions with an input stage (graph.FusePreActivation), plain,
+// sliced and reading a slice of a concatenation (at batch 1 and 2),
+// match the reference on every kernel that applies the stage and
+// computes them, and on the default choice.
 func TestPreStage(t *testing.T) {
 	dev := gputest.Device(t)
 	var cs []opcheck.Case
-	for _, c := range append(opcheck.Awkward(), opcheck.Sliced()...) {
+	for _, c := range append(append(opcheck.Awkward(), opcheck.Sliced()...), opcheck.SlicedIn()...) {
 		if conv, ok := c.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
 			cs = append(cs, c)
 		}
 	}
-	if len(cs) < 8 {
+	if len(cs) < 14 {
 		t.Fatalf("%d cases with an input stage", len(cs))
 	}
 	kernels := map[string]int{}
@@ -41,9 +42,9 @@ func TestPreStage(t *testing.T) {
 			}
 		}
 	}
-	for _, name := range []string{"", "direct4", "grouped", "general"} {
-		if kernels[name] == 0 {
-			t.Errorf("no case ran on kernel %q", name)
+	for _, k := range append(shaders.ConvKernels, shaders.ConvKernel{}) {
+		if (k.Name == "" || k.PreStage) && kernels[k.Name] == 0 {
+			t.Errorf("no case ran on kernel %q", k.Name)
 		}
 	}
 	t.Logf("cases a kernel: %v", kernels)

@@ -26,25 +26,30 @@ func TestPreStage(t *testing.T) {
 		t.Fatalf("%d cases with an input stage", len(cs))
 	}
 	kernels := map[string]int{}
+	slicedIn := map[string]map[int]bool{} // kernel → batches of the cases reading a slice
 	for _, name := range append([]string{""}, shaders.KernelNames()...) {
 		k, _ := shaders.Kernel(name)
 		if name != "" && !k.PreStage {
 			continue
 		}
+		slicedIn[name] = map[int]bool{}
 		ex := gpuexec.New(dev, gpuexec.Options{Guard: guardOpt(), ConvKernel: func(shaders.ConvGeom) string { return name }})
 		for _, c := range cs {
 			if name != "" && !k.Computes(c.Op.(*graph.Conv2D).Geom(c.In)) {
 				continue
 			}
 			kernels[name]++
+			if c.SlicedIn {
+				slicedIn[name][c.In[0]] = true
+			}
 			if r := opcheck.Run(c, ex, 1); !r.Pass() {
 				t.Errorf("kernel %q: %v", name, r)
 			}
 		}
 	}
-	for _, k := range append(shaders.ConvKernels, shaders.ConvKernel{}) {
-		if (k.Name == "" || k.PreStage) && kernels[k.Name] == 0 {
-			t.Errorf("no case ran on kernel %q", k.Name)
+	for name, batches := range slicedIn {
+		if kernels[name] == 0 || !batches[1] || !batches[2] {
+			t.Errorf("kernel %q: %d cases, reading a slice at batch 1 %t and 2 %t", name, kernels[name], batches[1], batches[2])
 		}
 	}
 	t.Logf("cases a kernel: %v", kernels)

@@ -62,7 +62,7 @@ func grouped(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	if err != nil {
 		return ConvLaunch{}, fmt.Errorf("shaders: %v: %v", g, err)
 	}
-	// the input's textures are packed's to check
+	// the weights' texture; packed checks the input's
 	if t, maxTexels := g.Cout*((cing+3)/4)*g.KH*g.KW, gpu.TexWidth*int(c.MaxTextureDimension2D); t > maxTexels {
 		return ConvLaunch{}, fmt.Errorf("shaders: %v: a texture of %d texels exceeds the adapter's %d", g, t, maxTexels)
 	}

@@ -71,9 +71,9 @@ func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
 // every kernel's final store), those with an input stage again reading
 // one (opcheck.Case.SlicedIn, at every batch: the input's offset and
 // batch stride, which every PreStage kernel honours), and the ResNet
-// layers (batch 1) it supports, one per geometry. The large layers (inputs of 28² and more)
-// run only on the kernels marked Large; on lavapipe they are slow and the
-// CPU reference slower.
+// layers (batch 1) it supports, one per geometry. The large layers
+// (inputs of 28² and more) run only on the kernels marked Large; on
+// lavapipe they are slow and the CPU reference slower.
 func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
@@ -159,6 +160,59 @@ func TestDenseNet(t *testing.T) {
 				if e := resnet.RelErr(got[i], want[i]); e > 1e-5 {
 					t.Errorf("%s, guard %d: output %d differs by %.2e", name, guard, i, e)
 				}
+			}
+		}
+	}
+}
+
+// On either kind of device, every pre-activation of DenseNet-121 (the 58
+// dense layers' first batch-norm and the 3 transitions') fuses into its
+// 1×1 convolution at batch 1 and 2, on the kernels the device runs 1×1
+// convolutions on anyway (the GEMM ones on GPUs, direct4 on CPU
+// adapters): only the head's batch-norm keeps a launch. No device: the
+// launches as CompileGPU would record them (gpuexec.Launches).
+func TestDenseNet121Fuses(t *testing.T) {
+	gs, err := resnet.LayerGraphs([]string{"densenet121"}, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		n := g.Inputs[0].Shape[0]
+		for _, c := range []struct {
+			name    string
+			caps    gpu.Caps
+			kernels map[string]bool
+		}{
+			{"gpu", shaders.DiscreteGPU, map[string]bool{"gemm1x1_128": true, "gemm1x1_small": true}},
+			{"cpu", shaders.CPUAdapter, map[string]bool{"direct4": true}},
+		} {
+			ls, err := gpuexec.Launches(g, c.caps, gpuexec.Options{})
+			if err != nil {
+				t.Fatalf("n=%d, %s: %v", n, c.name, err)
+			}
+			staged, bns := map[string]int{}, 0
+			seen := map[*graph.Node]bool{}
+			for _, l := range ls {
+				if seen[l.Node] {
+					continue // a convolution's packing or reduction launch
+				}
+				seen[l.Node] = true
+				if l.Node.Op.Kind() == "batchnorm" {
+					bns++
+				}
+				if conv, ok := l.Node.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
+					staged[l.Variant]++
+					if !c.kernels[l.Variant] {
+						t.Errorf("n=%d, %s: %s runs on %s", n, c.name, l.Node, l.Variant)
+					}
+				}
+			}
+			total := 0
+			for _, k := range staged {
+				total += k
+			}
+			if total != 61 || bns != 1 {
+				t.Errorf("n=%d, %s: %d convolutions with an input stage (%v), %d batch-norm launches; want 61 and 1", n, c.name, total, staged, bns)
 			}
 		}
 	}

@@ -74,9 +74,7 @@ func Contiguous(s Shape) Layout { return Layout{BStride: s.Numel() / max(s[0], 1
 // contiguous from element 0: what every op reads and writes unless it is
 // Strided for the input or output. A single image is plain at offset 0
 // whatever its batch stride.
-func Plain(l Layout, s Shape) bool {
-	return l.Off == 0 && (s[0] == 1 || l.BStride == 0 || l.BStride == s.Numel()/s[0])
-}
+func Plain(l Layout, s Shape) bool { return l.Plain(s[0], s.Numel()/max(s[0], 1)) }
 
 // Strided is implemented by ops whose launches can read an input, or
 // write their output, at any Layout the Lowerer gives rather than

@@ -203,9 +203,12 @@ func (c *Conv2D) Eval(in []Shape, data [][]float32, out []float32) {
 	})
 }
 
-// StridedIn implements Strided: the input and the residual are
-// contiguous.
-func (c *Conv2D) StridedIn(int) bool { return false }
+// StridedIn implements Strided: a convolution with an input stage reads
+// its input at any layout (a DenseNet layer's input, a slice of its
+// block's concatenation), as every kernel that applies the stage does
+// (shaders.ConvKernel.PreStage); otherwise the input, and always the
+// residual, are contiguous.
+func (c *Conv2D) StridedIn(i int) bool { return i == 0 && c.PreScale != nil }
 
 // StridedOut implements Strided: every kernel's epilogue writes the
 // output at any layout (a slice of a concatenation: DenseNet's layers).
@@ -218,7 +221,7 @@ func (c *Conv2D) Lower(l Lowerer, in []Shape, _ Shape) error {
 		res = In(1)
 	}
 	g := c.Geom(in[0])
-	g.Out = l.Layout(Out())
+	g.In, g.Out = l.Layout(In(0)), l.Layout(Out())
 	var pre []float32
 	if c.PreScale != nil {
 		pre = append(slices.Clone(c.PreScale), c.PreShift...)

@@ -14,11 +14,13 @@ type ConvParams struct {
 	KW, Stride, Pad, K uint32
 	NPix, KChunk       uint32 // KChunk: rows of K per grid slice (K split across workgroups)
 	OutOff, OutBStride uint32 // the output's layout (conv2d_epilogue.wgsl)
+	InOff, InBStride   uint32 // the input's layout: read by the 1×1 GEMM loaders only
+	_                  [2]uint32
 }
 
 var (
-	_ [unsafe.Sizeof(ConvParams{}) - 64]byte
-	_ [64 - unsafe.Sizeof(ConvParams{})]byte
+	_ [unsafe.Sizeof(ConvParams{}) - 80]byte
+	_ [80 - unsafe.Sizeof(ConvParams{})]byte
 )
 
 // convParams fills ConvParams for a plain convolution (ConvGeom.Plain):
@@ -26,11 +28,12 @@ var (
 func convParams(g ConvGeom) ConvParams {
 	oh, ow := g.OH(), g.OW()
 	off, bs := g.outLayout()
+	ioff, ibs := g.inLayout()
 	return ConvParams{
 		N: u32(g.N), Cin: u32(g.Cin), H: u32(g.H), W: u32(g.W),
 		Cout: u32(g.Cout), OH: u32(oh), OW: u32(ow), KH: u32(g.KH),
 		KW: u32(g.KW), Stride: u32(g.SH), Pad: u32(g.PT), K: u32(g.K()),
-		NPix: u32(g.N * oh * ow), OutOff: off, OutBStride: bs,
+		NPix: u32(g.N * oh * ow), OutOff: off, OutBStride: bs, InOff: ioff, InBStride: ibs,
 	}
 }
 
@@ -38,6 +41,14 @@ func convParams(g ConvGeom) ConvParams {
 // ConvGeom.Check) for the kernels' parameters.
 func (g ConvGeom) outLayout() (off, bstride uint32) {
 	off, bstride, _ = g.Out.at(g.N, g.Cout*g.OH()*g.OW())
+	return off, bstride
+}
+
+// inLayout is the offset and batch stride of g's input (checked by
+// ConvGeom.Check) for the kernels' parameters: a contiguous input's are 0
+// and Cin·H·W.
+func (g ConvGeom) inLayout() (off, bstride uint32) {
+	off, bstride, _ = g.In.at(g.N, g.Cin*g.H*g.W)
 	return off, bstride
 }
 
@@ -66,14 +77,21 @@ type ConvLaunch struct {
 	WeightsTag string
 	// Texels, when non-zero, marks a kernel that reads textures (direct4)
 	// through two texture scratches of Texels texels: the host copies the
-	// input into the first, 4 floats a texel (InTexels of them), before
-	// Pre, which packs it into the second; Launch reads that as src and
-	// the weights, after Weights, as a texture.
+	// input's buffer from its start into the first, 4 floats a texel
+	// (InTexels of them: through the last image at the input's layout),
+	// before Pre, which packs it into the second; Launch reads that as src
+	// and the weights, after Weights, as a texture.
 	Texels, InTexels int
 }
 
-// PackParams mirrors `struct Params` in conv2d_pack.wgsl.
-type PackParams struct{ C, HW, Texels, _ uint32 }
+// PackParams mirrors `struct Params` in conv2d_pack.wgsl: C channels of
+// HW pixels an image into Texels texels, the input at its layout
+// (ConvGeom.In).
+type PackParams struct {
+	C, HW, Texels    uint32
+	InOff, InBStride uint32
+	_                [3]uint32
+}
 
 // ReduceParams mirrors `struct Params` in conv2d_reduce.wgsl.
 type ReduceParams struct {
@@ -95,7 +113,8 @@ type WinoParams struct {
 var (
 	_ [unsafe.Sizeof(ReduceParams{}) - 32]byte
 	_ [32 - unsafe.Sizeof(ReduceParams{})]byte
-	_ [unsafe.Sizeof(PackParams{}) - 16]byte
+	_ [unsafe.Sizeof(PackParams{}) - 32]byte
+	_ [32 - unsafe.Sizeof(PackParams{})]byte
 	_ [unsafe.Sizeof(WinoParams{}) - 64]byte
 	_ [64 - unsafe.Sizeof(WinoParams{})]byte
 )

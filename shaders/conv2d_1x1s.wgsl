@@ -1,6 +1,8 @@
 // B loader of conv2d_gemm.wgsl for 1×1 convolutions with stride 1 and no
-// padding, any pixel count: B[k][j] = src[z][k][j], one image per grid z,
-// read element by element.
+// padding, any pixel count and input layout: B[k][j] = stage(src[z][k][j]),
+// one image per grid z, image z starting at p.in_off + z·p.in_bstride,
+// read element by element, through the input stage (conv2d_prestage.wgsl
+// or the identity, appended by the host); zero past the last column.
 
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 
@@ -17,7 +19,7 @@ fn outBase(z: u32, col: u32) -> u32 {
 
 fn bInit(z: u32, col: u32) {
 	let hw = p.oh * p.ow;
-	bo = z * p.cin * hw + col;
+	bo = p.in_off + z * p.in_bstride + col;
 	bn = 0u;
 	if (col < hw) {
 		bn = min(4u, hw - col);
@@ -39,5 +41,5 @@ fn bLoad(k: u32) -> vec4<f32> {
 	if (bn > 3u) {
 		v.w = src[o + 3u];
 	}
-	return v;
+	return select(vec4<f32>(0.0), stage(v, k, p.cin), vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(bn));
 }

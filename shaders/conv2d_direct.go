@@ -306,21 +306,28 @@ func direct4(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 
 // packed returns the launches of a texture-reading convolution kernel l
 // (direct4, grouped): conv2d_pack.wgsl packs g's input into a texture
-// first, applying g's input stage (ConvGeom.Pre) on the way, and the
-// weights, cin input channels an output channel, are packed by
-// PackWeights.
+// first, applying g's input stage (ConvGeom.Pre) on the way and reading
+// the input at its layout (ConvGeom.In: the host copies the input's
+// buffer from its start to the end of the last image into the flat
+// texture), and the weights, cin input channels an output channel, are
+// packed by PackWeights.
 func packed(g ConvGeom, l Launch, cin int, c gpu.Caps) (ConvLaunch, error) {
-	texels := u32(g.N * ((g.Cin + 3) / 4) * g.H * g.W)
-	aligned := g.H*g.W%4 == 0
-	perInv := uint32(1)
+	texels := g.N * ((g.Cin + 3) / 4) * g.H * g.W
+	off, bs := g.inLayout()
+	inTexels := (int(off) + (g.N-1)*int(bs) + g.Cin*g.H*g.W + 3) / 4
+	if maxTexels := gpu.TexWidth * int(c.MaxTextureDimension2D); max(texels, inTexels) > maxTexels {
+		return ConvLaunch{}, fmt.Errorf("shaders: %v: a texture of %d texels exceeds the adapter's %d", g, max(texels, inTexels), maxTexels)
+	}
+	aligned := g.H*g.W%4 == 0 && off%4 == 0 && bs%4 == 0
+	perInv := 1
 	if aligned {
 		perInv = 4
 	}
-	pg, err := gpu.Split1D(texels/perInv, 64, c.MaxWorkgroupsPerDimension)
+	pg, err := gpu.Split1D(u32(texels/perInv), 64, c.MaxWorkgroupsPerDimension)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
-	pp := PackParams{C: u32(g.Cin), HW: u32(g.H * g.W), Texels: texels}
+	pp := PackParams{C: u32(g.Cin), HW: u32(g.H * g.W), Texels: u32(texels), InOff: off, InBStride: bs}
 	kh, kw, cout := g.KH, g.KW, g.Cout
 	return ConvLaunch{
 		Pre: &Launch{
@@ -333,8 +340,8 @@ func packed(g ConvGeom, l Launch, cin int, c gpu.Caps) (ConvLaunch, error) {
 			Binds:  stageBinds(g, []string{"flat", "dst"}),
 		},
 		Launch:     l,
-		Texels:     int(texels),
-		InTexels:   (g.N*g.Cin*g.H*g.W + 3) / 4,
+		Texels:     max(texels, inTexels),
+		InTexels:   inTexels,
 		Weights:    func(w []float32) []float32 { return PackWeights(w, cout, cin, kh*kw) },
 		WeightsTag: fmt.Sprintf("pack4x%d", kh*kw),
 	}, nil

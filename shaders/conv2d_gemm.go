@@ -96,10 +96,20 @@ const (
 	gemmWino
 )
 
+// gemmB is the B loader of a conv2d_gemm.wgsl launch: its name in the
+// pipeline key, its file, and the input stage it applies, the Pre and
+// PreReLU of stage (the 1×1 loaders only; the others take none).
+type gemmB struct {
+	loader uint32
+	file   string
+	stage  ConvGeom
+}
+
 // gemm returns the launch of conv2d_gemm.wgsl with variant v's tiles, the
-// epilogue flags, and the B loader in file. Bindings: src, weight, scale,
-// bias, res, dst.
-func gemm(variant string, v gemmVariant, p *ConvParams, residual, relu bool, loader uint32, file string, g gpu.Groups, c gpu.Caps) (Launch, error) {
+// epilogue flags, and B loader b. Bindings: src, weight, scale, bias, res,
+// dst, and pre with b's input stage. The key's sixth constant is the
+// loader plus 256 for an input stage, 512 more for its ReLU.
+func gemm(variant string, v gemmVariant, p *ConvParams, residual, relu bool, b gemmB, g gpu.Groups, c gpu.Caps) (Launch, error) {
 	tc, err := v.tile.consts(c)
 	if err != nil {
 		return Launch{}, err
@@ -107,15 +117,16 @@ func gemm(variant string, v gemmVariant, p *ConvParams, residual, relu bool, loa
 	split := uint32(max(v.split, 1))
 	consts := append(append(epilogue(residual, relu),
 		Const{"KH", p.KH}, Const{"KW", p.KW}, Const{"STRIDE", p.Stride}, Const{"SPLIT", split}, Const{"ZMAT", v.wino}), tc...)
+	loader := b.loader | b2u(b.stage.Pre)<<8 | b2u(b.stage.PreReLU)<<9
 	return Launch{
 		Key: gpu.Key{Kernel: "conv2d", Variant: variant,
 			Consts: [8]uint32{b2u(residual), b2u(relu), p.KH, p.KW, p.Stride, loader, split, b2u(v.wino)}},
 		Source: func() string {
-			return Source("conv2d_params.wgsl", consts...) + Source(file) + Source("conv2d_gemm.wgsl") + Source(epilogueFile)
+			return Source("conv2d_params.wgsl", consts...) + Source(b.file) + Source("conv2d_gemm.wgsl") + stageSource(b.stage) + Source(epilogueFile)
 		},
 		Params: p,
 		Groups: g,
-		Binds:  convBinds,
+		Binds:  stageBinds(b.stage, convBinds),
 	}, nil
 }
 
@@ -126,17 +137,18 @@ var convBinds = []string{"src", "weight", "scale", "bias", "res", "dst"}
 // Winograd) for g.
 func gemmLaunch(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	p := convParams(g)
-	loader, file := gemmIm2col, "conv2d_im2col.wgsl"
+	b := gemmB{loader: gemmIm2col, file: "conv2d_im2col.wgsl"}
 	grid := v.tile.grid(p.NPix, p.Cout, 1)
 	if v.is1 {
+		// the 1×1 loaders read the input at its layout through the stage
 		hw := p.OH * p.OW
-		loader, file = gemm1x1Scalar, "conv2d_1x1s.wgsl"
-		if hw%4 == 0 {
-			loader, file = gemm1x1Vec4, "conv2d_1x1.wgsl"
+		b = gemmB{loader: gemm1x1Scalar, file: "conv2d_1x1s.wgsl", stage: g}
+		if hw%4 == 0 && p.InOff%4 == 0 && p.InBStride%4 == 0 {
+			b.loader, b.file = gemm1x1Vec4, "conv2d_1x1.wgsl"
 		}
 		grid = v.tile.grid(hw, p.Cout, p.N)
 	}
-	l, err := gemm(name, v, &p, g.Residual, g.ReLU, loader, file, grid, c)
+	l, err := gemm(name, v, &p, g.Residual, g.ReLU, b, grid, c)
 	return ConvLaunch{Launch: l}, err
 }
 
@@ -149,7 +161,7 @@ func kSplit(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, err
 	chunk := (p.K + uint32(v.split) - 1) / uint32(v.split)
 	p.KChunk = (chunk + bkt - 1) / bkt * bkt
 	splits := (p.K + p.KChunk - 1) / p.KChunk
-	l, err := gemm(name, v, &p, g.Residual, g.ReLU, gemmIm2col, "conv2d_im2col.wgsl", v.tile.grid(p.NPix, p.Cout, splits), c)
+	l, err := gemm(name, v, &p, g.Residual, g.ReLU, gemmB{loader: gemmIm2col, file: "conv2d_im2col.wgsl"}, v.tile.grid(p.NPix, p.Cout, splits), c)
 	if err != nil {
 		return ConvLaunch{}, err
 	}
@@ -194,7 +206,7 @@ func winograd(name string, v gemmVariant, g ConvGeom, c gpu.Caps) (ConvLaunch, e
 		return ConvLaunch{}, err
 	}
 	gp := ConvParams{N: 1, Cin: wp.C, H: 1, W: wp.P4, Cout: wp.Cout, OH: 1, OW: wp.P4, KH: 1, KW: 1, Stride: 1, K: wp.C, NPix: wp.P4}
-	l, err := gemm(name, v, &gp, false, false, gemmWino, "conv2d_wino.wgsl", v.tile.grid(wp.P4, wp.Cout, 16), c) // the epilogue comes after the output transform
+	l, err := gemm(name, v, &gp, false, false, gemmB{loader: gemmWino, file: "conv2d_wino.wgsl"}, v.tile.grid(wp.P4, wp.Cout, 16), c) // the epilogue comes after the output transform
 	if err != nil {
 		return ConvLaunch{}, err
 	}

@@ -19,7 +19,8 @@ type ConvGeneralParams struct {
 	CinG, CoutG, K, NPix  uint32 // channels per group, K = CinG·KH·KW, NPix = N·OH·OW
 	CTiles, RTiles, Tiles uint32 // column tiles, row tiles per group, all tiles
 	OutOff, OutBStride    uint32 // the output's layout (conv2d_epilogue.wgsl)
-	_                     [3]uint32
+	InOff, InBStride      uint32 // the input's layout (ConvGeom.In)
+	_                     uint32
 }
 
 var (
@@ -108,6 +109,7 @@ func ConvGeneral(g ConvGeom, maxGroups uint32) (ConvLaunch, error) {
 		CTiles: u32(ctiles), RTiles: u32(rtiles), Tiles: u32(tiles),
 	}
 	p.OutOff, p.OutBStride = g.outLayout()
+	p.InOff, p.InBStride = g.inLayout()
 	consts := append(epilogue(g.Residual, g.ReLU), convGeneralConsts(bm)...)
 	return ConvLaunch{Launch: Launch{
 		Binds: stageBinds(g, convBinds),

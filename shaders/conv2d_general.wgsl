@@ -4,7 +4,8 @@
 //   j = (n, oy, ox), k = (ci, ky, kx) with ci < cing = cin / groups,
 //   A = weights [cout][cing·kh·kw], B_g the im2col view of input channels
 //   g·cing + ci at (oy·sh − pt + ky·dh, ox·sw − pl + kx·dw), zero outside
-//   the image.
+//   the image; image n of the input starts at p.in_off + n·p.in_bstride
+//   (a slice of a concatenation, for kernels with an input stage).
 // A BM×BN tile of one group's C per workgroup of 256 invocations (64×64,
 // or 16×256 for groups of at most 16 output channels), each accumulating a
 // 4×4 block (rows ty + RT·i, columns tx + CT·j so that writes coalesce); K
@@ -51,7 +52,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 	let pix = jj % ohw;
 	let iy0 = i32((pix / p.ow) * p.sh) - i32(p.pt);
 	let ix0 = i32((pix % p.ow) * p.sw) - i32(p.pl);
-	let sbase = (b * p.cin + grp * p.cing) * hw;
+	let sbase = p.in_off + b * p.in_bstride + grp * p.cing * hw; // the input at its layout
 
 	// The row of A this invocation loads, and its first column.
 	let arow = (li * ALD) / BK;

@@ -9,7 +9,7 @@ struct Params {
 	pl: u32, dh: u32, dw: u32, groups: u32,
 	cing: u32, coutg: u32, k: u32, npix: u32,
 	ctiles: u32, rtiles: u32, tiles: u32, out_off: u32,
-	out_bstride: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+	out_bstride: u32, in_off: u32, in_bstride: u32, _pad0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

@@ -37,7 +37,7 @@ func convGradParams(g ConvGeom, total int) (ConvGradParams, error) {
 	if err := g.Check(); err != nil {
 		return ConvGradParams{}, err
 	}
-	if off, bs, _ := g.Out.at(g.N, g.Cout*g.OH()*g.OW()); g.Pre || g.ReLU || g.Residual || off != 0 || int(bs) != g.Cout*g.OH()*g.OW() {
+	if off, bs, _ := g.Out.at(g.N, g.Cout*g.OH()*g.OW()); g.Pre || g.ReLU || g.Residual || !g.PlainIn() || off != 0 || int(bs) != g.Cout*g.OH()*g.OW() {
 		return ConvGradParams{}, fmt.Errorf("shaders: %v: the gradient kernels take a contiguous convolution without fused stages", g)
 	}
 	return ConvGradParams{

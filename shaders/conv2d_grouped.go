@@ -62,11 +62,9 @@ func grouped(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 	if err != nil {
 		return ConvLaunch{}, fmt.Errorf("shaders: %v: %v", g, err)
 	}
-	maxTexels := uint64(gpu.TexWidth) * uint64(c.MaxTextureDimension2D)
-	for _, t := range []int{g.N * ((g.Cin + 3) / 4) * g.H * g.W, g.Cout * ((cing + 3) / 4) * g.KH * g.KW} {
-		if uint64(t) > maxTexels {
-			return ConvLaunch{}, fmt.Errorf("shaders: %v: a texture of %d texels exceeds the adapter's %d", g, t, maxTexels)
-		}
+	// the weights' texture; packed checks the input's
+	if t, maxTexels := g.Cout*((cing+3)/4)*g.KH*g.KW, gpu.TexWidth*int(c.MaxTextureDimension2D); t > maxTexels {
+		return ConvLaunch{}, fmt.Errorf("shaders: %v: a texture of %d texels exceeds the adapter's %d", g, t, maxTexels)
 	}
 	ph, pw := (br-1)*p.Stride+p.KH, (bc-1)*p.Stride+p.KW
 	consts := append(epilogue(g.Residual, g.ReLU),

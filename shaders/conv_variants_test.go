@@ -68,10 +68,12 @@ func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
 // kernelCases is the table kernel k runs: every awkward and edge case it
 // supports, those of batch 2 and more again writing a slice of a
 // concatenation (opcheck.Case.Sliced: an output offset and batch stride in
-// every kernel's final store), and the ResNet layers (batch 1) it
-// supports, one per geometry. The large layers (inputs of 28² and more)
-// run only on the kernels marked Large; on lavapipe they are slow and the
-// CPU reference slower.
+// every kernel's final store), those with an input stage again reading
+// one (opcheck.Case.SlicedIn, at every batch: the input's offset and
+// batch stride, which every PreStage kernel honours), and the ResNet
+// layers (batch 1) it supports, one per geometry. The large layers
+// (inputs of 28² and more) run only on the kernels marked Large; on
+// lavapipe they are slow and the CPU reference slower.
 func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
@@ -83,7 +85,12 @@ func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 		if k.Computes(geoms[i]) {
 			cs = append(cs, c)
 			if c.In[0] >= 2 {
+				c := c
 				c.Sliced = true
+				cs = append(cs, c)
+			}
+			if geoms[i].Pre {
+				c.SlicedIn = true
 				cs = append(cs, c)
 			}
 		}
@@ -122,7 +129,7 @@ func TestConvVariants(t *testing.T) {
 			}
 			ex := gpuexec.New(dev, gpuexec.Options{Guard: 64, ConvKernel: func(shaders.ConvGeom) string { return k.Name }})
 			worst := 0.0
-			sliced := 0
+			sliced, slicedIn := 0, 0
 			for _, c := range cs {
 				if got := kernelOf(t, ex, c); got != k.Name {
 					t.Errorf("%s runs as %q", c, got)
@@ -130,6 +137,10 @@ func TestConvVariants(t *testing.T) {
 				if c.Sliced {
 					sliced++
 					checkSliced(t, c)
+				}
+				if c.SlicedIn {
+					slicedIn++
+					checkSlicedIn(t, c)
 				}
 				r := opcheck.Run(c, ex, 1)
 				if !r.Pass() {
@@ -140,7 +151,10 @@ func TestConvVariants(t *testing.T) {
 			if sliced == 0 {
 				t.Error("no sliced cases")
 			}
-			t.Logf("%d cases (%d sliced), worst NMSE %.3e", len(cs), sliced, worst)
+			if k.PreStage && slicedIn == 0 {
+				t.Error("no cases reading a slice")
+			}
+			t.Logf("%d cases (%d sliced, %d reading a slice), worst NMSE %.3e", len(cs), sliced, slicedIn, worst)
 		})
 	}
 }
@@ -162,6 +176,23 @@ func checkSliced(t *testing.T, c opcheck.Case) {
 		if _, ok := p.Placed[n.Out.ID]; !ok || l.Off == 0 || l.BStride <= img {
 			t.Errorf("%s: the convolution writes at %+v (images of %d), placed: %v", c, l, img, ok)
 		}
+	}
+}
+
+// checkSlicedIn checks that the planner leaves the input of the
+// convolution of case c (opcheck.Case.SlicedIn) in its concatenation at
+// an offset, and at batch 2 and more a batch stride, so that the kernel
+// reads it there.
+func checkSlicedIn(t *testing.T, c opcheck.Case) {
+	g, _, err := c.Graph(1)
+	if err != nil {
+		t.Fatalf("%s: %v", c, err)
+	}
+	p := graph.NewPlan(g)
+	x := g.Outputs[0].Producer.Inputs[0]
+	l, img := p.Layout[x.ID], x.Shape.Numel()/x.Shape[0]
+	if _, ok := p.Placed[x.ID]; !ok || l.Off == 0 || x.Shape[0] > 1 && l.BStride <= img {
+		t.Errorf("%s: the convolution reads at %+v (images of %d), placed: %v", c, l, img, ok)
 	}
 }
 

@@ -33,13 +33,23 @@ func (l Layout) at(n, img int) (off, bstride uint32, err error) {
 	return u32(l.Off), u32(bs), nil
 }
 
-// String names the layout as geometries print it: "" when it is the
-// zero Layout, else ",out=Off+n·BStride".
-func (l Layout) String() string {
+// Plain reports whether n images of img elements at layout l read as
+// contiguous from element 0: offset 0 and, for more than one image, a
+// batch stride of img (or 0, which means img).
+func (l Layout) Plain(n, img int) bool {
+	return l.Off == 0 && (n == 1 || l.BStride == 0 || l.BStride == img)
+}
+
+// String names the layout as geometries print an output's: "" when it
+// is the zero Layout, else ",out=Off+n·BStride".
+func (l Layout) String() string { return l.named("out") }
+
+// named is String for the layout of the value called name.
+func (l Layout) named(name string) string {
 	if l == (Layout{}) {
 		return ""
 	}
-	return fmt.Sprintf(",out=%d+n·%d", l.Off, l.BStride)
+	return fmt.Sprintf(",%s=%d+n·%d", name, l.Off, l.BStride)
 }
 
 // ConvGeom is a 2-D convolution's geometry and epilogue: an input
@@ -47,7 +57,9 @@ func (l Layout) String() string {
 // [N][Cout][OH][OW] where output channel m reads input channels
 // (m / (Cout/Groups))·(Cin/Groups) + [0, Cin/Groups), and the epilogue
 // out = conv·scale[m] + bias[m] (+ residual) (ReLU), written at layout
-// Out (the input and the residual are contiguous). With Pre the kernel
+// Out. The input lies at layout In, which only the kernels that apply an
+// input stage (ConvKernel.PreStage) read where it is not Plain; the
+// residual is contiguous. With Pre the kernel
 // first applies an input stage to every input element of channel c,
 // x·pre[c] + pre[Cin + c] (then max(·,0) with PreReLU), before the zero
 // padding: a pre-activation batch-norm folded into the convolution.
@@ -61,7 +73,7 @@ type ConvGeom struct {
 	Groups         int // ≥ 1; divides Cin and Cout
 	Residual, ReLU bool
 	Pre, PreReLU   bool // input stage (kernels with ConvKernel.PreStage)
-	Out            Layout
+	In, Out        Layout
 }
 
 // OH is the output height, (H + PT + PB − DH·(KH−1) − 1)/SH + 1.
@@ -97,12 +109,13 @@ func (g ConvGeom) String() string {
 			s += "+relu"
 		}
 	}
-	return s + g.Out.String() + ")"
+	return s + g.In.named("in") + g.Out.String() + ")"
 }
 
 // Check returns an error if a field is out of range, the groups do not
 // divide the channels, the dilated kernel does not fit the padded input,
-// a size exceeds 2³¹ − 1, or the output layout does not hold the output.
+// a size exceeds 2³¹ − 1, or the input or output layout does not hold
+// the input or output.
 func (g ConvGeom) Check() error {
 	bad := func(why string) error { return fmt.Errorf("shaders: %v: %s", g, why) }
 	switch {
@@ -131,11 +144,18 @@ func (g ConvGeom) Check() error {
 			return bad("a tensor has more than 2³¹ − 1 elements")
 		}
 	}
+	if _, _, err := g.In.at(g.N, g.Cin*g.H*g.W); err != nil {
+		return bad("input: " + err.Error())
+	}
 	if _, _, err := g.Out.at(g.N, g.Cout*g.OH()*g.OW()); err != nil {
 		return bad(err.Error())
 	}
 	return nil
 }
+
+// PlainIn reports whether g's input lies contiguous from element 0
+// (Layout.Plain): what every kernel but the PreStage ones reads.
+func (g ConvGeom) PlainIn() bool { return g.In.Plain(g.N, g.Cin*g.H*g.W) }
 
 // fits reports whether the product of vs is at most maxSize.
 func fits(vs ...int) bool {

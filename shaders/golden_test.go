@@ -30,7 +30,8 @@ func resnetConv(cin, hw, cout, k, s, p int, residual, relu bool) shaders.ConvGeo
 }
 
 // goldenConvs are the convolutions of the golden files, layers of
-// ResNet-50 (and ResNeXt-50's grouped 3×3): each is dumped with the
+// ResNet-50 (and ResNeXt-50's grouped 3×3, DenseNet-121's first
+// transition with its pre-activation as the input stage): each is dumped with the
 // kernels chosen for it on a discrete GPU and on a CPU adapter, and every
 // kernel of the registry on the first of them it supports.
 var goldenConvs = []shaders.ConvGeom{
@@ -42,6 +43,11 @@ var goldenConvs = []shaders.ConvGeom{
 	func() shaders.ConvGeom { // ResNeXt-50 32×4d layer1's grouped 3×3
 		g := resnetConv(128, 56, 128, 3, 1, 1, false, true)
 		g.Groups = 32
+		return g
+	}(),
+	func() shaders.ConvGeom { // DenseNet-121 transition1's 1×1 after its batch-norm and ReLU
+		g := resnetConv(256, 56, 128, 1, 1, 0, false, false)
+		g.Pre, g.PreReLU = true, true
 		return g
 	}(),
 }

@@ -14,8 +14,10 @@ type ConvKernel struct {
 	// Supports reports whether the kernel computes g, leaving aside its
 	// input stage (ConvGeom.Pre): see PreStage.
 	Supports func(g ConvGeom) bool
-	// PreStage marks the kernels that apply an input stage; the others
-	// compute no geometry with Pre set.
+	// PreStage marks the kernels that apply an input stage and read their
+	// input at any layout (ConvGeom.In, a slice of a concatenation); the
+	// others compute no geometry with Pre set or an input that is not
+	// Plain.
 	PreStage bool
 	// Default reports whether the untuned choice may pick the kernel for
 	// g on a device with capabilities c; the chooser takes the first
@@ -50,7 +52,8 @@ func is1x1(g ConvGeom) bool   { return g.Is1x1() }
 func is3x3s1(g ConvGeom) bool { return g.Plain() && g.KH == 3 && g.KW == 3 && g.SH == 1 }
 func anyConv(ConvGeom) bool   { return true }
 
-// gemmKernel is a registry entry of the GEMM family.
+// gemmKernel is a registry entry of the GEMM family; the 1×1 ones apply
+// an input stage (their B loaders, conv2d_1x1.wgsl and conv2d_1x1s.wgsl).
 func gemmKernel(name, doc string, v gemmVariant, supports func(ConvGeom) bool, def func(ConvGeom, gpu.Caps) bool, large bool) ConvKernel {
 	launch := func(g ConvGeom, c gpu.Caps) (ConvLaunch, error) {
 		switch {
@@ -61,7 +64,7 @@ func gemmKernel(name, doc string, v gemmVariant, supports func(ConvGeom) bool, d
 		}
 		return gemmLaunch(name, v, g, c)
 	}
-	return ConvKernel{Name: name, Doc: doc, Supports: supports, Default: def, Tune: true, Large: large, Launch: launch}
+	return ConvKernel{Name: name, Doc: doc, Supports: supports, Default: def, Tune: true, Large: large, PreStage: v.is1, Launch: launch}
 }
 
 // ConvKernels is the registry, in the order the untuned chooser tries
@@ -110,9 +113,11 @@ var ConvKernels = []ConvKernel{
 		Launch: func(g ConvGeom, c gpu.Caps) (ConvLaunch, error) { return ConvGeneral(g, c.MaxWorkgroupsPerDimension) }},
 }
 
-// Computes reports whether the kernel computes g, its input stage
-// included: the one test of a kernel against a geometry.
-func (k ConvKernel) Computes(g ConvGeom) bool { return k.Supports(g) && (!g.Pre || k.PreStage) }
+// Computes reports whether the kernel computes g, its input stage and
+// input layout included: the one test of a kernel against a geometry.
+func (k ConvKernel) Computes(g ConvGeom) bool {
+	return k.Supports(g) && (k.PreStage || !g.Pre && g.PlainIn())
+}
 
 // Kernel returns the registry entry called name.
 func Kernel(name string) (ConvKernel, bool) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/resnet-gpu/resnet-gpu/gpu"
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpuexec"
@@ -112,19 +113,26 @@ func TestDenseNet(t *testing.T) {
 			if err := p.Plan.Verify(p.Graph()); err != nil {
 				t.Errorf("%s: %v", name, err)
 			}
-			// The pre-activations fuse into the 1×1 convolutions where
-			// the kernel run takes them: direct4 on single images.
-			staged, bns := 0, 0
+			// The pre-activations fuse into the 1×1 convolutions (the
+			// six layers' first and the transition's), whose kernels,
+			// direct4 by default and gemm1x1_small, take them; only the
+			// head's batch-norm, before a pool, is left. At batch 2 the
+			// layers' convolutions read their input, a prefix of their
+			// block's last concatenation, in place at its batch stride.
+			staged, strided, bns := 0, 0, 0
 			for _, n := range p.Graph().Nodes {
 				if conv, ok := n.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
 					staged++
+					if x := n.Inputs[0]; !graph.Plain(p.Plan.Layout[x.ID], x.Shape) {
+						strided++
+					}
 				}
 				if n.Op.Kind() == "batchnorm" {
 					bns++
 				}
 			}
-			if fuse := c.n == 1 && c.kernels == nil; fuse != (staged > 0) || fuse && bns != 1 {
-				t.Errorf("%s: %d convolutions with an input stage, %d batch-norms left", name, staged, bns)
+			if want := map[bool]int{false: 0, true: 6}[c.n > 1]; staged != 7 || strided != want || bns != 1 {
+				t.Errorf("%s: %d convolutions with an input stage, %d reading a slice (want 7, %d), %d batch-norms left", name, staged, strided, want, bns)
 			}
 			copies, concats := 0, 0
 			for _, s := range p.Steps {
@@ -152,6 +160,59 @@ func TestDenseNet(t *testing.T) {
 				if e := resnet.RelErr(got[i], want[i]); e > 1e-5 {
 					t.Errorf("%s, guard %d: output %d differs by %.2e", name, guard, i, e)
 				}
+			}
+		}
+	}
+}
+
+// On either kind of device, every pre-activation of DenseNet-121 (the 58
+// dense layers' first batch-norm and the 3 transitions') fuses into its
+// 1×1 convolution at batch 1 and 2, on the kernels the device runs 1×1
+// convolutions on anyway (the GEMM ones on GPUs, direct4 on CPU
+// adapters): only the head's batch-norm keeps a launch. No device: the
+// launches as CompileGPU would record them (gpuexec.Launches).
+func TestDenseNet121Fuses(t *testing.T) {
+	gs, err := resnet.LayerGraphs([]string{"densenet121"}, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		n := g.Inputs[0].Shape[0]
+		for _, c := range []struct {
+			name    string
+			caps    gpu.Caps
+			kernels map[string]bool
+		}{
+			{"gpu", shaders.DiscreteGPU, map[string]bool{"gemm1x1_128": true, "gemm1x1_small": true}},
+			{"cpu", shaders.CPUAdapter, map[string]bool{"direct4": true}},
+		} {
+			ls, err := gpuexec.Launches(g, c.caps, gpuexec.Options{})
+			if err != nil {
+				t.Fatalf("n=%d, %s: %v", n, c.name, err)
+			}
+			staged, bns := map[string]int{}, 0
+			seen := map[*graph.Node]bool{}
+			for _, l := range ls {
+				if seen[l.Node] {
+					continue // a convolution's packing or reduction launch
+				}
+				seen[l.Node] = true
+				if l.Node.Op.Kind() == "batchnorm" {
+					bns++
+				}
+				if conv, ok := l.Node.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
+					staged[l.Variant]++
+					if !c.kernels[l.Variant] {
+						t.Errorf("n=%d, %s: %s runs on %s", n, c.name, l.Node, l.Variant)
+					}
+				}
+			}
+			total := 0
+			for _, k := range staged {
+				total += k
+			}
+			if total != 61 || bns != 1 {
+				t.Errorf("n=%d, %s: %d convolutions with an input stage (%v), %d batch-norm launches; want 61 and 1", n, c.name, total, staged, bns)
 			}
 		}
 	}

@@ -24,17 +24,13 @@ func (e *Executor) forDevice(g *graph.Graph) *graph.Graph {
 // preStaged reports whether the kernel the executor picks for g (which
 // has an input stage) without the stage applies the stage and is picked
 // with it too: fusing a pre-activation then saves its pass without moving
-// the convolution to another kernel (the GEMM kernels that discrete GPUs
-// run 1×1 convolutions on apply no input stage). The pick is the first of
-// chooseConv's order (convOrder). Only
-// single images fuse: a convolution reads its input contiguous
-// (Conv2D.StridedIn), and a DenseNet layer's input at batch 2 and more is
-// a slice of its block's concatenation with a batch stride, which the
-// planner would then copy out, dearer than the pass saved.
+// the convolution to another kernel (the Winograd and im2col GEMM kernels
+// apply no input stage). The pick is the first of chooseConv's order
+// (convOrder). Every kernel that applies the stage also reads its input
+// at any layout, so that a DenseNet layer's input at batch 2 and more, a
+// slice of its block's concatenation with a batch stride, is read in
+// place (Conv2D.StridedIn).
 func (e *Executor) preStaged(g shaders.ConvGeom) bool {
-	if g.N != 1 {
-		return false
-	}
 	pick := func(g shaders.ConvGeom) string {
 		if order, _ := e.convOrder(g); len(order) > 0 {
 			return order[0]

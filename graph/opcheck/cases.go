@@ -88,6 +88,8 @@ func Awkward() []Case {
 		{Op: pre(conv(6, 9, 3, 1, 1, false, true), true), In: graph.Shape{2, 6, 9, 9}},                                    // padding stays zero
 		{Op: pre(grouped(5, 7, 3, 3, 1, s1, [4]int{2, 2, 2, 2}, [2]int{2, 2}, false), true), In: graph.Shape{2, 5, 9, 9}}, // general
 		{Op: pre(grouped(12, 12, 3, 3, 3, s1, p1, s1, true), true), In: graph.Shape{1, 12, 5, 5}},                         // grouped
+		{Op: pre(grouped(8, 8, 3, 3, 4, s2, p1, s1, false), true), In: graph.Shape{2, 8, 7, 7}},                           // grouped, batch 2, stride 2
+		{Op: pre(conv(96, 40, 1, 1, 0, true, false), true), In: graph.Shape{2, 96, 14, 14}},                               // DenseNet's conv1 at 14², batch 2: partial column tiles
 		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{3, 5, 13, 13}},
 		{Op: graph.MaxPool(3, 2, 1), In: graph.Shape{1, 3, 27, 27}},
 		{Op: graph.MaxPool(2, 2, 0), In: graph.Shape{2, 3, 7, 7}},
@@ -126,6 +128,21 @@ func Sliced() []Case {
 	for _, c := range Awkward() {
 		if c.In[0] >= 2 {
 			c.Sliced = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SlicedIn returns the Awkward cases of ops that read their first input
+// at any layout (graph.Strided) as SlicedIn cases, at every batch: each
+// op reads a slice of a concatenation, at an offset and, at batch 2 and
+// more, images a batch stride apart.
+func SlicedIn() []Case {
+	var out []Case
+	for _, c := range Awkward() {
+		if s, ok := c.Op.(graph.Strided); ok && s.StridedIn(0) {
+			c.SlicedIn = true
 			out = append(out, c)
 		}
 	}

@@ -29,23 +29,36 @@ type Case struct {
 	// larger than the output's image, and any element it writes out of
 	// its slice spoils a neighbour.
 	Sliced bool
+	// SlicedIn makes the op's first input the middle part of a
+	// concatenation along axis 1, between two ReLUs' results, which is a
+	// second graph output; the input passes through a Clip to [-1, 1]
+	// first (the identity on the drawn inputs), which writes it there. An
+	// executor that reads it in place (an op Strided for input 0) reads at
+	// an offset and, at batch > 1, a batch stride larger than the input's
+	// image.
+	SlicedIn bool
 }
 
 // String names the case, e.g. conv2d(n=1,c=64,h=56,w=56,o=64,k=3x3,s=1,p=1,relu),
-// with ",sliced" before the closing parenthesis for a Sliced case.
+// with ",sliced" before the closing parenthesis for a Sliced case and
+// ",sliced-in" for a SlicedIn one.
 func (c Case) String() string {
 	s := graph.Name(c.Op, c.In)
 	if c.Sliced {
 		s = strings.TrimSuffix(s, ")") + ",sliced)"
 	}
+	if c.SlicedIn {
+		s = strings.TrimSuffix(s, ")") + ",sliced-in)"
+	}
 	return s
 }
 
 // Graph returns the case's graph and inputs for seed: the op alone
-// (graph.Random) or, Sliced, inside its concatenation; its inputs come
-// first, then the ReLUs' (uniform in [-1, 1)).
+// (graph.Random) or, Sliced, inside its concatenation, and SlicedIn,
+// reading its first input from one; its inputs come first, then the
+// ReLUs' (uniform in [-1, 1)), those around the input first.
 func (c Case) Graph(seed uint64) (*graph.Graph, [][]float32, error) {
-	if !c.Sliced {
+	if !c.Sliced && !c.SlicedIn {
 		return graph.Random(c.Op.Kind(), c.Op, c.In, seed)
 	}
 	r := graph.NewRand(seed)
@@ -54,8 +67,11 @@ func (c Case) Graph(seed uint64) (*graph.Graph, [][]float32, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(out) < 2 {
+	if c.Sliced && len(out) < 2 {
 		return nil, nil, fmt.Errorf("opcheck: %s: output %v has no axis 1 to concatenate along", c, out)
+	}
+	if c.SlicedIn && len(shapes[0]) < 2 {
+		return nil, nil, fmt.Errorf("opcheck: %s: input %v has no axis 1 to concatenate along", c, shapes[0])
 	}
 	var b graph.Builder
 	var ins []*graph.Value
@@ -67,14 +83,29 @@ func (c Case) Graph(seed uint64) (*graph.Graph, [][]float32, error) {
 	for i, s := range shapes {
 		ins = append(ins, input(fmt.Sprint("in", i), s))
 	}
-	side := func(name string, ch int) *graph.Value {
-		s := out.Clone()
+	side := func(name string, like graph.Shape, ch int) *graph.Value {
+		s := like.Clone()
 		s[1] = ch
 		return b.Apply(name, graph.ReLU{}, input(name+".in", s))
 	}
-	before, after := side("before", 2), side("after", 3)
+	var in0 *graph.Value // SlicedIn: the concatenation the op's input lies in
+	if c.SlicedIn {
+		before, after := side("in0.before", shapes[0], 2), side("in0.after", shapes[0], 3)
+		ins[0] = b.Apply("in0.clip", graph.Clip{Min: -1, Max: 1}, ins[0])
+		in0 = b.Apply("in0.concat", graph.Concat{Axis: 1, N: 3}, before, ins[0], after)
+	}
+	var before, after *graph.Value
+	if c.Sliced {
+		before, after = side("before", out, 2), side("after", out, 3)
+	}
 	y := b.Apply(c.Op.Kind(), op, ins...)
-	b.Output(b.Apply("concat", graph.Concat{Axis: 1, N: 3}, before, y, after))
+	if c.Sliced {
+		y = b.Apply("concat", graph.Concat{Axis: 1, N: 3}, before, y, after)
+	}
+	b.Output(y)
+	if in0 != nil {
+		b.Output(in0)
+	}
 	g, err := b.Graph()
 	return g, data, err
 }

@@ -23,7 +23,7 @@ func allCases(t *testing.T) []opcheck.Case {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := append(append(opcheck.FromGraphs(gs...), opcheck.Awkward()...), opcheck.Sliced()...)
+	cs := append(append(append(opcheck.FromGraphs(gs...), opcheck.Awkward()...), opcheck.Sliced()...), opcheck.SlicedIn()...)
 	opcheck.SortByCost(cs)
 	return cs
 }
@@ -152,5 +152,53 @@ func TestSliced(t *testing.T) {
 		if s := got[0][at : at+img]; !slices.Equal(s, alone[img:2*img]) {
 			t.Errorf("%s: image 1 of the op's output is not in its slice", c)
 		}
+	}
+}
+
+// A sliced-in case puts the op's first input in the middle of a
+// concatenation, at an offset and, at batch > 1, a batch stride larger
+// than its image, where the op reads it; its reference is the op's own on
+// the input. The convolutions with an input stage are among them, at
+// batch 1 and 2.
+func TestSlicedIn(t *testing.T) {
+	cs := opcheck.SlicedIn()
+	staged := map[int]int{} // batch → convolutions with an input stage
+	for _, c := range cs {
+		if conv, ok := c.Op.(*graph.Conv2D); ok && conv.PreScale != nil {
+			staged[c.In[0]]++
+		}
+		g, in, err := c.Graph(1)
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		p := graph.NewPlan(g)
+		if err := p.Verify(g); err != nil {
+			t.Errorf("%s: %v", c, err)
+		}
+		op := g.Outputs[0].Producer
+		x := op.Inputs[0]
+		_, placed := p.Placed[x.ID]
+		l, img := p.Layout[x.ID], x.Shape.Numel()/x.Shape[0]
+		if !placed || l.Off == 0 || x.Shape[0] > 1 && l.BStride <= img {
+			t.Errorf("%s: the op reads at %+v (images of %d), placed %t", c, l, img, placed)
+		}
+		out, err := ref.Executor{}.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := out.Run(in...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, _, err := ref.Apply(op.Op, op.InShapes(), in[:len(in)-2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[0], alone) {
+			t.Errorf("%s: the op's output differs from the op's on its input alone", c)
+		}
+	}
+	if staged[1] < 2 || staged[2] < 4 {
+		t.Errorf("convolutions with an input stage by batch: %v", staged)
 	}
 }

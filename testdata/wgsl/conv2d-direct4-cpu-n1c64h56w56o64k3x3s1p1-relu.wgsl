@@ -10,6 +10,7 @@ struct Params {
 	cout: u32, oh: u32, ow: u32, kh: u32,
 	kw: u32, stride: u32, pad: u32, k: u32,
 	npix: u32, kchunk: u32, out_off: u32, out_bstride: u32,
+	in_off: u32, in_bstride: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

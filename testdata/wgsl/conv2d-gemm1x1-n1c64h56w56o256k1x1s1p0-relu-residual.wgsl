@@ -32,6 +32,7 @@ struct Params {
 	cout: u32, oh: u32, ow: u32, kh: u32,
 	kw: u32, stride: u32, pad: u32, k: u32,
 	npix: u32, kchunk: u32, out_off: u32, out_bstride: u32,
+	in_off: u32, in_bstride: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,8 +41,12 @@ struct Params {
 @group(0) @binding(5) var<storage, read> res: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 // B loader of conv2d_gemm.wgsl for 1×1 convolutions with stride 1 and no
-// padding whose images have a multiple of 4 pixels: B[k][j] = src[z][k][j],
-// one image per grid z, read as vec4 (four pixels of one channel).
+// padding whose images have a multiple of 4 pixels (and whose input
+// layout's offset and batch stride are multiples of 4): B[k][j] =
+// stage(src[z][k][j]), one image per grid z, image z starting at
+// p.in_off + z·p.in_bstride, read as vec4 (four pixels of one channel)
+// through the input stage (conv2d_prestage.wgsl or the identity, appended
+// by the host).
 
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 
@@ -59,12 +64,12 @@ fn outBase(z: u32, col: u32) -> u32 {
 fn bInit(z: u32, col: u32) {
 	let hw = p.oh * p.ow;
 	bok = col < hw;
-	b4 = (z * p.cin * hw + col) / 4u;
+	b4 = (p.in_off + z * p.in_bstride + col) / 4u;
 }
 
 fn bLoad(k: u32) -> vec4<f32> {
 	if (bok) {
-		return src[b4 + k * (p.oh * p.ow / 4u)];
+		return stage(src[b4 + k * (p.oh * p.ow / 4u)], k, p.cin);
 	}
 	return vec4<f32>(0.0);
 }
@@ -351,6 +356,10 @@ fn storeRaw(base: u32, mo: u32, v: f32) {
 	if (base != NOCOL) {
 		dst[base + mo] = v;
 	}
+}
+
+fn stage(v: vec4<f32>, c: u32, nc: u32) -> vec4<f32> {
+	return v;
 }
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,

@@ -32,6 +32,7 @@ struct Params {
 	cout: u32, oh: u32, ow: u32, kh: u32,
 	kw: u32, stride: u32, pad: u32, k: u32,
 	npix: u32, kchunk: u32, out_off: u32, out_bstride: u32,
+	in_off: u32, in_bstride: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -351,6 +352,10 @@ fn storeRaw(base: u32, mo: u32, v: f32) {
 	if (base != NOCOL) {
 		dst[base + mo] = v;
 	}
+}
+
+fn stage(v: vec4<f32>, c: u32, nc: u32) -> vec4<f32> {
+	return v;
 }
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,

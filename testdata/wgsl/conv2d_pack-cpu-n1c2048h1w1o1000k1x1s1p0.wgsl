@@ -4,17 +4,20 @@ const ALIGNED: bool = false;
 // four channels a texel: texel ((img·C4 + c4)·H·W + pix), C4 = ⌈C/4⌉,
 // holds channels 4·c4 … 4·c4+3 of pixel pix of image img, zero past the
 // last channel; texel t sits at (t mod TEXW, t / TEXW). The source is the
-// tensor copied as it is into a texture (flat: texel i holds floats
-// 4i … 4i+3), since llvmpipe fetches texels far faster than it loads
-// storage-buffer floats. With ALIGNED (H·W a multiple of 4) an invocation
-// turns 4 pixels × 4 channels around, one source texel per channel; else
-// it gathers one float from each of 4 source texels per output texel.
+// tensor's buffer copied as it is into a texture (flat: texel i holds
+// floats 4i … 4i+3), since llvmpipe fetches texels far faster than it
+// loads storage-buffer floats; image img of the tensor starts at float
+// in_off + img·in_bstride there (a slice of a concatenation). With ALIGNED
+// (H·W, in_off and in_bstride multiples of 4) an invocation turns 4
+// pixels × 4 channels around, one source texel per channel; else it
+// gathers one float from each of 4 source texels per output texel.
 // Every float of a real channel passes through stage (the convolution's
 // input stage, conv2d_prestage.wgsl, or the identity; appended by the
 // host), so that a pre-activation costs no pass of its own.
 
 struct Params {
-	c: u32, hw: u32, texels: u32, _pad: u32,
+	c: u32, hw: u32, texels: u32, in_off: u32,
+	in_bstride: u32, _pad0: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 		let q = u % hw4;
 		let c0 = ((u / hw4) % c4n) * 4u;
 		let img = u / (hw4 * c4n);
-		let s = ((img * p.c + c0) * p.hw) / 4u + q; // texel of channel c0
+		let s = (p.in_off + img * p.in_bstride + c0 * p.hw) / 4u + q; // texel of channel c0
 		let a = chan(c0, s);
 		let b = chan(c0 + 1u, s + hw4);
 		let c = chan(c0 + 2u, s + 2u * hw4);
@@ -70,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw: vec3<
 		}
 		let pix = u % p.hw;
 		let c0 = ((u / p.hw) % c4n) * 4u;
-		let f = ((u / (p.hw * c4n)) * p.c + c0) * p.hw + pix; // float of channel c0
+		let f = p.in_off + (u / (p.hw * c4n)) * p.in_bstride + c0 * p.hw + pix; // float of channel c0
 		var v = vec4<f32>(0.0);
 		for (var k = 0u; k < 4u; k = k + 1u) {
 			let fk = f + k * p.hw;

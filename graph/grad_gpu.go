@@ -37,9 +37,11 @@ func needIn(out bool) GradNeeds { return GradNeeds{In: []int{0}, Out: out} }
 // GradLowerer is what an op's backward lowering sees of the GPU backward
 // executor: the device's capabilities and a way to record launches whose
 // bindings name the node's forward values, their gradients, its trainable
-// parameters and their gradients, constants and scratch buffers. Every
-// gradient a node's launches write (DIn, DParam) must be written in full:
-// the executor sums the gradients of values several nodes read.
+// parameters and their gradients, constants and scratch buffers. A node's
+// launches must write every input's and parameter's gradient (DIn,
+// DParam) in full, and may read a scratch buffer only after writing it:
+// the executor hands out reused memory, not zeros, and sums the gradients
+// of values several nodes read.
 type GradLowerer interface {
 	// Caps are the device's capabilities.
 	Caps() gpu.Caps

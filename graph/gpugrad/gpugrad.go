@@ -32,9 +32,10 @@ type Options struct {
 	// AllDValues asks for every value's, graph inputs included.
 	DValues    []int
 	AllDValues bool
-	// NoReuse gives every value and gradient a buffer of its own for the
-	// whole pass instead of reusing the memory of dead ones: for checking
-	// that the reuse changes no result.
+	// NoReuse gives every buffer memory of its own, as the executor did
+	// before it reused memory: no buffer of a dead value or gradient
+	// serves another, and the forward and the backward upload a parameter
+	// each. It is for checking that the reuse changes no result.
 	NoReuse bool
 }
 
@@ -72,15 +73,6 @@ func (e *Executor) Step(g *graph.Graph, dout []float32, opt Options, inputs ...[
 // backward; a gradient's from its first writer to its last reader; dead
 // buffers are reused. It is safe for concurrent use as far as dev is.
 func Backward(dev *gpu.Device, g *graph.Graph, values map[int][]float32, params [][][]float32, dout []float32, opt Options) (*Result, error) {
-	if len(g.Outputs) != 1 {
-		return nil, fmt.Errorf("gpugrad: %d outputs, want 1", len(g.Outputs))
-	}
-	if len(dout) != g.Outputs[0].Shape.Numel() {
-		return nil, fmt.Errorf("gpugrad: output gradient of %d elements for an output of shape %v", len(dout), g.Outputs[0].Shape)
-	}
-	if params != nil && len(params) != len(g.Nodes) {
-		return nil, fmt.Errorf("gpugrad: parameters for %d nodes, the graph has %d", len(params), len(g.Nodes))
-	}
 	b := newBackward(dev, g, opt)
 	defer b.release()
 	keep, err := b.record(values, params, dout, opt)
@@ -168,16 +160,17 @@ func kept(g *graph.Graph, opt Options) (map[int]bool, error) {
 // any dout and inputs: it records the step's launches and buffers without
 // running them.
 func StepBytes(dev *gpu.Device, g *graph.Graph, opt Options) (uint64, error) {
-	if len(g.Outputs) != 1 {
-		return 0, fmt.Errorf("gpugrad: %d outputs, want 1", len(g.Outputs))
-	}
 	values := map[int][]float32{}
 	for _, v := range g.Inputs {
 		values[v.ID] = make([]float32, v.Shape.Numel())
 	}
+	var dout []float32
+	if len(g.Outputs) == 1 {
+		dout = make([]float32, g.Outputs[0].Shape.Numel())
+	}
 	b := newBackward(dev, g, opt)
 	defer b.release()
-	if _, err := b.record(values, nil, make([]float32, g.Outputs[0].Shape.Numel()), opt); err != nil {
+	if _, err := b.record(values, nil, dout, opt); err != nil {
 		return 0, err
 	}
 	return b.mem.bytes, nil
@@ -187,6 +180,15 @@ func StepBytes(dev *gpu.Device, g *graph.Graph, opt Options) (uint64, error) {
 // the values whose gradients opt reads back.
 func (b *backward) record(values map[int][]float32, params [][][]float32, dout []float32, opt Options) (map[int]bool, error) {
 	g := b.g
+	if len(g.Outputs) != 1 {
+		return nil, fmt.Errorf("gpugrad: %d outputs, want 1", len(g.Outputs))
+	}
+	if len(dout) != g.Outputs[0].Shape.Numel() {
+		return nil, fmt.Errorf("gpugrad: output gradient of %d elements for an output of shape %v", len(dout), g.Outputs[0].Shape)
+	}
+	if params != nil && len(params) != len(g.Nodes) {
+		return nil, fmt.Errorf("gpugrad: parameters for %d nodes, the graph has %d", len(params), len(g.Nodes))
+	}
 	keep, err := kept(g, opt)
 	if err != nil {
 		return nil, err

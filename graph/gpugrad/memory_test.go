@@ -12,6 +12,18 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/shaders"
 )
 
+// paramBytes is the memory of g's trainable parameters, one buffer each.
+func paramBytes(g *graph.Graph) uint64 {
+	var n uint64
+	for _, nd := range g.Nodes {
+		_, ps := nd.Op.(graph.Differentiable).Trainable()
+		for _, p := range ps {
+			n += shaders.CopyBytes(max(len(p), 1))
+		}
+	}
+	return n
+}
+
 // allValuesBytes is the least memory a pass takes that keeps every
 // value's forward result and gradient for the whole pass, as the executor
 // did before it reused dead buffers: two buffers a value and two a
@@ -93,7 +105,7 @@ func TestReuse(t *testing.T) {
 	if n, err := gpugrad.StepBytes(dev, g, opt); err != nil || n != got.Bytes {
 		t.Errorf("StepBytes = %d, %v; the step took %d", n, err, got.Bytes)
 	}
-	t.Logf("resnet18 32² batch 2: %d bytes a step with reuse, %d without (every value kept: at least %d)", got.Bytes, want.Bytes, floor)
+	t.Logf("resnet18 32² batch 2: %d bytes a step with reuse, %d without (every value kept: at least %d); the parameters take %d", got.Bytes, want.Bytes, floor, paramBytes(g))
 }
 
 // The fine-tuning of ResNet-18's last stage and head (resnet-gpu finetune
@@ -125,5 +137,5 @@ func TestReuseLastStage(t *testing.T) {
 	if floor := allValuesBytes(g); reuse >= floor || all < floor {
 		t.Errorf("%d bytes with reuse, %d without; keeping every value takes at least %d", reuse, all, floor)
 	}
-	t.Logf("resnet18 last stage, batch 24 at 224²: %d bytes a step with reuse, %d without", reuse, all)
+	t.Logf("resnet18 last stage, batch 24 at 224²: %d bytes a step with reuse, %d without; the parameters take %d", reuse, all, paramBytes(g))
 }

@@ -38,15 +38,19 @@ func needIn(out bool) GradNeeds { return GradNeeds{In: []int{0}, Out: out} }
 // executor: the device's capabilities and a way to record launches whose
 // bindings name the node's forward values, their gradients, its trainable
 // parameters and their gradients, constants and scratch buffers. A node's
-// launches must write every input's and parameter's gradient (DIn,
-// DParam) in full, and may read a scratch buffer only after writing it:
-// the executor hands out reused memory, not zeros, and sums the gradients
-// of values several nodes read.
+// launches must write every parameter's gradient (DParam) and every
+// wanted input's (DIn) in full, and may read a scratch buffer only after
+// writing it: the executor hands out reused memory, not zeros, and sums
+// the gradients of values several nodes read.
 type GradLowerer interface {
 	// Caps are the device's capabilities.
 	Caps() gpu.Caps
 	// Launch records one launch.
 	Launch(l shaders.Launch, binds map[string]GradRes)
+	// WantsDIn reports whether the gradient at input i is wanted. A graph
+	// input's whose gradient the caller does not read is not, and a
+	// lowering may then skip the launches that only compute it.
+	WantsDIn(i int) bool
 }
 
 // GradResKind says what a GradRes names.
@@ -133,8 +137,8 @@ func (c *Conv2D) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
 func (c *Conv2D) GradNeeds() GradNeeds { return needIn(c.ReLU) }
 
 // lowerConvGrad records the gradients of convolution g's sum, given at
-// dz: input, weights (parameter 0), bias (parameter 1) if bias, and the
-// residual input 1 (a copy of dz) if res.
+// dz: input (if wanted), weights (parameter 0), bias (parameter 1) if
+// bias, and the residual input 1 (a copy of dz, if wanted) if res.
 func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool, out Shape) error {
 	ki, err := shaders.ConvInputGrad(g, maxGroups(l))
 	if err != nil {
@@ -144,7 +148,9 @@ func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool
 	if err != nil {
 		return err
 	}
-	l.Launch(ki, map[string]GradRes{"dy": dz, "weight": gParam(0), "dx": gDIn(0)})
+	if l.WantsDIn(0) {
+		l.Launch(ki, map[string]GradRes{"dy": dz, "weight": gParam(0), "dx": gDIn(0)})
+	}
 	l.Launch(kw, map[string]GradRes{"dy": dz, "src": gIn(0), "dweight": gDParam(0)})
 	if bias {
 		kb, err := shaders.ChannelSum(g.N, g.Cout, g.OH()*g.OW(), maxGroups(l))
@@ -153,7 +159,7 @@ func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool
 		}
 		l.Launch(kb, map[string]GradRes{"dy": dz, "dbias": gDParam(1)})
 	}
-	if res {
+	if res && l.WantsDIn(1) {
 		return lowerCopy(l, dz, gDIn(1), out.Numel())
 	}
 	return nil

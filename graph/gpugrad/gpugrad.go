@@ -75,11 +75,10 @@ func (e *Executor) Step(g *graph.Graph, dout []float32, opt Options, inputs ...[
 func Backward(dev *gpu.Device, g *graph.Graph, values map[int][]float32, params [][][]float32, dout []float32, opt Options) (*Result, error) {
 	b := newBackward(dev, g, opt)
 	defer b.release()
-	keep, err := b.record(values, params, dout, opt)
-	if err != nil {
+	if err := b.record(values, params, dout, opt); err != nil {
 		return nil, err
 	}
-	return b.readBack(keep)
+	return b.readBack()
 }
 
 // Step runs a whole training step of g on dev in one submission: the
@@ -104,6 +103,7 @@ type backward struct {
 	g         *graph.Graph
 	mem       *pool
 	life      lives
+	keep      map[int]bool        // the value IDs whose gradients are read back
 	needs     []graph.GradNeeds   // by node
 	val, grad map[int]*gpu.Buffer // by value ID, while live
 	written   map[int]bool        // value gradients some node wrote
@@ -170,75 +170,74 @@ func StepBytes(dev *gpu.Device, g *graph.Graph, opt Options) (uint64, error) {
 	}
 	b := newBackward(dev, g, opt)
 	defer b.release()
-	if _, err := b.record(values, nil, dout, opt); err != nil {
+	if err := b.record(values, nil, dout, opt); err != nil {
 		return 0, err
 	}
 	return b.mem.bytes, nil
 }
 
-// record uploads the pass's data and records its launches; it returns
-// the values whose gradients opt reads back.
-func (b *backward) record(values map[int][]float32, params [][][]float32, dout []float32, opt Options) (map[int]bool, error) {
+// record uploads the pass's data and records its launches.
+func (b *backward) record(values map[int][]float32, params [][][]float32, dout []float32, opt Options) error {
 	g := b.g
 	if len(g.Outputs) != 1 {
-		return nil, fmt.Errorf("gpugrad: %d outputs, want 1", len(g.Outputs))
+		return fmt.Errorf("gpugrad: %d outputs, want 1", len(g.Outputs))
 	}
 	if len(dout) != g.Outputs[0].Shape.Numel() {
-		return nil, fmt.Errorf("gpugrad: output gradient of %d elements for an output of shape %v", len(dout), g.Outputs[0].Shape)
+		return fmt.Errorf("gpugrad: output gradient of %d elements for an output of shape %v", len(dout), g.Outputs[0].Shape)
 	}
 	if params != nil && len(params) != len(g.Nodes) {
-		return nil, fmt.Errorf("gpugrad: parameters for %d nodes, the graph has %d", len(params), len(g.Nodes))
+		return fmt.Errorf("gpugrad: parameters for %d nodes, the graph has %d", len(params), len(g.Nodes))
 	}
-	keep, err := kept(g, opt)
-	if err != nil {
-		return nil, err
+	var err error
+	if b.keep, err = kept(g, opt); err != nil {
+		return err
 	}
 	forward := len(values) == len(g.Inputs)
 	if forward && params != nil {
-		return nil, errors.New("gpugrad: the forward pass runs on the ops' own parameters: pass no others")
+		return errors.New("gpugrad: the forward pass runs on the ops' own parameters: pass no others")
 	}
 	for _, n := range g.Nodes {
 		d, ok := n.Op.(graph.GPUDifferentiable)
 		if !ok {
-			return nil, fmt.Errorf("gpugrad: %s: %s has no GPU gradient", n.Name, n.Op.Kind())
+			return fmt.Errorf("gpugrad: %s: %s has no GPU gradient", n.Name, n.Op.Kind())
 		}
 		need := d.GradNeeds()
 		for _, i := range need.In {
 			if i < 0 || i >= len(n.Inputs) {
-				return nil, fmt.Errorf("gpugrad: %s: its backward needs input %d of %d", n.Name, i, len(n.Inputs))
+				return fmt.Errorf("gpugrad: %s: its backward needs input %d of %d", n.Name, i, len(n.Inputs))
 			}
 		}
 		b.needs = append(b.needs, need)
 	}
-	b.life = lifetimes(g, b.needs, keep, forward)
+	b.life = lifetimes(g, b.needs, b.keep, forward)
 	if err := b.load(values, forward); err != nil {
-		return nil, err
+		return err
 	}
 	if err := b.params(params); err != nil {
-		return nil, err
+		return err
 	}
 	out := g.Outputs[0]
 	if b.grad[out.ID], err = b.mem.load(out.Name+".grad", dout); err != nil {
-		return nil, err
+		return err
 	}
 	b.written[out.ID] = true
 	if forward {
 		for k, n := range g.Nodes {
 			if b.val[n.Out.ID], err = b.mem.take(n.Out.Name, n.Out.Shape.Numel()); err != nil {
-				return nil, err
+				return err
 			}
 			if err := b.forward(n); err != nil {
-				return nil, err
+				return err
 			}
 			b.freeVals(fwdStep(k), n)
 		}
 	}
 	for k := len(g.Nodes) - 1; k >= 0; k-- {
 		if err := b.node(k); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return keep, nil
+	return nil
 }
 
 // load uploads the given forward values: with forward, only the graph
@@ -291,13 +290,13 @@ func (b *backward) params(params [][][]float32) error {
 }
 
 // readBack submits the recorded launches and reads back the output, the
-// gradients of the values keep names and those of the parameters.
-func (b *backward) readBack(keep map[int]bool) (*Result, error) {
+// gradients of the values b.keep names and those of the parameters.
+func (b *backward) readBack() (*Result, error) {
 	out := b.g.Outputs[0]
 	res := &Result{Output: make([]float32, out.Shape.Numel()), DValues: map[int][]float32{}, DParams: make([][][]float32, len(b.g.Nodes))}
 	reads := []gpu.ReadBack{{Buf: b.val[out.ID], Dst: gpu.Bytes(res.Output)}}
 	for _, v := range allValues(b.g) {
-		if !keep[v.ID] {
+		if !b.keep[v.ID] {
 			continue
 		}
 		res.DValues[v.ID] = make([]float32, v.Shape.Numel())

@@ -56,6 +56,16 @@ func TestFanOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Without x's gradient the step skips what computes only it; the
+	// parameters' gradients stay what they are.
+	bare, err := gpugrad.Step(dev, g, []float32{1}, gpugrad.Options{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bare.DValues) != 0 || !sameBits(bare.DParams[3][0], step.DParams[3][0]) || !sameBits(bare.DParams[3][1], step.DParams[3][1]) {
+		t.Errorf("without x's gradient: %d value gradients, dW %v, db %v; with it dW %v, db %v",
+			len(bare.DValues), bare.DParams[3][0], bare.DParams[3][1], step.DParams[3][0], step.DParams[3][1])
+	}
 	if math.Abs(float64(step.Output[0])-want.Loss) > 1e-6 {
 		t.Errorf("loss %v, CPU %v", step.Output[0], want.Loss)
 	}

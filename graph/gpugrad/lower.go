@@ -52,6 +52,9 @@ func (b *backward) node(k int) error {
 	}
 	for i, v := range n.Inputs {
 		if _, ok := l.din[i]; !ok {
+			if !l.WantsDIn(i) {
+				continue
+			}
 			return fmt.Errorf("gpugrad: %s: the backward launches leave input %d's gradient unwritten", n.Name, i)
 		}
 		if t, ok := l.acc[i]; ok {
@@ -89,6 +92,16 @@ type lowerer struct {
 
 // Caps implements graph.GradLowerer.
 func (l *lowerer) Caps() gpu.Caps { return l.b.dev.Caps() }
+
+// WantsDIn implements graph.GradLowerer: every value's gradient but
+// those of graph inputs that the caller does not read.
+func (l *lowerer) WantsDIn(i int) bool {
+	if i < 0 || i >= len(l.b.g.Nodes[l.k].Inputs) {
+		return false
+	}
+	v := l.b.g.Nodes[l.k].Inputs[i]
+	return v.Producer != nil || l.b.keep[v.ID]
+}
 
 // Launch implements graph.GradLowerer. It resolves the bindings in the
 // launch's order, so that buffers are taken in the same order each pass.

@@ -3,6 +3,7 @@ package gpugrad
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -68,11 +69,10 @@ func (b *backward) node(k int) error {
 		}
 		b.written[v.ID] = true
 	}
-	for _, t := range l.acc {
-		b.mem.give(t)
-	}
-	for _, s := range l.scratch {
-		b.mem.give(s)
+	for _, m := range []map[int]*gpu.Buffer{l.acc, l.scratch} {
+		for _, i := range slices.Sorted(maps.Keys(m)) { // in order, so that each pass takes the same buffers
+			b.mem.give(m[i])
+		}
 	}
 	step := bwdStep(len(b.g.Nodes), k)
 	b.freeVals(step, n)

@@ -109,7 +109,22 @@ func TestBackwardErrors(t *testing.T) {
 	if _, err := gpugrad.Backward(dev, g, nil, make([][][]float32, 2), []float32{1}, none); err == nil {
 		t.Error("parameters for 2 of 5 nodes: no error")
 	}
+	var b graph.Builder
+	b.Output(b.Apply("relu", undeclared{}, b.Input("x", graph.Shape{1, 4})))
+	ug, err := b.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gpugrad.Step(dev, ug, make([]float32, 4), none, make([]float32, 4)); err == nil || !strings.Contains(err.Error(), "GradNeeds does not name") {
+		t.Errorf("a backward binding a value its op does not name: %v", err)
+	}
 }
+
+// undeclared is a ReLU whose GradNeeds leaves out the output its
+// backward reads.
+type undeclared struct{ graph.ReLU }
+
+func (undeclared) GradNeeds() graph.GradNeeds { return graph.GradNeeds{} }
 
 // The softmax's gradient, alone in a graph so that the output gradient
 // is the caller's, agrees with the CPU reference's

@@ -18,19 +18,39 @@ type GPUDifferentiable interface {
 	// LowerGrad records the node's backward launches for inputs of
 	// shapes in and output of shape out.
 	LowerGrad(l GradLowerer, in []Shape, out Shape) error
+	// GradNeeds says which forward values LowerGrad's launches bind.
+	GradNeeds() GradNeeds
 }
+
+// GradNeeds names the forward values an op's backward launches read: the
+// inputs In (by index) and, if Out, the output. The GPU backward executor
+// keeps a forward value only until the last node that needs it has run,
+// and refuses a launch that binds a value its op did not name.
+type GradNeeds struct {
+	In  []int
+	Out bool
+}
+
+// needIn is GradNeeds of input 0 and, if out, the output.
+func needIn(out bool) GradNeeds { return GradNeeds{In: []int{0}, Out: out} }
 
 // GradLowerer is what an op's backward lowering sees of the GPU backward
 // executor: the device's capabilities and a way to record launches whose
 // bindings name the node's forward values, their gradients, its trainable
-// parameters and their gradients, constants and scratch buffers. Every
-// gradient a node's launches write (DIn, DParam) must be written in full:
-// the executor sums the gradients of values several nodes read.
+// parameters and their gradients, constants and scratch buffers. A node's
+// launches must write every parameter's gradient (DParam) and every
+// wanted input's (DIn) in full, and may read a scratch buffer only after
+// writing it: the executor hands out reused memory, not zeros, and sums
+// the gradients of values several nodes read.
 type GradLowerer interface {
 	// Caps are the device's capabilities.
 	Caps() gpu.Caps
 	// Launch records one launch.
 	Launch(l shaders.Launch, binds map[string]GradRes)
+	// WantsDIn reports whether the gradient at input i is wanted. A graph
+	// input's whose gradient the caller does not read is not, and a
+	// lowering may then skip the launches that only compute it.
+	WantsDIn(i int) bool
 }
 
 // GradResKind says what a GradRes names.
@@ -112,9 +132,13 @@ func (c *Conv2D) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
 	return lowerConvGrad(l, g, dz, c.Bias != nil, c.Residual, out)
 }
 
+// GradNeeds implements GPUDifferentiable: the input (the weights'
+// gradient) and, for a fused ReLU's mask, the output; not the residual.
+func (c *Conv2D) GradNeeds() GradNeeds { return needIn(c.ReLU) }
+
 // lowerConvGrad records the gradients of convolution g's sum, given at
-// dz: input, weights (parameter 0), bias (parameter 1) if bias, and the
-// residual input 1 (a copy of dz) if res.
+// dz: input (if wanted), weights (parameter 0), bias (parameter 1) if
+// bias, and the residual input 1 (a copy of dz, if wanted) if res.
 func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool, out Shape) error {
 	ki, err := shaders.ConvInputGrad(g, maxGroups(l))
 	if err != nil {
@@ -124,7 +148,9 @@ func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool
 	if err != nil {
 		return err
 	}
-	l.Launch(ki, map[string]GradRes{"dy": dz, "weight": gParam(0), "dx": gDIn(0)})
+	if l.WantsDIn(0) {
+		l.Launch(ki, map[string]GradRes{"dy": dz, "weight": gParam(0), "dx": gDIn(0)})
+	}
 	l.Launch(kw, map[string]GradRes{"dy": dz, "src": gIn(0), "dweight": gDParam(0)})
 	if bias {
 		kb, err := shaders.ChannelSum(g.N, g.Cout, g.OH()*g.OW(), maxGroups(l))
@@ -133,7 +159,7 @@ func lowerConvGrad(l GradLowerer, g shaders.ConvGeom, dz GradRes, bias, res bool
 		}
 		l.Launch(kb, map[string]GradRes{"dy": dz, "dbias": gDParam(1)})
 	}
-	if res {
+	if res && l.WantsDIn(1) {
 		return lowerCopy(l, dz, gDIn(1), out.Numel())
 	}
 	return nil
@@ -146,15 +172,24 @@ func (ln *Linear) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
 	return lowerConvGrad(l, c.Geom(Shape{in[0][0], ln.In, 1, 1}), gDOut, ln.Bias != nil, false, out)
 }
 
-// LowerGrad implements GPUDifferentiable.
+// GradNeeds implements GPUDifferentiable: the input (the weights'
+// gradient).
+func (ln *Linear) GradNeeds() GradNeeds { return needIn(false) }
+
+// LowerGrad implements GPUDifferentiable: the mask of the output, which
+// is positive where the input is.
 func (ReLU) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
 	k, err := shaders.ReLUGrad(out.Numel(), maxGroups(l))
 	if err != nil {
 		return err
 	}
-	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "dx": gDIn(0)})
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gOut, "dx": gDIn(0)})
 	return nil
 }
+
+// GradNeeds implements GPUDifferentiable: the output, which the next op
+// usually keeps anyway, rather than the input.
+func (ReLU) GradNeeds() GradNeeds { return GradNeeds{Out: true} }
 
 // LowerGrad implements GPUDifferentiable.
 func (c Clip) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
@@ -165,6 +200,9 @@ func (c Clip) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
 	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "dx": gDIn(0)})
 	return nil
 }
+
+// GradNeeds implements GPUDifferentiable: the input.
+func (Clip) GradNeeds() GradNeeds { return needIn(false) }
 
 // LowerGrad implements GPUDifferentiable: both inputs get the output
 // gradient, masked by a fused ReLU.
@@ -183,10 +221,17 @@ func (a Add) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
 	return lowerCopy(l, gDOut, gDIn(1), out.Numel())
 }
 
+// GradNeeds implements GPUDifferentiable: the output for a fused ReLU's
+// mask, else nothing.
+func (a Add) GradNeeds() GradNeeds { return GradNeeds{Out: a.ReLU} }
+
 // LowerGrad implements GPUDifferentiable: the gradient passes unchanged.
 func (view) LowerGrad(l GradLowerer, _ []Shape, out Shape) error {
 	return lowerCopy(l, gDOut, gDIn(0), out.Numel())
 }
+
+// GradNeeds implements GPUDifferentiable: nothing.
+func (view) GradNeeds() GradNeeds { return GradNeeds{} }
 
 // LowerGrad implements GPUDifferentiable.
 func (p Pool) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
@@ -198,11 +243,28 @@ func (p Pool) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
 	return nil
 }
 
+// GradNeeds implements GPUDifferentiable: the input, which a max pool's
+// gradient reads (an average pool's binds it unread).
+func (Pool) GradNeeds() GradNeeds { return needIn(false) }
+
 // LowerGrad implements GPUDifferentiable as the average pool of one
 // H×W window.
 func (GlobalAvgPool) LowerGrad(l GradLowerer, in []Shape, out Shape) error {
 	s := in[0]
 	return Pool{KH: s[2], KW: s[3], Stride: [2]int{1, 1}}.LowerGrad(l, in, out)
+}
+
+// GradNeeds implements GPUDifferentiable: Pool's.
+func (GlobalAvgPool) GradNeeds() GradNeeds { return Pool{}.GradNeeds() }
+
+// bnFwd is the binding "fwd" of the batch-norm gradient kernels, which
+// read the output only for a fused ReLU's mask: the output, or else the
+// input in its place, unread.
+func bnFwd(relu bool) GradRes {
+	if relu {
+		return gOut
+	}
+	return gIn(0)
 }
 
 // LowerGrad implements GPUDifferentiable: the statistics (into scratch
@@ -215,12 +277,16 @@ func (b *BatchNormTrain) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
 	if err != nil {
 		return err
 	}
-	stats := gScratch(0, 2*c)
-	l.Launch(ks, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "stats": stats, "dgamma": gDParam(0), "dbeta": gDParam(1)})
-	l.Launch(ki, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "gamma": gParam(0), "stats": stats,
+	stats, fwd := gScratch(0, 2*c), bnFwd(b.ReLU)
+	l.Launch(ks, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": fwd, "stats": stats, "dgamma": gDParam(0), "dbeta": gDParam(1)})
+	l.Launch(ki, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": fwd, "gamma": gParam(0), "stats": stats,
 		"dgamma": gDParam(0), "dbeta": gDParam(1), "dx": gDIn(0)})
 	return nil
 }
+
+// GradNeeds implements GPUDifferentiable: the input and, for a fused
+// ReLU's mask, the output.
+func (b *BatchNormTrain) GradNeeds() GradNeeds { return needIn(b.ReLU) }
 
 // LowerGrad implements GPUDifferentiable.
 func (ce SoftmaxCrossEntropy) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
@@ -232,6 +298,9 @@ func (ce SoftmaxCrossEntropy) LowerGrad(l GradLowerer, in []Shape, _ Shape) erro
 	return nil
 }
 
+// GradNeeds implements GPUDifferentiable: the logits.
+func (SoftmaxCrossEntropy) GradNeeds() GradNeeds { return needIn(false) }
+
 // LowerGrad implements GPUDifferentiable: the input's, Gamma's and Beta's
 // gradients in one launch, Mean and Var constants.
 func (b *BatchNorm) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
@@ -242,7 +311,26 @@ func (b *BatchNorm) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
 		return err
 	}
 	stats := GradRes{Kind: GradConst, Vals: append(append([]float32(nil), b.Mean...), b.Var...)}
-	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": gOut, "gamma": gParam(0), "stats": stats,
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "src": gIn(0), "fwd": bnFwd(b.ReLU), "gamma": gParam(0), "stats": stats,
 		"dgamma": gDParam(0), "dbeta": gDParam(1), "dx": gDIn(0)})
 	return nil
 }
+
+// GradNeeds implements GPUDifferentiable: the input and, for a fused
+// ReLU's mask, the output.
+func (b *BatchNorm) GradNeeds() GradNeeds { return needIn(b.ReLU) }
+
+// LowerGrad implements GPUDifferentiable: dx = y ⊙ (dy − Σ dy⊙y) along
+// each row, from the output y.
+func (Softmax) LowerGrad(l GradLowerer, in []Shape, _ Shape) error {
+	rows, n := softmaxRows(in[0])
+	k, err := shaders.SoftmaxGrad(rows, n, maxGroups(l))
+	if err != nil {
+		return err
+	}
+	l.Launch(k, map[string]GradRes{"dy": gDOut, "fwd": gOut, "dx": gDIn(0)})
+	return nil
+}
+
+// GradNeeds implements GPUDifferentiable: the output.
+func (Softmax) GradNeeds() GradNeeds { return GradNeeds{Out: true} }

@@ -62,7 +62,11 @@ func (n *TrainNet) GradNorms(input []float32) (float64, []LayerGrad, error) {
 // forward and backward in one submission (graph/gpugrad's Step); the
 // norms are summed in float64.
 func (n *TrainNet) GradNormsGPU(input []float32, ex *gpugrad.Executor) (float64, []LayerGrad, error) {
-	r, err := ex.Step(n.Graph, []float32{1}, input)
+	var opt gpugrad.Options // the layers' output gradients
+	for _, k := range n.Layers {
+		opt.DValues = append(opt.DValues, n.Graph.Nodes[k].Out.ID)
+	}
+	r, err := ex.Step(n.Graph, []float32{1}, opt, input)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -106,6 +106,8 @@ func allLaunches(t *testing.T) []namedLaunch {
 	add("cross entropy", l, err)
 	l, err = shaders.CrossEntropyGrad(3, 10, maxGroups)
 	add("cross entropy grad", l, err)
+	l, err = shaders.SoftmaxGrad(3, 70, maxGroups)
+	add("softmax grad", l, err)
 	l, err = shaders.Accumulate(1001, maxGroups)
 	add("accumulate", l, err)
 	return out

@@ -232,6 +232,17 @@ func CrossEntropyGrad(n, k int, maxGroups uint32) (Launch, error) {
 	return elementGrad("cross_entropy_grad", n, &CrossEntropyGradParams{N: u32(n), K: u32(k)}, []string{"dy", "src", "labels", "dx"}, maxGroups)
 }
 
+// SoftmaxGrad returns the launch computing the gradient of a softmax over
+// each of rows rows of n values from its output fwd and output gradient
+// dy: dx = fwd ⊙ (dy − Σ dy⊙fwd) along each row. Its parameters are
+// SoftmaxParams. Bindings: dy, fwd, dx.
+func SoftmaxGrad(rows, n int, maxGroups uint32) (Launch, error) {
+	if rows < 1 || n < 1 || !fits(rows, n) {
+		return Launch{}, fmt.Errorf("shaders: softmax gradient of %d rows of %d", rows, n)
+	}
+	return elementGrad("softmax_grad", rows, &SoftmaxParams{Rows: u32(rows), Len: u32(n)}, []string{"dy", "fwd", "dx"}, maxGroups)
+}
+
 // Accumulate returns the launch adding src into dst over n elements: the
 // gradient of a value several ops read. Bindings: src, dst.
 func Accumulate(n int, maxGroups uint32) (Launch, error) {

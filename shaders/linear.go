@@ -37,7 +37,8 @@ func Linear(batch, in, out int, maxGroups uint32) (Launch, error) {
 	}, nil
 }
 
-// SoftmaxParams mirrors `struct Params` in softmax.wgsl.
+// SoftmaxParams mirrors `struct Params` in softmax.wgsl and
+// softmax_grad.wgsl.
 type SoftmaxParams struct {
 	Rows, Len uint32
 	_         [2]uint32

@@ -84,7 +84,7 @@ func (l *fwdLowerer) resolve(r graph.Res) (*gpu.Buffer, error) {
 		return l.b.val[l.n.Out.ID], nil
 	}
 	v := r.Data()
-	return l.b.buffer(l.n.Name+"."+r.Name, len(v), v)
+	return l.b.mem.constant(l.n.Name+"."+r.Name, v)
 }
 
 // Conv implements graph.Lowerer through the general convolution kernel,

@@ -8,6 +8,7 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/gpu/gputest"
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/graph/gpugrad"
+	"github.com/resnet-gpu/resnet-gpu/graph/opcheck"
 	"github.com/resnet-gpu/resnet-gpu/graph/ref"
 )
 
@@ -46,13 +47,24 @@ func TestFanOut(t *testing.T) {
 	for id, v := range want.Values {
 		vals[id] = graph.To32(v)
 	}
-	step, err := gpugrad.Step(dev, g, []float32{1}, in)
+	opt := gpugrad.Options{DValues: []int{x.ID}}
+	step, err := gpugrad.Step(dev, g, []float32{1}, opt, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := gpugrad.Backward(dev, g, vals, nil, []float32{1})
+	back, err := gpugrad.Backward(dev, g, vals, nil, []float32{1}, opt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without x's gradient the step skips what computes only it; the
+	// parameters' gradients stay what they are.
+	bare, err := gpugrad.Step(dev, g, []float32{1}, gpugrad.Options{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bare.DValues) != 0 || !sameBits(bare.DParams[3][0], step.DParams[3][0]) || !sameBits(bare.DParams[3][1], step.DParams[3][1]) {
+		t.Errorf("without x's gradient: %d value gradients, dW %v, db %v; with it dW %v, db %v",
+			len(bare.DValues), bare.DParams[3][0], bare.DParams[3][1], step.DParams[3][0], step.DParams[3][1])
 	}
 	if math.Abs(float64(step.Output[0])-want.Loss) > 1e-6 {
 		t.Errorf("loss %v, CPU %v", step.Output[0], want.Loss)
@@ -68,6 +80,9 @@ func TestFanOut(t *testing.T) {
 		check("dx", r.DValues[x.ID], want.DValues[x.ID])
 		check("dW", r.DParams[3][0], want.DParams[3][0])
 		check("db", r.DParams[3][1], want.DParams[3][1])
+		if len(r.DValues) != 1 {
+			t.Errorf("%s: %d value gradients read back, asked for 1", name, len(r.DValues))
+		}
 	}
 }
 
@@ -75,28 +90,70 @@ func TestFanOut(t *testing.T) {
 func TestBackwardErrors(t *testing.T) {
 	dev := gputest.Device(t)
 	g, _, in := fanOut(t)
-	if _, err := gpugrad.Step(dev, g, []float32{1, 2}, in); err == nil || !strings.Contains(err.Error(), "output gradient") {
+	var none gpugrad.Options
+	if _, err := gpugrad.Step(dev, g, []float32{1, 2}, none, in); err == nil || !strings.Contains(err.Error(), "output gradient") {
 		t.Errorf("a two-element loss gradient: %v", err)
 	}
-	if _, err := gpugrad.Step(dev, g, []float32{1}); err == nil {
+	if _, err := gpugrad.Step(dev, g, []float32{1}, none); err == nil {
 		t.Error("no inputs: no error")
 	}
-	if _, err := gpugrad.Step(dev, g, []float32{1}, in[:5]); err == nil {
+	if _, err := gpugrad.Step(dev, g, []float32{1}, none, in[:5]); err == nil {
 		t.Error("a short input: no error")
 	}
-	if _, err := gpugrad.Backward(dev, g, map[int][]float32{}, nil, []float32{1}); err == nil {
+	if _, err := gpugrad.Step(dev, g, []float32{1}, gpugrad.Options{DValues: []int{99}}, in); err == nil || !strings.Contains(err.Error(), "no such value") {
+		t.Errorf("the gradient of a value the graph lacks: %v", err)
+	}
+	if _, err := gpugrad.Backward(dev, g, map[int][]float32{}, nil, []float32{1}, none); err == nil {
 		t.Error("no forward values: no error")
 	}
-	if _, err := gpugrad.Backward(dev, g, nil, make([][][]float32, 2), []float32{1}); err == nil {
+	if _, err := gpugrad.Backward(dev, g, nil, make([][][]float32, 2), []float32{1}, none); err == nil {
 		t.Error("parameters for 2 of 5 nodes: no error")
 	}
 	var b graph.Builder
-	b.Output(b.Apply("softmax", graph.Softmax{}, b.Input("x", graph.Shape{1, 4})))
-	sg, err := b.Graph()
+	b.Output(b.Apply("relu", undeclared{}, b.Input("x", graph.Shape{1, 4})))
+	ug, err := b.Graph()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gpugrad.Step(dev, sg, make([]float32, 4), make([]float32, 4)); err == nil || !strings.Contains(err.Error(), "no GPU gradient") {
-		t.Errorf("softmax: %v", err)
+	if _, err := gpugrad.Step(dev, ug, make([]float32, 4), none, make([]float32, 4)); err == nil || !strings.Contains(err.Error(), "GradNeeds does not name") {
+		t.Errorf("a backward binding a value its op does not name: %v", err)
+	}
+}
+
+// undeclared is a ReLU whose GradNeeds leaves out the output its
+// backward reads.
+type undeclared struct{ graph.ReLU }
+
+func (undeclared) GradNeeds() graph.GradNeeds { return graph.GradNeeds{} }
+
+// The softmax's gradient, alone in a graph so that the output gradient
+// is the caller's, agrees with the CPU reference's
+// dx = y ⊙ (dy − Σ dy⊙y) on rows longer than a workgroup.
+func TestSoftmax(t *testing.T) {
+	dev := gputest.Device(t)
+	r := graph.NewRand(9)
+	shape := graph.Shape{2, 3, 70}
+	var b graph.Builder
+	x := b.Input("x", shape)
+	b.Output(b.Apply("softmax", graph.Softmax{}, x))
+	g, err := b.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, dout := r.Uniform(shape.Numel(), -4, 4), r.Uniform(shape.Numel(), -1, 1)
+	got, err := gpugrad.Step(dev, g, dout, gpugrad.Options{DValues: []int{x.ID}}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := make([]float64, shape.Numel())
+	graph.Softmax{}.Forward64([]graph.Shape{shape}, [][]float64{graph.To64(in)}, nil, y)
+	want, _ := graph.Softmax{}.Backward64([]graph.Shape{shape}, [][]float64{graph.To64(in)}, nil, y, graph.To64(dout))
+	if e, err := opcheck.GradErr([][]float64{graph.To64(got.DValues[x.ID])}, want); err != nil || e > opcheck.GradGPUThreshold {
+		t.Errorf("softmax gradient: max rel err %.3e against the CPU reference (threshold %.0e) %v", e, opcheck.GradGPUThreshold, err)
+	}
+	for i, v := range got.Output {
+		if math.Abs(float64(v)-y[i]) > 1e-6 {
+			t.Fatalf("softmax output %d = %v, CPU %v", i, v, y[i])
+		}
 	}
 }

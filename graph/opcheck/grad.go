@@ -223,6 +223,7 @@ func GradCases() []GradCase {
 		{graph.Flatten{Axis: 1}, img},
 		{&graph.Linear{In: 6, Out: 5, Bias: []float32{}}, graph.Shape{3, 6}},
 		{graph.Softmax{}, graph.Shape{3, 5}},
+		{graph.Softmax{}, graph.Shape{2, 3, 70}}, // rows longer than a workgroup
 		{graph.SoftmaxCrossEntropy{}, graph.Shape{3, 5}},
 	}
 }
@@ -238,8 +239,7 @@ var ErrNoGPUGrad = errors.New("opcheck: no GPU gradient")
 // CheckGPU runs case c with seed: the GPU backward pass (graph/gpugrad,
 // one submission) from the CPU reference's forward values against the
 // CPU reference's gradients. An op without GPU kernels for its
-// configuration (a softmax; a convolution with a Scale) gives
-// ErrNoGPUGrad.
+// configuration (a convolution with a Scale) gives ErrNoGPUGrad.
 func CheckGPU(c GradCase, ex *gpugrad.Executor, seed uint64) (float64, error) {
 	if _, ok := c.Op.(graph.GPUDifferentiable); !ok {
 		return 0, ErrNoGPUGrad
@@ -270,7 +270,11 @@ func CheckGPU(c GradCase, ex *gpugrad.Executor, seed uint64) (float64, error) {
 	for i, p := range s.P {
 		params[i] = graph.To32(p)
 	}
-	r, err := ex.Backward(g, values, [][][]float32{params}, graph.To32(s.DOut))
+	var want gpugrad.Options
+	for _, v := range ins {
+		want.DValues = append(want.DValues, v.ID)
+	}
+	r, err := ex.Backward(g, values, [][][]float32{params}, graph.To32(s.DOut), want)
 	if err != nil {
 		return math.Inf(1), err
 	}

@@ -135,7 +135,7 @@ func (t *trainer) step(x []float32, one graph.Shape, idx []int, samples []Sample
 func (t *trainer) gradients(g *graph.Graph, params []resnet.Param, in []float32) (float64, [][]float64, error) {
 	grads := make([][]float64, len(params))
 	if t.gpu != nil {
-		r, err := gpugrad.Step(t.gpu.Dev, g, []float32{1}, in)
+		r, err := gpugrad.Step(t.gpu.Dev, g, []float32{1}, gpugrad.Options{}, in)
 		if err != nil {
 			return 0, nil, fmt.Errorf("finetune: %w", err)
 		}

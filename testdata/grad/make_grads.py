@@ -123,6 +123,8 @@ case("softmax", {"kind": "softmax"}, [rand(3, 5)], [], lambda xs, ps: F.softmax(
 labels = [2, 0, 4]
 case("cross_entropy", {"kind": "cross_entropy", "labels": labels}, [rand(3, 5, lo=-3, hi=3)], [],
      lambda xs, ps: F.cross_entropy(xs[0], torch.tensor(labels)).reshape(1))
+# appended last, so that the cases above keep their draws
+case("softmax_rows", {"kind": "softmax"}, [rand(2, 3, 70, lo=-4, hi=4)], [], lambda xs, ps: F.softmax(xs[0], dim=-1))
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "ops.json"), "w") as f:

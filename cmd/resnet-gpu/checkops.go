@@ -66,8 +66,7 @@ func runCheckOps(args []string) error {
 	if err != nil {
 		return err
 	}
-	cases := append(opcheck.FromGraphs(gs...), opcheck.Awkward()...)
-	opcheck.SortByCost(cases)
+	cases := opcheck.Suite(gs...)
 	if *filter != "" && !slices.ContainsFunc(cases, func(c opcheck.Case) bool { return strings.Contains(c.String(), *filter) }) {
 		return fmt.Errorf("--filter %q: no case matches: %w", *filter, errUsage)
 	}

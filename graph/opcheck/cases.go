@@ -149,6 +149,16 @@ func SlicedIn() []Case {
 	return out
 }
 
+// Suite is what the op checker runs: every distinct layer of the given
+// graphs (FromGraphs), the Awkward shapes, and those again writing
+// (Sliced) and reading (SlicedIn) a slice of a concatenation, cheapest
+// first (SortByCost).
+func Suite(gs ...*graph.Graph) []Case {
+	cs := append(append(append(FromGraphs(gs...), Awkward()...), Sliced()...), SlicedIn()...)
+	SortByCost(cs)
+	return cs
+}
+
 // SortByCost orders cases from cheapest to dearest (by FLOPs), stable.
 func SortByCost(cs []Case) {
 	costs := map[string]int64{}

@@ -23,9 +23,7 @@ func allCases(t *testing.T) []opcheck.Case {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := append(append(append(opcheck.FromGraphs(gs...), opcheck.Awkward()...), opcheck.Sliced()...), opcheck.SlicedIn()...)
-	opcheck.SortByCost(cs)
-	return cs
+	return opcheck.Suite(gs...)
 }
 
 func TestGPUOps(t *testing.T) {

@@ -83,3 +83,39 @@ func (m *pendingMap) wait(d *Device) error {
 // mapNow maps b (mode 1 read, 2 write) and polls the device until the
 // mapping is done.
 func (d *Device) mapNow(b *Buffer, mode uint32) error { return startMap(b, mode).wait(d) }
+
+// await waits for m's mapping like wait, but holds the device lock only for
+// each poll, so that other work on the device proceeds meanwhile; the
+// caller does not hold it.
+func (d *Device) await(m *pendingMap) error {
+	var err error
+	spin(0, func() bool {
+		if err = d.lock(); err != nil {
+			return true
+		}
+		defer d.mu.Unlock()
+		return *(*uint32)(unsafe.Pointer(m.st)) != 0 || d.dev.Poll(false, nil)
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	return m.wait(d)
+}
+
+// drain polls the device until its queue is empty, holding the device lock
+// only for each poll; the caller does not hold it.
+func (d *Device) drain() error {
+	var err error
+	spin(0, func() bool {
+		if err = d.lock(); err != nil {
+			return true
+		}
+		defer d.mu.Unlock()
+		return d.dev.Poll(false, nil)
+	})
+	return err
+}

@@ -27,9 +27,10 @@ import (
 // for that run, the older of the two, to finish.
 //
 // A Replay is safe for concurrent use: Starts, Waits and Runs take turns on
-// the replay's lock, and hold the device's lock only while they encode,
-// submit, map or poll, so other replays and other work on the device can
-// proceed while one waits for the GPU.
+// the replay's lock, except while a Wait waits for the GPU (so that the
+// next run can start meanwhile), and hold the device's lock only while
+// they encode, submit, map or poll, so other replays and other work on
+// the device can proceed while one waits for the GPU.
 type Replay struct {
 	mu     sync.Mutex // guards the fields below and the slots
 	d      *Device
@@ -129,6 +130,7 @@ func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*
 // use.
 type Pending struct {
 	r       *Replay
+	d       *Device // the replay's, which Release clears
 	s       *slot
 	reads   []ReadBack
 	start   time.Time
@@ -182,7 +184,7 @@ func (r *Replay) Start(writes []Upload, reads []ReadBack) (*Pending, error) {
 			r.finish(p)
 		}
 	}
-	p := &Pending{r: r, s: s, reads: slices.Clone(reads), start: time.Now()}
+	p := &Pending{r: r, d: r.d, s: s, reads: slices.Clone(reads), start: time.Now()}
 	if err := r.upload(s, writes); err != nil {
 		return nil, err
 	}
@@ -275,6 +277,11 @@ func (r *Replay) submit(p *Pending) error {
 // replay was released before it finished reports an error.
 func (p *Pending) Wait() (Timing, error) {
 	r := p.r
+	if p.downMap != nil {
+		// Without the replay's lock, so that the next run can start
+		// meanwhile; finish then finds the mapping done.
+		p.d.settle(p.downMap)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finish(p)

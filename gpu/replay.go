@@ -219,6 +219,9 @@ func (r *Replay) upload(s *slot, writes []Upload) error {
 	}
 	mapped := s.up.b.GetMappedRange(0, uint(s.up.Size))
 	r.d.mu.Unlock()
+	if uint64(len(mapped)) < s.up.Size {
+		return fmt.Errorf("gpu: upload: the mapping of %s has %d of its %d bytes", s.up.Label, len(mapped), s.up.Size)
+	}
 	var off uint64
 	for _, w := range writes {
 		parallelCopy(mapped[off:], w.Data)
@@ -316,6 +319,9 @@ func (r *Replay) readOut(p *Pending) error {
 	}
 	mapped := down.b.GetMappedRange(0, uint(down.Size))
 	d.mu.Unlock()
+	if uint64(len(mapped)) < down.Size {
+		return fmt.Errorf("gpu: read back: the mapping of %s has %d of its %d bytes", down.Label, len(mapped), down.Size)
+	}
 	var off uint64
 	for _, rd := range p.reads {
 		off += uint64(copy(rd.Dst, mapped[off:off+uint64(len(rd.Dst))]))

@@ -36,7 +36,7 @@ func rawBuffer(b *wgpu.Buffer) unsafe.Pointer {
 // callback runs.
 type pendingMap struct {
 	b  *Buffer
-	st *C.uint32_t // 0 while pending, then the callback's status + 1
+	st *C.uint32_t // 0 while pending, then the callback's status + 1; nil once wait has freed it (under the device lock)
 }
 
 // startMap asks wgpu to map b (mode 1 read, 2 write); the mapping completes
@@ -48,9 +48,10 @@ func startMap(b *Buffer, mode uint32) *pendingMap {
 	return &pendingMap{b: b, st: st}
 }
 
-// wait polls the device until the mapping is done and reports its outcome.
-// A mapping that never completes leaves its status word allocated: the
-// callback may still write to it.
+// wait polls the device until the mapping is done and reports its outcome;
+// the device lock is held, and wait is called once per mapping. A mapping
+// that never completes leaves its status word allocated: the callback may
+// still write to it.
 func (m *pendingMap) wait(d *Device) error {
 	var status wgpu.BufferMapAsyncStatus
 	done := false
@@ -67,6 +68,7 @@ func (m *pendingMap) wait(d *Device) error {
 	})
 	if done {
 		C.free(unsafe.Pointer(m.st))
+		m.st = nil
 	}
 	if err != nil {
 		return err
@@ -83,3 +85,47 @@ func (m *pendingMap) wait(d *Device) error {
 // mapNow maps b (mode 1 read, 2 write) and polls the device until the
 // mapping is done.
 func (d *Device) mapNow(b *Buffer, mode uint32) error { return startMap(b, mode).wait(d) }
+
+// settle polls the device, holding its lock for each poll only, until m's
+// mapping is done, already consumed by wait, or the queue is empty; the
+// caller does not hold the lock. It returns an error only for a closed
+// device.
+func (d *Device) settle(m *pendingMap) error {
+	var err error
+	spin(0, func() bool {
+		if err = d.lock(); err != nil {
+			return true
+		}
+		defer d.mu.Unlock()
+		return m.st == nil || *(*uint32)(unsafe.Pointer(m.st)) != 0 || d.dev.Poll(false, nil)
+	})
+	return err
+}
+
+// await is wait for a caller that does not hold the device lock: the
+// lock is held for each poll only, so that other work on the device
+// proceeds meanwhile.
+func (d *Device) await(m *pendingMap) error {
+	if err := d.settle(m); err != nil {
+		return err
+	}
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	return m.wait(d)
+}
+
+// drain polls the device until its queue is empty, holding the device lock
+// only for each poll; the caller does not hold it.
+func (d *Device) drain() error {
+	var err error
+	spin(0, func() bool {
+		if err = d.lock(); err != nil {
+			return true
+		}
+		defer d.mu.Unlock()
+		return d.dev.Poll(false, nil)
+	})
+	return err
+}

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -19,19 +20,35 @@ import (
 // read-back. It owns its upload, read-back and timestamp buffers, so other
 // work on the device cannot invalidate a command buffer it holds.
 //
-// A Replay is safe for concurrent use: concurrent Runs of one Replay take
-// turns (each holds the replay's lock, then the device's), and so do Runs
-// of different replays and other work on the device.
+// Start submits a run and returns at once, so that the host can prepare
+// the next run while the GPU executes this one. Up to two runs are in
+// flight: the replay has two sets of staging buffers (slots) and
+// alternates between them, and a Start whose slot is still in use waits
+// for that run, the older of the two, to finish.
+//
+// A Replay is safe for concurrent use: Starts, Waits and Runs take turns on
+// the replay's lock, except while a Wait waits for the GPU (so that the
+// next run can start meanwhile), and hold the device's lock only while
+// they encode, submit, map or poll, so other replays and other work on
+// the device can proceed while one waits for the GPU.
 type Replay struct {
-	mu       sync.Mutex // guards the fields below and the command buffer held ahead
-	d        *Device
-	ds       []*Dispatch
-	writes   []region
-	reads    []region
+	mu     sync.Mutex // guards the fields below and the slots
+	d      *Device
+	ds     []*Dispatch
+	writes []region
+	reads  []region
+	slots  [2]*slot
+	turn   int        // the slot the next Start uses
+	flight []*Pending // started and not finished, oldest first
+}
+
+// slot is one set of a replay's staging buffers, with the command buffer
+// recorded for them.
+type slot struct {
 	up, down *Buffer
-	stamps   *stampSet // nil without timestamps
-	next     *wgpu.CommandBuffer
-	upMap    *pendingMap // the upload buffer's mapping for the next run, once asked for
+	stamps   *stampSet           // nil without timestamps
+	next     *wgpu.CommandBuffer // the slot's next run, once encoded
+	upMap    *pendingMap         // the upload buffer's mapping for the next run, once asked for
 }
 
 // region is n bytes of buf at offset off.
@@ -72,6 +89,9 @@ func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*
 		r.reads = append(r.reads, region{rd.Buf, rd.Offset, uint64(len(rd.Dst))})
 		ndown += uint64(len(rd.Dst))
 	}
+	if d.HasTimestamps && len(ds) > 0 {
+		ndown += 16
+	}
 	if err := d.lock(); err != nil {
 		return nil, err
 	}
@@ -82,128 +102,247 @@ func (d *Device) NewReplay(ds []*Dispatch, writes []Upload, reads []ReadBack) (*
 			r.release()
 		}
 	}()
-	var err error
-	if nup > 0 {
-		if r.up, err = d.create("replay upload", nup, wgpu.BufferUsage_MapWrite|wgpu.BufferUsage_CopySrc, true); err != nil {
-			return nil, err
+	for i := range r.slots {
+		s := &slot{}
+		r.slots[i] = s
+		var err error
+		if nup > 0 {
+			if s.up, err = d.create(fmt.Sprintf("replay upload %d", i), nup, wgpu.BufferUsage_MapWrite|wgpu.BufferUsage_CopySrc, true); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if d.HasTimestamps && len(ds) > 0 {
-		if r.stamps, err = d.newStampSet("replay timestamps", 2); err != nil {
-			return nil, err
+		if d.HasTimestamps && len(ds) > 0 {
+			if s.stamps, err = d.newStampSet(fmt.Sprintf("replay timestamps %d", i), 2); err != nil {
+				return nil, err
+			}
 		}
-		ndown += 16
-	}
-	if ndown > 0 {
-		if r.down, err = d.newReadBack("replay read-back", ndown); err != nil {
-			return nil, err
+		if ndown > 0 {
+			if s.down, err = d.newReadBack(fmt.Sprintf("replay read-back %d", i), ndown); err != nil {
+				return nil, err
+			}
 		}
 	}
 	ok = true
 	return r, nil
 }
 
-// Run writes each writes[i].Data into its region and reads each region
-// back into reads[i].Dst; the buffers, offsets and lengths must be those
-// given to NewReplay. Timing.GPU is set on adapters with timestamps.
+// Pending is a run that Start submitted. Its Wait is safe for concurrent
+// use.
+type Pending struct {
+	r       *Replay
+	d       *Device // the replay's, which Release clears
+	s       *slot
+	reads   []ReadBack
+	start   time.Time
+	downMap *pendingMap // the read-back buffer's mapping; nil without read-backs
+	done    bool        // finished: t and err are set
+	t       Timing
+	err     error
+}
+
+// errReleased is what runs of a released replay report.
+var errReleased = errors.New("gpu: replay released")
+
+// Run is Start followed by the run's Wait.
 func (r *Replay) Run(writes []Upload, reads []ReadBack) (Timing, error) {
+	p, err := r.Start(writes, reads)
+	if err != nil {
+		return Timing{}, err
+	}
+	return p.Wait()
+}
+
+// Start writes each writes[i].Data into its region, submits a run and
+// returns; the run's Wait reads each region back into reads[i].Dst. The
+// buffers, offsets and lengths must be those given to NewReplay. Start has
+// copied the Data when it returns, so the caller may reuse it; the Dst
+// slices belong to the run until its Wait returns. When two runs are in
+// flight, Start first waits for the older one to finish (its Wait then
+// returns at once).
+func (r *Replay) Start(writes []Upload, reads []ReadBack) (*Pending, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.d == nil {
-		return Timing{}, fmt.Errorf("gpu: replay released")
+		return nil, errReleased
 	}
-	if err := r.d.lock(); err != nil {
-		return Timing{}, err
-	}
-	defer r.d.mu.Unlock()
-	return r.run(writes, reads)
-}
-
-// run is Run with the replay's and the device's locks held.
-func (r *Replay) run(writes []Upload, reads []ReadBack) (Timing, error) {
-	start := time.Now()
-	var t Timing
 	if len(writes) != len(r.writes) || len(reads) != len(r.reads) {
-		return t, fmt.Errorf("gpu: replay of %d uploads and %d read-backs given %d and %d", len(r.writes), len(r.reads), len(writes), len(reads))
+		return nil, fmt.Errorf("gpu: replay of %d uploads and %d read-backs given %d and %d", len(r.writes), len(r.reads), len(writes), len(reads))
 	}
 	for i, w := range writes {
 		if err := r.writes[i].check("upload", i, w.Buf, w.Offset, uint64(len(w.Data))); err != nil {
-			return t, err
+			return nil, err
 		}
 	}
 	for i, rd := range reads {
 		if err := r.reads[i].check("read-back", i, rd.Buf, rd.Offset, uint64(len(rd.Dst))); err != nil {
-			return t, err
+			return nil, err
 		}
 	}
-	if r.next == nil {
-		cb, err := r.encode()
+	s := r.slots[r.turn]
+	for _, p := range slices.Clone(r.flight) {
+		if p.s == s {
+			r.finish(p)
+		}
+	}
+	p := &Pending{r: r, d: r.d, s: s, reads: slices.Clone(reads), start: time.Now()}
+	if err := r.upload(s, writes); err != nil {
+		return nil, err
+	}
+	if err := r.submit(p); err != nil {
+		return nil, err
+	}
+	r.turn = 1 - r.turn
+	r.flight = append(r.flight, p)
+	return p, nil
+}
+
+// upload copies writes into the slot's upload buffer, once the GPU has
+// finished reading it for the slot's last run. The copy runs without the
+// device lock.
+func (r *Replay) upload(s *slot, writes []Upload) error {
+	if s.up == nil {
+		return nil
+	}
+	if s.upMap != nil { // else still mapped from its creation
+		err := r.d.await(s.upMap)
+		s.upMap = nil
 		if err != nil {
-			return t, err
-		}
-		r.next = cb
-	}
-	if r.up != nil {
-		if r.upMap != nil { // else still mapped from its creation
-			err := r.upMap.wait(r.d)
-			r.upMap = nil
-			if err != nil {
-				return t, err
+			if r.d.lock() == nil {
+				s.upMap = startMap(s.up, 2) // ask again, so that the next run does not write an unmapped buffer
+				r.d.mu.Unlock()
 			}
-		}
-		mapped := r.up.b.GetMappedRange(0, uint(r.up.Size))
-		var off uint64
-		for _, w := range writes {
-			parallelCopy(mapped[off:], w.Data)
-			off += uint64(len(w.Data))
-		}
-		if err := r.up.b.Unmap(); err != nil {
-			return t, fmt.Errorf("gpu: upload: %v", err)
+			return err
 		}
 	}
-	cb := r.next
-	r.next = nil
-	err := r.d.scoped("gpu: forward pass", func() error {
-		r.d.queue.Submit(cb)
+	if err := r.d.lock(); err != nil {
+		return err
+	}
+	mapped := s.up.b.GetMappedRange(0, uint(s.up.Size))
+	r.d.mu.Unlock()
+	if uint64(len(mapped)) < s.up.Size {
+		return fmt.Errorf("gpu: upload: the mapping of %s has %d of its %d bytes", s.up.Label, len(mapped), s.up.Size)
+	}
+	var off uint64
+	for _, w := range writes {
+		parallelCopy(mapped[off:], w.Data)
+		off += uint64(len(w.Data))
+	}
+	return nil
+}
+
+// submit unmaps the slot's upload buffer, submits its command buffer and
+// asks for the slot's buffers back: the upload buffer for the next run,
+// the read-back buffer for p's Wait. Then, while the GPU works, it encodes
+// the slot's next run (an error there resurfaces when the next run encodes
+// again).
+func (r *Replay) submit(p *Pending) error {
+	s := p.s
+	d := r.d
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	if s.up != nil {
+		if err := s.up.b.Unmap(); err != nil {
+			return fmt.Errorf("gpu: upload: %v", err)
+		}
+		defer func() { s.upMap = startMap(s.up, 2) }()
+	}
+	if s.next == nil {
+		cb, err := r.encode(s)
+		if err != nil {
+			return err
+		}
+		s.next = cb
+	}
+	cb := s.next
+	s.next = nil
+	err := d.scoped("gpu: forward pass", func() error {
+		d.queue.Submit(cb)
 		return nil
 	})
 	cb.Release()
 	if err != nil {
-		return t, err
+		return err
 	}
-	// While the GPU works: ask for the upload buffer back and encode the
-	// next run (an error here resurfaces when the next run encodes again).
-	if r.up != nil {
-		r.upMap = startMap(r.up, 2)
+	if s.down != nil {
+		p.downMap = startMap(s.down, 1)
 	}
-	if next, err := r.encode(); err == nil {
-		r.next = next
+	if next, err := r.encode(s); err == nil {
+		s.next = next
 	}
-	r.d.wait()
-	if r.down != nil {
-		if err := r.d.mapNow(r.down, 1); err != nil {
-			return t, fmt.Errorf("gpu: read back: %w", err)
-		}
-		mapped := r.down.b.GetMappedRange(0, uint(r.down.Size))
-		var off uint64
-		for _, rd := range reads {
-			off += uint64(copy(rd.Dst, mapped[off:off+uint64(len(rd.Dst))]))
-		}
-		if r.stamps != nil {
-			t.GPU = time.Duration(binary.LittleEndian.Uint64(mapped[off+8:]) - binary.LittleEndian.Uint64(mapped[off:]))
-		}
-		if err := r.down.b.Unmap(); err != nil {
-			return t, fmt.Errorf("gpu: read back: %v", err)
-		}
-	}
-	t.Wall = time.Since(start)
-	return t, nil
+	return nil
 }
 
-// encode records one run: the copies from the upload buffer, the
-// dispatches in one pass between two timestamps, the copies into the
+// Wait waits for the run to finish and returns its timing: Timing.Wall
+// from Start to the end of the read-back, and Timing.GPU on adapters with
+// timestamps. Errors the GPU or the read-back met are Wait's; a run whose
+// replay was released before it finished reports an error.
+func (p *Pending) Wait() (Timing, error) {
+	r := p.r
+	if p.downMap != nil {
+		// Without the replay's lock, so that the next run can start
+		// meanwhile; finish then finds the mapping done.
+		p.d.settle(p.downMap)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finish(p)
+	return p.t, p.err
+}
+
+// finish waits for p's run, copies its read-backs out and takes it off the
+// list of runs in flight; r.mu is held and the device's is not.
+func (r *Replay) finish(p *Pending) {
+	if p.done {
+		return
+	}
+	p.done = true
+	r.flight = slices.DeleteFunc(r.flight, func(q *Pending) bool { return q == p })
+	if p.downMap == nil {
+		p.err = r.d.drain()
+	} else {
+		p.err = r.readOut(p)
+	}
+	p.t.Wall = time.Since(p.start)
+}
+
+// readOut waits for p's read-back buffer to map and copies it into p's
+// destinations (the copy without the device lock).
+func (r *Replay) readOut(p *Pending) error {
+	d, down := r.d, p.s.down
+	if err := d.await(p.downMap); err != nil {
+		return fmt.Errorf("gpu: read back: %w", err)
+	}
+	if err := d.lock(); err != nil {
+		return err
+	}
+	mapped := down.b.GetMappedRange(0, uint(down.Size))
+	d.mu.Unlock()
+	if uint64(len(mapped)) < down.Size {
+		return fmt.Errorf("gpu: read back: the mapping of %s has %d of its %d bytes", down.Label, len(mapped), down.Size)
+	}
+	var off uint64
+	for _, rd := range p.reads {
+		off += uint64(copy(rd.Dst, mapped[off:off+uint64(len(rd.Dst))]))
+	}
+	if p.s.stamps != nil {
+		p.t.GPU = time.Duration(binary.LittleEndian.Uint64(mapped[off+8:]) - binary.LittleEndian.Uint64(mapped[off:]))
+	}
+	if err := d.lock(); err != nil {
+		return err
+	}
+	defer d.mu.Unlock()
+	if err := down.b.Unmap(); err != nil {
+		return fmt.Errorf("gpu: read back: %v", err)
+	}
+	return nil
+}
+
+// encode records one run in slot s: the copies from its upload buffer, the
+// dispatches in one pass between two timestamps, the copies into its
 // read-back buffer.
-func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
+func (r *Replay) encode(s *slot) (*wgpu.CommandBuffer, error) {
 	enc, err := r.d.dev.CreateCommandEncoder(nil)
 	if err != nil {
 		return nil, fmt.Errorf("gpu: command encoder: %v", err)
@@ -211,36 +350,36 @@ func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
 	defer enc.Release()
 	var off uint64
 	for _, w := range r.writes {
-		if err := enc.CopyBufferToBuffer(r.up.b, off, w.buf.b, w.off, w.n); err != nil {
+		if err := enc.CopyBufferToBuffer(s.up.b, off, w.buf.b, w.off, w.n); err != nil {
 			return nil, fmt.Errorf("gpu: write to %s: %v", w.buf.Label, oneLine(err.Error()))
 		}
 		off += w.n
 	}
-	if r.stamps != nil {
-		if err := enc.WriteTimestamp(r.stamps.set, 0); err != nil {
+	if s.stamps != nil {
+		if err := enc.WriteTimestamp(s.stamps.set, 0); err != nil {
 			return nil, fmt.Errorf("gpu: timestamp: %v", err)
 		}
 	}
 	if err := r.d.encode(enc, r.ds, nil, false); err != nil {
 		return nil, err
 	}
-	if r.stamps != nil {
-		if err := enc.WriteTimestamp(r.stamps.set, 1); err != nil {
+	if s.stamps != nil {
+		if err := enc.WriteTimestamp(s.stamps.set, 1); err != nil {
 			return nil, fmt.Errorf("gpu: timestamp: %v", err)
 		}
 	}
 	off = 0
 	for _, rd := range r.reads {
-		if err := enc.CopyBufferToBuffer(rd.buf.b, rd.off, r.down.b, off, rd.n); err != nil {
+		if err := enc.CopyBufferToBuffer(rd.buf.b, rd.off, s.down.b, off, rd.n); err != nil {
 			return nil, fmt.Errorf("gpu: read back %s: %v", rd.buf.Label, oneLine(err.Error()))
 		}
 		off += rd.n
 	}
-	if r.stamps != nil {
-		if err := enc.ResolveQuerySet(r.stamps.set, 0, 2, r.stamps.resolve.b, 0); err != nil {
+	if s.stamps != nil {
+		if err := enc.ResolveQuerySet(s.stamps.set, 0, 2, s.stamps.resolve.b, 0); err != nil {
 			return nil, fmt.Errorf("gpu: resolve timestamps: %v", err)
 		}
-		if err := enc.CopyBufferToBuffer(r.stamps.resolve.b, 0, r.down.b, off, 16); err != nil {
+		if err := enc.CopyBufferToBuffer(s.stamps.resolve.b, 0, s.down.b, off, 16); err != nil {
 			return nil, fmt.Errorf("gpu: read back timestamps: %v", oneLine(err.Error()))
 		}
 	}
@@ -251,9 +390,11 @@ func (r *Replay) encode() (*wgpu.CommandBuffer, error) {
 	return cb, nil
 }
 
-// Release frees the replay's buffers and any command buffer it holds; a
-// pending mapping's status word is left to the callback (a few bytes).
-// Runs after Release return an error.
+// Release waits for the runs in flight to leave the GPU, then frees the
+// replay's buffers and the command buffers it holds; a pending upload
+// mapping's status word is left to the callback (a few bytes). The Waits
+// of runs that had not finished, and Starts and Runs after Release, return
+// an error.
 func (r *Replay) Release() {
 	if r == nil {
 		return
@@ -264,19 +405,34 @@ func (r *Replay) Release() {
 		return
 	}
 	d := r.d
-	d.mu.Lock()
+	for _, p := range r.flight {
+		if p.downMap != nil {
+			d.await(p.downMap) // the GPU is done with the buffers once it maps
+		} else {
+			d.drain()
+		}
+		p.done, p.err = true, errReleased
+	}
+	r.flight = nil
+	if d.lock() != nil {
+		return // the device is closed, and its buffers with it
+	}
 	defer d.mu.Unlock()
 	r.release()
 }
 
-// release is Release with the replay's and the device's locks held.
+// release frees the slots with the device lock held.
 func (r *Replay) release() {
-	if r.next != nil {
-		r.next.Release()
-		r.next = nil
+	for _, s := range r.slots {
+		if s == nil {
+			continue
+		}
+		if s.next != nil {
+			s.next.Release()
+		}
+		s.up.release()
+		s.down.release()
+		s.stamps.release()
 	}
-	r.up.release()
-	r.down.release()
-	r.stamps.release()
-	r.up, r.down, r.stamps, r.upMap, r.d = nil, nil, nil, nil, nil
+	r.slots, r.d = [2]*slot{}, nil
 }

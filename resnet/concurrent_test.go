@@ -120,6 +120,11 @@ func (p zeroProgram) Run(in ...[]float32) ([][]float32, error) {
 	return out, nil
 }
 
+func (p zeroProgram) Start(in ...[]float32) (graph.Pending, error) {
+	out, err := p.Run(in...)
+	return graph.Done(out), err
+}
+
 func (zeroProgram) Close() {}
 
 // Many goroutines on one model (programs built on first use per batch

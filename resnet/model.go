@@ -222,31 +222,66 @@ func (m *Model) InputSize() int { return 3 * m.Transform.Crop * m.Transform.Crop
 // Forward runs a batch of preprocessed 3×Crop×Crop CHW tensors and returns
 // each item's logits and softmax probabilities.
 func (m *Model) Forward(batch [][]float32) (logits, probs [][]float32, err error) {
+	r, err := m.Start(batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.Wait()
+}
+
+// Pass is a forward pass that Start began. Its Wait is safe for
+// concurrent use.
+type Pass struct {
+	m   *Model
+	n   int           // items
+	run graph.Pending // nil for an empty batch
+}
+
+// Start begins Forward's pass over batch and returns once the batch is
+// copied (so that the caller may reuse it): on a GPU, once it is uploaded
+// and submitted, so that the caller can prepare the next batch while the
+// device runs this one. Two passes of one batch size can be in flight; a
+// third Start waits for the oldest. The Pass's Wait returns what Forward
+// would.
+func (m *Model) Start(batch [][]float32) (*Pass, error) {
 	if len(batch) == 0 {
-		return nil, nil, nil
+		return &Pass{m: m}, nil
 	}
 	size := m.InputSize()
 	in := make([]float32, 0, len(batch)*size)
 	for i, x := range batch {
 		if len(x) != size {
 			c := m.Transform.Crop
-			return nil, nil, fmt.Errorf("resnet: input %d has %d values, want 3x%dx%d = %d", i, len(x), c, c, size)
+			return nil, fmt.Errorf("resnet: input %d has %d values, want 3x%dx%d = %d", i, len(x), c, c, size)
 		}
 		in = append(in, x...)
 	}
 	p, err := m.Program(len(batch))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out, err := p.Run(in)
+	run, err := p.Start(in)
+	if err != nil {
+		return nil, err
+	}
+	return &Pass{m: m, n: len(batch), run: run}, nil
+}
+
+// Wait waits for the pass and returns each item's logits and softmax
+// probabilities.
+func (r *Pass) Wait() (logits, probs [][]float32, err error) {
+	if r.run == nil {
+		return nil, nil, nil
+	}
+	out, err := r.run.Wait()
 	if err != nil {
 		return nil, nil, err
 	}
-	k := m.Arch.Classes
+	k := r.m.Arch.Classes
 	if i := weights.NonFinite(out[0]); i >= 0 {
 		return nil, nil, fmt.Errorf("resnet: input %d: logit %d is %v (an input or activation overflowed)", i/k, i%k, out[0][i])
 	}
-	for i := range batch {
+	for i := range r.n {
 		logits = append(logits, out[0][i*k:(i+1)*k])
 		probs = append(probs, out[1][i*k:(i+1)*k])
 	}

@@ -41,11 +41,14 @@ func readAhead(m *resnet.Model, batch int) int {
 // classifyInputs classifies inputs batch by batch and calls done for each,
 // in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
 // inputs of up to ahead batches after the one that the calling goroutine,
-// the only one to call Forward, runs; so at most ahead+1 batches of
-// tensors are held. An input that cannot be read takes an all-zero tensor
-// in its batch, so that the batch keeps its size (and compiled program). A
-// failed batch is run again an input at a time, so that the error is the
-// input's own. classifyInputs stops at done's first error and returns it.
+// the only one to start forward passes, runs; so at most ahead+1 batches
+// of tensors are held. With ahead > 0 (a GPU) the calling goroutine starts
+// each batch before it waits for the one before, so that a batch's upload
+// overlaps the previous one's run. An input that cannot be read takes an
+// all-zero tensor in its batch, so that the batch keeps its size (and
+// compiled program). A failed batch is run again an input at a time, so
+// that the error is the input's own. classifyInputs stops at done's first
+// error and returns it.
 func classifyInputs(m *resnet.Model, inputs []input, batch, ahead int, done func(outcome) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -95,14 +98,26 @@ func classifyInputs(m *resnet.Model, inputs []input, batch, ahead int, done func
 		}
 	}()
 	zero := make([]float32, m.InputSize())
+	var running []*pass // started, not yet reported
 	for g := range queue {
 		g.ready.Wait()
-		forwardGroup(m, g, zero)
-		<-tokens
-		for _, it := range g.items {
-			if err := done(it); err != nil {
+		running = append(running, startGroup(m, g, zero))
+		// With reads ahead (a GPU), the next group uploads while this one
+		// runs; else each group finishes before the next is read.
+		for len(running) > min(ahead, 1) {
+			p := running[0]
+			running = running[1:]
+			p.finish(m)
+			<-tokens
+			if err := p.report(done); err != nil {
 				return err
 			}
+		}
+	}
+	for _, p := range running {
+		p.finish(m)
+		if err := p.report(done); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -133,12 +148,21 @@ func groups(inputs []input, batch int) []*group {
 	return out
 }
 
-// forwardGroup runs the model on a group's read inputs, padding the ones that
-// failed with zero, and sets each read input's logits and probabilities
-// or error.
-func forwardGroup(m *resnet.Model, g *group, zero []float32) {
-	var xs [][]float32
-	var idx []int // the item of each xs entry
+// pass is a group's forward pass, started: the tensors it runs (read
+// inputs, and zero for the ones that failed) and the item of each.
+type pass struct {
+	g   *group
+	xs  [][]float32
+	idx []int
+	run *resnet.Pass
+	err error // from Start
+}
+
+// startGroup starts the model on a group's read inputs, padding the ones
+// that failed with zero; a group none of whose inputs could be read runs
+// nothing.
+func startGroup(m *resnet.Model, g *group, zero []float32) *pass {
+	p := &pass{g: g}
 	ok := false
 	for i, it := range g.items {
 		if it.in.err != nil {
@@ -150,34 +174,61 @@ func forwardGroup(m *resnet.Model, g *group, zero []float32) {
 		} else {
 			ok = true
 		}
-		xs, idx = append(xs, x), append(idx, i)
+		p.xs, p.idx = append(p.xs, x), append(p.idx, i)
 	}
 	if !ok {
+		p.xs, p.idx = nil, nil
+		return p
+	}
+	p.run, p.err = m.Start(p.xs)
+	return p
+}
+
+// finish waits for the pass and sets each read input's logits and
+// probabilities or error. A failed pass is run again an input at a time,
+// so that the error is the input's own.
+func (p *pass) finish(m *resnet.Model) {
+	if p.xs == nil {
 		return
 	}
-	lg, probs, err := m.Forward(xs)
+	g, err := p.g, p.err
+	var lg, probs [][]float32
 	if err == nil {
-		for k, i := range idx {
+		lg, probs, err = p.run.Wait()
+	}
+	if err == nil {
+		for k, i := range p.idx {
 			if g.items[i].err == nil {
 				g.items[i].logits, g.items[i].probs = lg[k], probs[k]
 			}
 		}
 		return
 	}
-	for k, i := range idx {
+	for k, i := range p.idx {
 		it := &g.items[i]
 		if it.err != nil {
 			continue
 		}
-		if len(xs) == 1 {
+		if len(p.xs) == 1 {
 			it.err = fmt.Errorf("%s: %w", it.in.path, err)
 			continue
 		}
-		l, p, err := m.Forward(xs[k : k+1])
+		l, pr, err := m.Forward(p.xs[k : k+1])
 		if err != nil {
 			it.err = fmt.Errorf("%s: %w", it.in.path, err)
 			continue
 		}
-		it.logits, it.probs = l[0], p[0]
+		it.logits, it.probs = l[0], pr[0]
 	}
+}
+
+// report calls done for each item of the pass's group, in order, and
+// returns its first error.
+func (p *pass) report(done func(outcome) error) error {
+	for _, it := range p.g.items {
+		if err := done(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }

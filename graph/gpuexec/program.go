@@ -20,7 +20,8 @@ type Step struct {
 }
 
 // Program is a compiled graph on the GPU. It is safe for concurrent use:
-// runs take turns.
+// runs take turns on the device, and up to two of them (see Start) are in
+// flight at once.
 type Program struct {
 	e       *Executor
 	g       *graph.Graph
@@ -32,7 +33,7 @@ type Program struct {
 	wkeys   []weightKey     // the executor's parameters this program holds
 
 	mu     sync.Mutex
-	replay *gpu.Replay // the forward pass, encoded one run ahead
+	replay *gpu.Replay // the forward pass, encoded one run ahead in each of its two slots
 }
 
 // Compile implements graph.Executor.
@@ -211,17 +212,89 @@ func (p *Program) RunProfiled(inputs ...[]float32) ([][]float32, gpu.Timing, err
 	return p.run(true, inputs)
 }
 
+// Pending is a run that Start submitted. Its methods are safe for
+// concurrent use.
+type Pending struct {
+	p   *Program
+	run *gpu.Pending
+	out [][]float32 // the outputs with their guard regions, filled by the run
+}
+
+// Start implements graph.Program: it uploads the inputs, submits the run
+// and returns while the GPU executes it. Two runs of a program can be in
+// flight; a third Start waits for the oldest.
+func (p *Program) Start(inputs ...[]float32) (graph.Pending, error) { return p.start(inputs) }
+
+// start is Start returning the concrete Pending.
+func (p *Program) start(inputs [][]float32) (*Pending, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	writes, reads, out, err := p.transfers(inputs)
+	if err != nil {
+		return nil, err
+	}
+	if p.replay == nil {
+		if p.replay, err = p.e.Dev.NewReplay(p.dispatches(), writes, reads); err != nil {
+			return nil, err
+		}
+	}
+	run, err := p.replay.Start(writes, reads)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{p: p, run: run, out: out}, nil
+}
+
+// Wait implements graph.Pending.
+func (w *Pending) Wait() ([][]float32, error) {
+	out, _, err := w.WaitTimed()
+	return out, err
+}
+
+// WaitTimed is Wait with the run's timing (see RunTimed); Timing.Wall
+// counts from Start.
+func (w *Pending) WaitTimed() ([][]float32, gpu.Timing, error) {
+	t, err := w.run.Wait()
+	if err != nil {
+		return nil, t, err
+	}
+	out, err := w.p.unguard(w.out)
+	return out, t, err
+}
+
 func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing, error) {
-	g := p.g
-	if len(inputs) != len(g.Inputs) {
-		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: %d inputs, want %d", len(inputs), len(g.Inputs))
+	if !profile {
+		w, err := p.start(inputs)
+		if err != nil {
+			return nil, gpu.Timing{}, err
+		}
+		return w.WaitTimed()
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.slots == nil {
-		return nil, gpu.Timing{}, fmt.Errorf("gpuexec: run of a closed program")
+	writes, reads, out, err := p.transfers(inputs)
+	if err != nil {
+		return nil, gpu.Timing{}, err
 	}
-	d := p.e.Dev
+	t, err := p.e.Dev.RunWith(p.dispatches(), writes, reads, true)
+	if err != nil {
+		return nil, t, err
+	}
+	out, err = p.unguard(out)
+	return out, t, err
+}
+
+// transfers checks a run's inputs and returns its uploads (with the
+// activation buffers' poison when Options.Guard is set), its read-backs and
+// the outputs they fill, each with its guard region; p.mu is held.
+func (p *Program) transfers(inputs [][]float32) ([]gpu.Upload, []gpu.ReadBack, [][]float32, error) {
+	g := p.g
+	if len(inputs) != len(g.Inputs) {
+		return nil, nil, nil, fmt.Errorf("gpuexec: %d inputs, want %d", len(inputs), len(g.Inputs))
+	}
+	if p.slots == nil {
+		return nil, nil, nil, fmt.Errorf("gpuexec: run of a closed program")
+	}
 	guard := p.e.Opt.Guard
 	var writes []gpu.Upload
 	if guard > 0 {
@@ -231,7 +304,7 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 	}
 	for i, v := range g.Inputs {
 		if len(inputs[i]) != v.Shape.Numel() {
-			return nil, gpu.Timing{}, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
+			return nil, nil, nil, fmt.Errorf("gpuexec: input %s has %d elements, want %d (%v)", v.Name, len(inputs[i]), v.Shape.Numel(), v.Shape)
 		}
 		writes = append(writes, gpu.Upload{Buf: p.slot(v), Data: gpu.Bytes(inputs[i])})
 	}
@@ -241,31 +314,22 @@ func (p *Program) run(profile bool, inputs [][]float32) ([][]float32, gpu.Timing
 		out[i] = make([]float32, v.Shape.Numel()+guard)
 		reads[i] = gpu.ReadBack{Buf: p.slot(v), Dst: gpu.Bytes(out[i])}
 	}
-	var t gpu.Timing
-	var err error
-	if profile {
-		t, err = d.RunWith(p.dispatches(), writes, reads, true)
-	} else {
-		if p.replay == nil {
-			if p.replay, err = d.NewReplay(p.dispatches(), writes, reads); err != nil {
-				return nil, t, err
-			}
-		}
-		t, err = p.replay.Run(writes, reads)
-	}
-	if err != nil {
-		return nil, t, err
-	}
-	for i, v := range g.Outputs {
+	return writes, reads, out, nil
+}
+
+// unguard checks that the guard region after each output still holds the
+// poison and returns the outputs without it.
+func (p *Program) unguard(out [][]float32) ([][]float32, error) {
+	for i, v := range p.g.Outputs {
 		n := v.Shape.Numel()
 		for k, x := range out[i][n:] {
 			if bits := math.Float32bits(x); bits != Poison {
-				return nil, t, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k, bits)
+				return nil, fmt.Errorf("gpuexec: output %s: guard element %d past the end was overwritten (%#x)", v.Name, k, bits)
 			}
 		}
 		out[i] = out[i][:n:n]
 	}
-	return out, t, nil
+	return out, nil
 }
 
 func poison(n int) []byte {

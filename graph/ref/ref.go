@@ -32,6 +32,15 @@ type program struct {
 
 func (p *program) Close() {}
 
+// Start implements graph.Program: it runs the graph before it returns.
+func (p *program) Start(inputs ...[]float32) (graph.Pending, error) {
+	out, err := p.Run(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	return graph.Done(out), nil
+}
+
 // Run implements graph.Program.
 func (p *program) Run(inputs ...[]float32) ([][]float32, error) {
 	g := p.g

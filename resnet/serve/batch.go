@@ -14,8 +14,9 @@ import (
 
 // batcher gathers one model's requests into batches and runs them. Its
 // gather goroutine takes jobs off the queue and assembles the next batch's
-// input while its run goroutine, the only one that uses the model's
-// programs, runs the current batch.
+// input while its run goroutine, the only one that starts the model's
+// programs, starts the current batch, whose results another goroutine
+// waits for (see run).
 type batcher struct {
 	s     *Server
 	name  string
@@ -112,13 +113,31 @@ func (b *batcher) stop() {
 	<-b.done
 }
 
-// run starts gather and runs its batches until it stops.
+// run starts gather and runs its batches until it stops. It starts each
+// batch (on the GPU: uploads its input and submits it) and hands it to a
+// goroutine that waits for its results and answers its jobs, so that the
+// next batch is copied and uploaded while the device runs this one; a
+// batch waits to be handed over until the one before it is answered, so
+// at most two are in flight.
 func (b *batcher) run() {
 	go b.gather()
 	defer close(b.done)
+	started := make(chan *running)
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		var last time.Time // when the batch before finished
+		for r := range started {
+			last = b.answer(r, last)
+		}
+	}()
 	for bt := range b.ready {
-		b.forward(bt)
+		if r := b.start(bt); r != nil {
+			started <- r
+		}
 	}
+	close(started)
+	<-answered
 }
 
 // gather assembles batches: it waits for a first job, then until MaxBatch
@@ -209,8 +228,8 @@ func (b *batcher) take() *batch {
 	return bt
 }
 
-// buffer returns an input buffer of n values, reusing one that forward
-// has finished with (two are in use at most: one running, one gathered).
+// buffer returns an input buffer of n values, reusing one that start
+// has finished with (two are in use at most: one starting, one gathered).
 func (b *batcher) buffer(n int) []float32 {
 	select {
 	case buf := <-b.free:
@@ -222,41 +241,78 @@ func (b *batcher) buffer(n int) []float32 {
 	return make([]float32, n)
 }
 
-// forward runs one batch and hands each job its results; a batch whose
-// clients have all gone away is not run.
-func (b *batcher) forward(bt *batch) {
+// running is a batch whose forward pass has started.
+type running struct {
+	bt    *batch
+	run   graph.Pending
+	start time.Time
+}
+
+// start starts one batch's forward pass and gives its input buffer back
+// for reuse. A batch whose clients have all gone away is not run, and one
+// that cannot start is answered with the error; both return nil.
+func (b *batcher) start(bt *batch) *running {
 	if !slices.ContainsFunc(bt.jobs, func(j *job) bool { return j.ctx.Err() == nil }) {
-		return
+		return nil
 	}
-	m := b.s.metrics
-	m.batchSize.WithLabelValues(b.name).Observe(float64(bt.n))
-	start := time.Now()
-	out, err := b.progs[bt.size].Run(bt.in)
-	m.gpuTime.WithLabelValues(b.name).Observe(time.Since(start).Seconds())
+	b.s.metrics.batchSize.WithLabelValues(b.name).Observe(float64(bt.n))
+	r := &running{bt: bt, start: time.Now()}
+	run, err := b.progs[bt.size].Start(bt.in)
 	select {
-	case b.free <- bt.in:
+	case b.free <- bt.in: // Start has copied it
 	default:
 	}
 	if err != nil {
-		b.s.lost(err)
-		b.s.opt.Logger.Error("forward pass failed", "model", b.name, "batch", bt.size, "err", err)
-		for _, j := range bt.jobs {
-			j.res <- result{err: err}
-		}
-		return
+		b.fail(bt, err)
+		return nil
+	}
+	r.run = run
+	return r
+}
+
+// answer waits for a started batch and hands each job its results. It
+// returns when the batch finished; last is when the one before it did, so
+// that the device time measured is the batch's own even when it was
+// submitted while the one before ran.
+func (b *batcher) answer(r *running, last time.Time) time.Time {
+	out, err := r.run.Wait()
+	done := time.Now()
+	b.s.metrics.gpuTime.WithLabelValues(b.name).Observe(done.Sub(later(r.start, last)).Seconds())
+	if err != nil {
+		b.fail(r.bt, err)
+		return done
 	}
 	k := b.m.Arch.Classes
 	at := 0
-	for _, j := range bt.jobs {
-		var r result
+	for _, j := range r.bt.jobs {
+		var res result
 		for range j.items {
 			l, p := out[0][at*k:(at+1)*k], out[1][at*k:(at+1)*k]
-			if i := weights.NonFinite(l); i >= 0 && r.err == nil {
-				r.err = badRequest("image %d: logit %d is %v (an input or activation overflowed)", len(r.logits), i, l[i])
+			if i := weights.NonFinite(l); i >= 0 && res.err == nil {
+				res.err = badRequest("image %d: logit %d is %v (an input or activation overflowed)", len(res.logits), i, l[i])
 			}
-			r.logits, r.probs = append(r.logits, l), append(r.probs, p)
+			res.logits, res.probs = append(res.logits, l), append(res.probs, p)
 			at++
 		}
-		j.res <- r
+		j.res <- res
 	}
+	return done
+}
+
+// fail answers every job of a batch with the error of its forward pass;
+// a lost device makes the server not ready.
+func (b *batcher) fail(bt *batch, err error) {
+	b.s.lost(err)
+	b.s.opt.Logger.Error("forward pass failed", "model", b.name, "batch", bt.size, "err", err)
+	for _, j := range bt.jobs {
+		j.res <- result{err: err}
+	}
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -154,3 +154,45 @@ func TestGPU(t *testing.T) {
 		t.Errorf("%d forward passes for 4 concurrent requests (%v images), want fewer", n, sum)
 	}
 }
+
+// The next batch starts (its input copied and submitted) while the batch
+// before it still waits for its results, and each request gets its own
+// image's logits.
+func TestPipelined(t *testing.T) {
+	f := newFixture(t, Options{MaxBatch: 1})
+	_, imgs := testImages(t)
+	var in, logits [][]float32
+	for i := range 2 {
+		x, l, _, _ := want(t, f.m, imgs[i:i+1], 1)
+		in, logits = append(in, x[0]), append(logits, l[0])
+	}
+	warm := f.e.runs.Load()
+	release := f.e.holdResults()
+	defer release()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			r, err := f.grpc.ModelInfer(context.Background(), fp32Request(in[i]))
+			switch {
+			case err != nil:
+				errs <- err
+			case !slices.Equal(r.Outputs[0].Contents.Fp32Contents, logits[i]):
+				errs <- fmt.Errorf("request %d: logits %v, want %v", i, r.Outputs[0].Contents.Fp32Contents, logits[i])
+			}
+		})
+	}
+	waitFor(t, "the second batch to start while the first waits for its results", func() bool { return f.e.runs.Load() == warm+2 })
+	if n, _ := histogram(t, f.s, "resnet_serve_gpu_seconds"); n != 0 {
+		t.Errorf("%d batches answered while their results were held", n)
+	}
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n, _ := histogram(t, f.s, "resnet_serve_gpu_seconds"); n != 2 {
+		t.Errorf("device time measured for %d batches, want 2", n)
+	}
+}

@@ -1,10 +1,12 @@
 package serve
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -376,5 +378,61 @@ func TestServe(t *testing.T) {
 	}
 	if err := s.Run(context.Background(), "127.0.0.1:0", "127.0.0.1:0"); !errors.Is(err, errLost) {
 		t.Errorf("Run on a lost device: %v, want the device's error", err)
+	}
+}
+
+// trickle posts body to the tiny model's infer endpoint over a raw
+// connection, chunk bytes every gap, and returns the response, its body
+// and how long it took.
+func trickle(t *testing.T, url string, body []byte, chunk int, gap time.Duration) (*http.Response, []byte, time.Duration) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /v2/models/tiny/infer HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	go func() {
+		for at := 0; at < len(body); at += chunk {
+			if _, err := conn.Write(body[at:min(at+chunk, len(body))]); err != nil {
+				return // the server answered and closed
+			}
+			time.Sleep(gap)
+		}
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b, time.Since(start)
+}
+
+// A client that sends its body slower than MinBodyRate gets 408 in the
+// protocol's JSON error form once the grace has passed, long before the
+// read timeout, and its queue slot is freed; one that keeps up (in chunks,
+// but faster) is answered.
+func TestSlowBody(t *testing.T) {
+	f := newFixture(t, Options{MaxBatch: 1, MinBodyRate: 1000})
+	x := make([]float32, 3*tinyCrop*tinyCrop)
+	body := []byte(restInput("FP32", fmt.Sprintf("[1,3,%d,%d]", tinyCrop, tinyCrop), jsonArray(x)))
+	if resp, b, _ := trickle(t, f.url, body, 1000, 50*time.Millisecond); resp.StatusCode != 200 {
+		t.Errorf("a body at 20 kB/s: %d %s, want 200", resp.StatusCode, b)
+	}
+	resp, b, took := trickle(t, f.url, body, 1, 50*time.Millisecond)
+	var e struct{ Error string }
+	if err := json.Unmarshal(b, &e); err != nil || resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(e.Error, "too slowly") {
+		t.Errorf("a body at 20 bytes/s: %d %s (%v), want 408 and a JSON error", resp.StatusCode, b, err)
+	}
+	if took < bodyGrace || took > bodyGrace+5*time.Second {
+		t.Errorf("a body at 20 bytes/s was refused after %v, want a little over %v", took, bodyGrace)
+	}
+	if n := len(f.s.models["tiny"].slots); n != 0 {
+		t.Errorf("%d queue slots held after the slow client was refused", n)
 	}
 }

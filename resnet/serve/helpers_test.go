@@ -45,6 +45,7 @@ type exec struct {
 	graph.Executor
 	runs atomic.Int64
 	gate atomic.Pointer[chan struct{}] // when set, a run waits for it to close
+	wait atomic.Pointer[chan struct{}] // when set as a run starts, its Wait waits for it to close
 	fail atomic.Pointer[error]         // when set, a run returns it
 }
 
@@ -57,11 +58,18 @@ func (e *exec) Compile(g *graph.Graph) (graph.Program, error) {
 }
 
 // hold makes runs wait until the returned function is called.
-func (e *exec) hold() (release func()) {
+func (e *exec) hold() (release func()) { return gate(&e.gate) }
+
+// holdResults makes the Waits of runs started from now on wait until the
+// returned function is called.
+func (e *exec) holdResults() (release func()) { return gate(&e.wait) }
+
+// gate stores a channel in g that the returned function closes.
+func gate(g *atomic.Pointer[chan struct{}]) (release func()) {
 	c := make(chan struct{})
-	e.gate.Store(&c)
+	g.Store(&c)
 	var once sync.Once
-	return func() { once.Do(func() { e.gate.Store(nil); close(c) }) }
+	return func() { once.Do(func() { g.Store(nil); close(c) }) }
 }
 
 type program struct {
@@ -78,6 +86,28 @@ func (p *program) Run(in ...[]float32) ([][]float32, error) {
 		return nil, *err
 	}
 	return p.Program.Run(in...)
+}
+
+// Start runs at once, as the CPU reference's does, but reports a lost
+// device from Wait, as the GPU's does.
+func (p *program) Start(in ...[]float32) (graph.Pending, error) {
+	out, err := p.Run(in...)
+	return finished{out, err, p.e.wait.Load()}, nil
+}
+
+// finished is a run that has finished, with its error, and the gate its
+// Wait waits for (nil: none).
+type finished struct {
+	out  [][]float32
+	err  error
+	gate *chan struct{}
+}
+
+func (f finished) Wait() ([][]float32, error) {
+	if f.gate != nil {
+		<-*f.gate
+	}
+	return f.out, f.err
 }
 
 // tinyModel loads the tiny network on the CPU reference behind an exec.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -117,20 +118,58 @@ func (s *Server) count(model, protocol string, start time.Time, err error) {
 	}
 }
 
-// readBody reads a request body of at most Options.MaxBody bytes.
+// bodyGrace is how long a request body may take beyond what
+// Options.MinBodyRate allows.
+const bodyGrace = 3 * time.Second
+
+// readBody reads a request body of at most Options.MaxBody bytes, at
+// Options.MinBodyRate or faster (after bodyGrace), and within the server's
+// read timeout: a slow uploader gets 408, and its connection is closed,
+// instead of holding its queue slot until the read timeout. The
+// connection's read deadline is cleared once the body is in (it bounded
+// reading the request only).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > s.opt.MaxBody {
 		return nil, errTooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBody))
+	rc := http.NewResponseController(w)
+	br := &rateReader{r: http.MaxBytesReader(w, r.Body, s.opt.MaxBody), rc: rc, rate: s.opt.MinBodyRate, start: time.Now()}
+	body, err := io.ReadAll(br)
 	var big *http.MaxBytesError
-	if errors.As(err, &big) {
+	switch {
+	case err == nil && br.set:
+		rc.SetReadDeadline(time.Time{})
+	case errors.As(err, &big):
 		return nil, errTooLarge
-	}
-	if err != nil {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close") // else the server reads on, to reuse the connection
+		return nil, errorf(http.StatusRequestTimeout, codes.DeadlineExceeded, "the request body came too slowly: %d bytes in %v, want %d bytes/s", br.n, time.Since(br.start).Round(time.Millisecond), s.opt.MinBodyRate)
+	case err != nil:
 		return nil, badRequest("reading the body: %v", err)
 	}
 	return body, nil
+}
+
+// rateReader reads r with a connection read deadline that moves on as
+// bytes arrive: by the time d has passed since start, bodyGrace plus d ×
+// rate bytes must have come, and all of them by readTimeout.
+type rateReader struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	rate  int64 // bytes per second
+	start time.Time
+	n     int64 // bytes read
+	set   bool  // a deadline was set
+}
+
+func (b *rateReader) Read(p []byte) (int, error) {
+	due := b.start.Add(min(bodyGrace+time.Duration(float64(b.n)/float64(b.rate)*float64(time.Second)), readTimeout))
+	if b.rc.SetReadDeadline(due) == nil { // else a connection without deadlines (ReadTimeout still bounds it)
+		b.set = true
+	}
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	return n, err
 }
 
 // admitBody admits a request to b's queue, then reads its body (so that

@@ -24,15 +24,16 @@ const Version = "1"
 
 // Options configure a Server; zero fields take the defaults named.
 type Options struct {
-	MaxBatch   int           // images per device batch (default 32)
-	MaxDelay   time.Duration // longest a request waits for others to join its batch (default 2ms)
-	BatchSizes []int         // compiled batch sizes (default 1, 2, 4, … below MaxBatch, and MaxBatch)
-	QueueSize  int           // requests admitted per model at once, queued or running (default 8×MaxBatch)
-	Workers    int           // images decoded and preprocessed at once (default GOMAXPROCS)
-	Top        int           // classes per image of the classes output (default 5)
-	MaxBody    int64         // bytes of a request body or gRPC message (default 64 MiB)
-	Timeout    time.Duration // deadline of requests that set none (default none)
-	Logger     *slog.Logger  // default slog.Default()
+	MaxBatch    int           // images per device batch (default 32)
+	MaxDelay    time.Duration // longest a request waits for others to join its batch (default 2ms)
+	BatchSizes  []int         // compiled batch sizes (default 1, 2, 4, … below MaxBatch, and MaxBatch)
+	QueueSize   int           // requests admitted per model at once, queued or running (default 8×MaxBatch)
+	Workers     int           // images decoded and preprocessed at once (default GOMAXPROCS)
+	Top         int           // classes per image of the classes output (default 5)
+	MaxBody     int64         // bytes of a request body or gRPC message (default 64 MiB)
+	MinBodyRate int64         // bytes/s a REST body must keep up once it holds a queue slot, after 3 s of grace; slower get 408 (default 64 KiB)
+	Timeout     time.Duration // deadline of requests that set none (default none)
+	Logger      *slog.Logger  // default slog.Default()
 }
 
 // withDefaults returns o with its zero fields filled in, or an error for
@@ -74,8 +75,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxBody == 0 {
 		o.MaxBody = 64 << 20
 	}
-	if o.QueueSize < 1 || o.Workers < 1 || o.Top < 1 || o.MaxBody < 1 || o.Timeout < 0 {
-		return o, fmt.Errorf("serve: queue size %d, workers %d, top %d, max body %d, timeout %v: want positive values", o.QueueSize, o.Workers, o.Top, o.MaxBody, o.Timeout)
+	if o.MinBodyRate == 0 {
+		o.MinBodyRate = 64 << 10
+	}
+	if o.QueueSize < 1 || o.Workers < 1 || o.Top < 1 || o.MaxBody < 1 || o.MinBodyRate < 1 || o.Timeout < 0 {
+		return o, fmt.Errorf("serve: queue size %d, workers %d, top %d, max body %d, min body rate %d, timeout %v: want positive values", o.QueueSize, o.Workers, o.Top, o.MaxBody, o.MinBodyRate, o.Timeout)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

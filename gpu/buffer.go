@@ -34,6 +34,33 @@ func (d *Device) newBuffer(label string, size uint64, usage wgpu.BufferUsage) (*
 	return d.create(label, size, usage, false)
 }
 
+// NewBufferWith allocates a storage buffer of size bytes, as NewBuffer,
+// holding data at its start and zeros after it, without a submission: the
+// buffer is created mapped and filled before the device sees it, where
+// NewBuffer and Write would wait for a copy.
+func (d *Device) NewBufferWith(label string, size uint64, data []byte) (*Buffer, error) {
+	if err := d.lock(); err != nil {
+		return nil, err
+	}
+	defer d.mu.Unlock()
+	return d.createWith(label, size, data, wgpu.BufferUsage_Storage|wgpu.BufferUsage_CopySrc|wgpu.BufferUsage_CopyDst)
+}
+
+// createWith allocates a buffer of max(size, len(data)) bytes holding
+// data (see NewBufferWith); the device lock is held.
+func (d *Device) createWith(label string, size uint64, data []byte, usage wgpu.BufferUsage) (*Buffer, error) {
+	b, err := d.create(label, max(size, uint64(len(data))), usage, true)
+	if err != nil {
+		return nil, err
+	}
+	parallelCopy(b.b.GetMappedRange(0, uint(b.Size)), data)
+	if err := b.b.Unmap(); err != nil {
+		b.release()
+		return nil, fmt.Errorf("gpu: buffer %s: %v", label, err)
+	}
+	return b, nil
+}
+
 // create allocates a buffer of size bytes (rounded up to a multiple of 4),
 // checked against the adapter's limits, mapped when mapped is set.
 func (d *Device) create(label string, size uint64, usage wgpu.BufferUsage, mapped bool) (*Buffer, error) {

@@ -67,12 +67,8 @@ func (d *Device) newDispatch(label string, p *Pipeline, params any, groups Group
 	if err != nil {
 		return nil, err
 	}
-	ub, err := d.newBuffer(label+".params", uint64(len(data)), wgpu.BufferUsage_Uniform|wgpu.BufferUsage_CopyDst)
+	ub, err := d.createWith(label+".params", 0, data, wgpu.BufferUsage_Uniform|wgpu.BufferUsage_CopyDst)
 	if err != nil {
-		return nil, err
-	}
-	if err := d.write(ub, 0, data); err != nil {
-		ub.release()
 		return nil, err
 	}
 	entries[0] = wgpu.BindGroupEntry{Binding: 0, Buffer: ub.b, Size: ub.Size}

@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -219,5 +220,27 @@ func TestReplay(t *testing.T) {
 	}
 	if _, err := r.Run([]gpu.Upload{{Buf: in, Data: make([]byte, 4*n)}}, nil); err == nil {
 		t.Error("a missing output was taken")
+	}
+}
+
+// NewBufferWith's buffer holds its data and zeros after it, and a kernel
+// reads its parameters (also created filled, without a submission).
+func TestNewBufferWith(t *testing.T) {
+	d := gputest.Device(t)
+	data := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	b, err := d.NewBufferWith("with", 24, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	got, err := d.Read(b, 0, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(append([]byte{}, data...), make([]byte, 12)...); !bytes.Equal(got, want) || b.Size != 24 {
+		t.Errorf("read back %v (size %d), want %v", got, b.Size, want)
+	}
+	if _, err := d.NewBufferWith("huge", d.Limits.MaxBufferSize+4, nil); err == nil {
+		t.Error("a buffer past the size limit was made")
 	}
 }

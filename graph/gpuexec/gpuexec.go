@@ -140,12 +140,8 @@ func (e *Executor) param(label string, r graph.Res, xf func([]float32) []float32
 		}
 		b = t
 	} else {
-		buf, err := e.Dev.NewBuffer(label, uint64(4*max(len(vals), 1)))
+		buf, err := e.Dev.NewBufferWith(label, 4, gpu.Bytes(vals))
 		if err != nil {
-			return nil, k, err
-		}
-		if err := e.Dev.Write(buf, 0, gpu.Bytes(vals)); err != nil {
-			buf.Release()
 			return nil, k, err
 		}
 		b = buf

@@ -84,7 +84,11 @@ type upKey struct {
 // fresh returns a new buffer of n floats (rounded up to whole vec4s, as
 // the copy kernel reads), zeros.
 func (p *pool) fresh(label string, n int) (*gpu.Buffer, error) {
-	b, err := p.dev.NewBuffer(label, shaders.CopyBytes(max(n, 1)))
+	return p.keep(p.dev.NewBuffer(label, shaders.CopyBytes(max(n, 1))))
+}
+
+// keep records a buffer the pool made (for release and Bytes).
+func (p *pool) keep(b *gpu.Buffer, err error) (*gpu.Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -118,18 +122,9 @@ func (p *pool) give(b *gpu.Buffer) {
 	}
 }
 
-// load returns a new buffer holding v.
+// load returns a new buffer holding v (fresh's size, its tail zeros).
 func (p *pool) load(label string, v []float32) (*gpu.Buffer, error) {
-	b, err := p.fresh(label, len(v))
-	if err != nil {
-		return nil, err
-	}
-	if len(v) > 0 {
-		if err := p.dev.Write(b, 0, gpu.Bytes(v)); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
+	return p.keep(p.dev.NewBufferWith(label, shaders.CopyBytes(max(len(v), 1)), gpu.Bytes(v)))
 }
 
 // constant is load for data no launch writes, loaded once: a parameter

@@ -44,6 +44,7 @@ type serveConfig struct {
 	models                                           modelList
 	httpAddr, grpcAddr, logFormat                    string
 	maxBatch, maxDelay, queue, workers, top, maxBody int
+	minBodyRate                                      int
 	maxPixels                                        int
 	timeout                                          time.Duration
 }
@@ -62,6 +63,7 @@ func parseServe(args []string) (*serveConfig, error) {
 	fs.IntVar(&c.workers, "workers", 0, "images decoded and preprocessed at once (default the number of CPUs)")
 	fs.IntVar(&c.top, "top", 5, "classes per image of the classes output and /predictions")
 	fs.IntVar(&c.maxBody, "max-body", 64, "largest request body or gRPC message, MiB")
+	fs.IntVar(&c.minBodyRate, "min-body-rate", 64, "KiB/s a REST body must keep up once it holds a queue slot (after 3 s); slower uploads get 408")
 	fs.IntVar(&c.maxPixels, "max-pixels", imagenet.MaxPixels, "largest width×height of an uploaded image")
 	fs.DurationVar(&c.timeout, "timeout", 0, "deadline of requests that set none (0: none)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -79,8 +81,8 @@ func parseServe(args []string) (*serveConfig, error) {
 		return nil, fmt.Errorf("--max-batch %d: want 1..1024: %w", c.maxBatch, errUsage)
 	case c.maxDelay < 0 || c.maxDelay > 10_000_000:
 		return nil, fmt.Errorf("--max-delay %d: want 0..10000000 µs: %w", c.maxDelay, errUsage)
-	case c.queue < 0 || c.workers < 0 || c.top < 1 || c.maxBody < 1 || c.maxBody > 2047 || c.maxPixels < 1 || c.timeout < 0:
-		return nil, fmt.Errorf("--queue, --workers, --top, --max-body (1..2047), --max-pixels, --timeout: want positive values: %w", errUsage)
+	case c.queue < 0 || c.workers < 0 || c.top < 1 || c.maxBody < 1 || c.maxBody > 2047 || c.maxPixels < 1 || c.timeout < 0 || c.minBodyRate < 1 || c.minBodyRate > 1<<20:
+		return nil, fmt.Errorf("--queue, --workers, --top, --max-body (1..2047), --min-body-rate (1..1048576), --max-pixels, --timeout: want positive values: %w", errUsage)
 	case c.logFormat != "text" && c.logFormat != "json":
 		return nil, fmt.Errorf("--log-format %q: want text or json: %w", c.logFormat, errUsage)
 	case c.httpAddr == "" && c.grpcAddr == "":
@@ -122,7 +124,7 @@ func runServe(args []string) error {
 		served = append(served, serve.Model{Name: m.name, Model: model})
 	}
 	s, err := serve.New(served, serve.Options{MaxBatch: c.maxBatch, MaxDelay: time.Duration(c.maxDelay) * time.Microsecond,
-		QueueSize: c.queue, Workers: c.workers, Top: c.top, MaxBody: int64(c.maxBody) << 20, Timeout: c.timeout, Logger: log})
+		QueueSize: c.queue, Workers: c.workers, Top: c.top, MaxBody: int64(c.maxBody) << 20, MinBodyRate: int64(c.minBodyRate) << 10, Timeout: c.timeout, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,7 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--model", "a/b=x.pth"}, "NAME=WEIGHTS"},
 		{[]string{"--model", "a=x.pth", "--model", "a=y.pth"}, "twice"},
 		{[]string{"--max-batch", "0"}, "--max-batch"},
+		{[]string{"--min-body-rate", "0"}, "--min-body-rate"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--http", "", "--grpc", ""}, "nothing to serve"},
 		{[]string{"--device", "tpu"}, "--device"},

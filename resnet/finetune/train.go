@@ -64,7 +64,7 @@ type Result struct {
 	Train   []Sample
 	Val     []Sample
 	Device  string // where the head's gradients ran
-	Images  ImageStats
+	Images  ImageStats // what decoding the image files took
 }
 
 // Run fine-tunes base's network on d: a new head of len(d.Classes)

@@ -63,7 +63,7 @@ type Result struct {
 	Epochs  []Epoch
 	Train   []Sample
 	Val     []Sample
-	Device  string // where the head's gradients ran
+	Device  string     // where the head's gradients ran
 	Images  ImageStats // what decoding the image files took
 }
 

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"math"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -144,6 +145,18 @@ func Load(ctx context.Context, arch, weightsSource string, opt Options) (*Model,
 
 // GPU returns the model's GPU executor, or nil on the CPU reference.
 func (m *Model) GPU() *gpuexec.Executor { return m.gpu }
+
+// ReadAhead is how many batches of batch images a caller should decode and
+// preprocess, or hold preprocessed, beyond the one the model runs: enough
+// to keep GOMAXPROCS readers busy, and at least 2, on a GPU; none when the
+// model runs on the CPU (the CPU reference, or a CPU adapter such as
+// lavapipe), where reading while it runs takes cores from it.
+func (m *Model) ReadAhead(batch int) int {
+	if m.gpu == nil || m.gpu.Caps().CPU {
+		return 0
+	}
+	return max(2, (runtime.GOMAXPROCS(0)+batch-1)/batch)
+}
 
 // Close releases the model's programs and the device Load opened, after
 // any compilation in progress has finished.

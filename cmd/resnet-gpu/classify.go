@@ -111,7 +111,7 @@ func runClassify(args []string) error {
 	}
 	con := newConsole(len(list.inputs))
 	failed := 0
-	err = classifyInputs(m, list.inputs, *batch, readAhead(m, *batch), func(o outcome) error {
+	err = classifyInputs(m, list.inputs, *batch, m.ReadAhead(*batch), func(o outcome) error {
 		defer con.step()
 		if o.err != nil {
 			failed++

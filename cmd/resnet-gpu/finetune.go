@@ -30,6 +30,7 @@ func runFinetune(args []string) error {
 	decay := fs.Float64("weight-decay", 1e-4, "L2 weight decay, as torch.optim's weight_decay")
 	val := fs.Float64("val", 0.2, "fraction of each class held out for validation (0: none)")
 	stage := fs.Bool("train-stage", false, "also train a ResNet's last stage (layer4; its batch-norm statistics stay the base's), not only the new head")
+	cacheMB := fs.Int64("cache-mb", 512, "MiB of decoded images kept in memory between epochs (0: decode every image every epoch)")
 	seed := fs.Uint64("seed", 1, "seed of the split, the head's initialisation, the augmentation and the image order")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -43,11 +44,14 @@ func runFinetune(args []string) error {
 	if *optimizer != "sgd" && *optimizer != "adam" {
 		return fmt.Errorf("--optimizer %q: want sgd or adam: %w", *optimizer, errUsage)
 	}
+	if *cacheMB < 0 || *cacheMB > math.MaxInt64>>20 {
+		return fmt.Errorf("--cache-mb %d: want 0 to %d MiB: %w", *cacheMB, math.MaxInt64>>20, errUsage)
+	}
 	if !strings.HasSuffix(*out, ".pth") {
 		return fmt.Errorf("--out %q: want a .pth file: %w", *out, errUsage)
 	}
 	opt := finetune.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *decay,
-		Adam: *optimizer == "adam", Val: *val, Seed: *seed, TrainStage: *stage}
+		Adam: *optimizer == "adam", Val: *val, Seed: *seed, TrainStage: *stage, Cache: *cacheMB << 20}
 	if err := opt.Check(); err != nil {
 		return fmt.Errorf("%w: %w", err, errUsage)
 	}

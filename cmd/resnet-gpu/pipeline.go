@@ -26,18 +26,6 @@ type group struct {
 	ready sync.WaitGroup
 }
 
-// readAhead is how many batches classifyInputs reads, or holds read,
-// beyond the one the model runs: enough to keep GOMAXPROCS readers busy,
-// and at least 2, on a GPU; none when the model runs on the CPU (the CPU
-// reference, or a CPU adapter such as lavapipe), where reading while it
-// runs takes cores from it.
-func readAhead(m *resnet.Model, batch int) int {
-	if ge := m.GPU(); ge == nil || ge.Caps().CPU {
-		return 0
-	}
-	return max(2, (runtime.GOMAXPROCS(0)+batch-1)/batch)
-}
-
 // classifyInputs classifies inputs batch by batch and calls done for each,
 // in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
 // inputs of up to ahead batches after the one that the calling goroutine,

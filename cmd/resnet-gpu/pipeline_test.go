@@ -177,7 +177,7 @@ func checkClassifyInputs(t *testing.T, m *resnet.Model, tol float64) {
 // -folder-images JPEGs and PNGs of mixed sizes at -folder-batch, five
 // ways interleaved each iteration (run it with -benchtime Nx for N
 // rounds; the medians are reported): classify's pipeline (reads on a
-// pool, readAhead batches ahead), the pipeline reading 2 batches ahead
+// pool, ReadAhead batches ahead), the pipeline reading 2 batches ahead
 // whatever the adapter, the sequential loop (read a batch one input at a
 // time, then run it), the model alone on synthetic inputs (what bench
 // measures) and the reads alone on the pool.
@@ -208,7 +208,7 @@ func BenchmarkClassifyFolder(b *testing.B) {
 		run  func() error
 	}{
 		{"pipeline", func() error {
-			return classifyInputs(m, list.inputs, batch, readAhead(m, batch), func(o outcome) error { return o.err })
+			return classifyInputs(m, list.inputs, batch, m.ReadAhead(batch), func(o outcome) error { return o.err })
 		}},
 		{"overlapped", func() error { // the read-ahead of a GPU, whatever the adapter
 			return classifyInputs(m, list.inputs, batch, 2, func(o outcome) error { return o.err })

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -139,6 +140,7 @@ func TestFinetuneErrors(t *testing.T) {
 		{[]string{"--data", data, "--lr", "0"}, 2, "learning rate 0"},
 		{[]string{"--data", data, "--momentum", "1"}, 2, "momentum 1"},
 		{[]string{"--data", data, "--val", "1"}, 2, "validation fraction 1"},
+		{[]string{"--data", data, "--cache-mb", "-1"}, 2, "--cache-mb -1"},
 		{[]string{"--data", data, "--out", "model.bin"}, 2, "want a .pth file"},
 		{[]string{"--data", data, "--out", filepath.Join(dir, "none", "m.pth")}, 1, "no folder"},
 		{[]string{"--data", filepath.Join(dir, "missing")}, 1, "missing"},
@@ -150,6 +152,44 @@ func TestFinetuneErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "m.pth")); err == nil {
 		t.Error("a failed finetune wrote its output")
+	}
+}
+
+// An image whose pixels are cut off (its header is sound, so the folder
+// passes the first check) stops the run when an epoch reaches it: one
+// error line naming it, exit 1, and neither the .pth nor the labels file
+// written.
+func TestFinetuneCorruptImage(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	for _, class := range []string{"cat", "coffee"} {
+		if err := os.MkdirAll(filepath.Join(data, class), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 3 {
+			name := fmt.Sprintf("%s-%02d.jpg", class, k)
+			b, err := os.ReadFile(filepath.Join(ftDir, "data", class, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if class == "coffee" && k == 1 {
+				b = b[:len(b)*2/3]
+			}
+			if err := os.WriteFile(filepath.Join(data, class, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := filepath.Join(dir, "m.pth")
+	stdout, e, code := cli(t, nil, "finetune", "--device", "cpu", "--weights", tinyPth, "--data", data, "--epochs", "1", "--val", "0", "--out", out)
+	oneErrorLine(t, e, code, 1, filepath.Join(data, "coffee", "coffee-01.jpg"))
+	if !strings.HasPrefix(stdout, "fine-tuning the head") {
+		t.Errorf("the run did not start: stdout %q", stdout)
+	}
+	for _, f := range []string{out, labelsPath(out)} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("the failed run wrote %s", f)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package finetune
 import (
 	"context"
 	"fmt"
+	"image"
 
 	"github.com/resnet-gpu/resnet-gpu/graph"
 	"github.com/resnet-gpu/resnet-gpu/resnet"
@@ -94,40 +95,39 @@ func stageBackbone(base *resnet.Model) *backbone {
 	return b
 }
 
-// features runs the backbone on every sample's input (as input returns
-// it for the sample and its index) in batches of up to 16 and returns the
+// passBatch is the images of one run of the backbone or the network.
+const passBatch = 16
+
+// features runs the backbone on every sample's input, as input makes it
+// from the sample's decoded image and index, in batches of passBatch that
+// imgs reads (keeping the images in its cache with keep), and returns the
 // outputs, concatenated in sample order.
-func (b *backbone) features(samples []Sample, input func(Sample, int) ([]float32, error), progress func(done int)) ([]float32, error) {
-	const batch = 16
+func (b *backbone) features(imgs *images, samples []Sample, keep bool, input func(image.Image, int) ([]float32, error), progress func(done int)) ([]float32, error) {
 	var out []float32
-	for lo := 0; lo < len(samples); lo += batch {
-		var in [][]float32
-		for i := lo; i < min(lo+batch, len(samples)); i++ {
-			x, err := input(samples[i], i)
-			if err != nil {
-				return nil, fmt.Errorf("finetune: %s: %w", samples[i].Path, err)
-			}
-			in = append(in, x)
-		}
+	err := imgs.batches(samples, passBatch, keep, input, func(lo int, in [][]float32) error {
 		f, err := b.run(in)
 		if err != nil {
-			return nil, fmt.Errorf("finetune: %w", err)
+			return fmt.Errorf("finetune: %w", err)
 		}
 		if i := weights.NonFinite(f); i >= 0 {
-			return nil, fmt.Errorf("finetune: %s: the backbone's output %d is %v", samples[lo+i/(len(f)/len(in))].Path, i%(len(f)/len(in)), f[i])
+			return fmt.Errorf("finetune: %s: the backbone's output %d is %v", samples[lo+i/(len(f)/len(in))].Path, i%(len(f)/len(in)), f[i])
 		}
 		out = append(out, f...)
 		if progress != nil {
 			progress(lo + len(in))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // networkLogits runs the whole network, the base's with state sd and a
 // head of a.Classes outputs, on samples' evaluation inputs, as classify
-// would.
-func networkLogits(ctx context.Context, base *resnet.Model, a resnet.Arch, sd weights.StateDict, samples []Sample) ([][]float64, error) {
+// would, the images read by imgs and kept in its cache.
+func networkLogits(ctx context.Context, base *resnet.Model, a resnet.Arch, sd weights.StateDict, imgs *images, samples []Sample) ([][]float64, error) {
 	w := &resnet.Weights{Name: "fine-tuned", Arch: a, State: sd, Transform: base.Transform}
 	t := base.Transform
 	m, err := resnet.Load(ctx, "", "", resnet.Options{Weights: w, Exec: base.Exec, Transform: &t})
@@ -136,22 +136,19 @@ func networkLogits(ctx context.Context, base *resnet.Model, a resnet.Arch, sd we
 	}
 	defer m.Close()
 	var out [][]float64
-	for lo := 0; lo < len(samples); lo += 16 {
-		var in [][]float32
-		for _, s := range samples[lo:min(lo+16, len(samples))] {
-			x, err := m.Preprocess(s.Image)
-			if err != nil {
-				return nil, fmt.Errorf("finetune: %s: %w", s.Path, err)
-			}
-			in = append(in, x)
-		}
+	preprocess := func(img image.Image, _ int) ([]float32, error) { return m.Preprocess(img) }
+	err = imgs.batches(samples, passBatch, true, preprocess, func(_ int, in [][]float32) error {
 		logits, _, err := m.Forward(in)
 		if err != nil {
-			return nil, fmt.Errorf("finetune: %w", err)
+			return fmt.Errorf("finetune: %w", err)
 		}
 		for _, l := range logits {
 			out = append(out, graph.To64(l))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -2,7 +2,6 @@ package finetune
 
 import (
 	"fmt"
-	"image"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -13,11 +12,10 @@ import (
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
 
-// Sample is one labelled image.
+// Sample is one labelled image file.
 type Sample struct {
 	Path  string
 	Label int // index into Dataset.Classes
-	Image image.Image
 }
 
 // Dataset is a folder of labelled images.
@@ -31,9 +29,10 @@ type Dataset struct {
 
 // LoadDir reads dir as torchvision's ImageFolder does: every sub-folder is
 // a class, named by the folder, indexed in sorted order, holding its images
-// (files with an image extension; others are skipped). It decodes every
-// image; a folder with fewer than two classes, a class without images or
-// an image that does not decode is an error.
+// (files with an image extension; others are skipped). It reads only the
+// images' headers (Run decodes the images as it needs them); a folder with
+// fewer than two classes, a class without images or a file whose header
+// imagenet.OpenConfig refuses is an error.
 func LoadDir(dir string) (*Dataset, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -60,11 +59,10 @@ func LoadDir(dir string) (*Dataset, error) {
 				continue
 			}
 			p := filepath.Join(dir, c, f.Name())
-			img, err := imagenet.Open(p)
-			if err != nil {
+			if _, err := imagenet.OpenConfig(p); err != nil {
 				return nil, fmt.Errorf("finetune: %w", err)
 			}
-			d.Samples = append(d.Samples, Sample{Path: p, Label: label, Image: img})
+			d.Samples = append(d.Samples, Sample{Path: p, Label: label})
 			n++
 		}
 		if n == 0 {

@@ -13,4 +13,10 @@
 // batch with gpugrad on the GPU, or ref.Trainer on the CPU, followed by a
 // host-side SGD-with-momentum or Adam update in float64 of the float32
 // parameters, as torch.optim's.
+//
+// LoadDir reads the images' headers alone; Run decodes the images as the
+// batches need them, on a pool of GOMAXPROCS goroutines that works ahead
+// of the backbone by at most a few batches (resnet.Model.ReadAhead), and
+// keeps decoded images from one epoch to the next in a cache of at most
+// Options.Cache bytes, so that memory does not grow with the dataset.
 package finetune

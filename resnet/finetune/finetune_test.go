@@ -178,12 +178,15 @@ func checkLearns(t *testing.T, base *resnet.Model, r *Result) {
 }
 
 // On the CPU reference the head learns, and the same seed gives the same
-// .pth bytes.
+// .pth bytes, whether the images stay decoded from one epoch to the next
+// (each decoded once) or not (the held-out ones once, the training ones
+// every epoch).
 func TestRunCPU(t *testing.T) {
 	d := loadData(t)
 	base := tinyBase(t, resnet.Options{Device: "cpu"})
 	var epochs []Epoch
 	o := opts()
+	o.Cache = 1 << 30
 	o.Epoch = func(e Epoch) { epochs = append(epochs, e) }
 	r, err := Run(context.Background(), base, d, o)
 	if err != nil {
@@ -193,13 +196,19 @@ func TestRunCPU(t *testing.T) {
 	if len(epochs) != o.Epochs || epochs[0].N != 1 {
 		t.Errorf("%d epoch callbacks", len(epochs))
 	}
-	o.Epoch = nil
+	o.Epoch, o.Cache = nil, 0
 	again, err := Run(context.Background(), base, d, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(save(t, r), save(t, again)) {
 		t.Error("two runs with the same seed give different .pth bytes")
+	}
+	if n := r.Images.Decodes; n != len(d.Samples) {
+		t.Errorf("with the cache: %d decodes of %d images, want one each", n, len(d.Samples))
+	}
+	if n, want := again.Images.Decodes, len(again.Val)+o.Epochs*len(again.Train); n != want || again.Images.Cached != 0 {
+		t.Errorf("without the cache: %d decodes and %d bytes cached, want %d and none", n, again.Images.Cached, want)
 	}
 }
 
@@ -278,6 +287,7 @@ func TestRunErrors(t *testing.T) {
 		"momentum": func(o *Options) { o.Momentum = 1 },
 		"decay":    func(o *Options) { o.WeightDecay = -1 },
 		"val":      func(o *Options) { o.Val = 1 },
+		"cache":    func(o *Options) { o.Cache = -1 },
 	} {
 		o := opts()
 		f(&o)

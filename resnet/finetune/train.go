@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -28,6 +29,11 @@ type Options struct {
 	// convolutions and its batch-norms' weights and biases; their running
 	// statistics stay the base's), not only the head.
 	TrainStage bool
+	// Cache is the most bytes of decoded images kept in memory from one
+	// epoch to the next (0: none, every epoch decodes its images again).
+	// The images are decoded as the batches need them; the cache keeps
+	// the first that fit.
+	Cache int64
 	// Seed seeds the split, the head's initialisation, the augmentation
 	// and the order of the training images.
 	Seed uint64
@@ -57,7 +63,8 @@ type Result struct {
 	Epochs  []Epoch
 	Train   []Sample
 	Val     []Sample
-	Device  string // where the head's gradients ran
+	Device  string     // where the head's gradients ran
+	Images  ImageStats // what decoding the image files took
 }
 
 // Run fine-tunes base's network on d: a new head of len(d.Classes)
@@ -99,10 +106,11 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 		return nil, err
 	}
 	defer bb.close()
-	preprocess := func(s Sample, _ int) ([]float32, error) { return base.Preprocess(s.Image) }
+	imgs := newImages(opt.Cache, base.ReadAhead(passBatch))
+	preprocess := func(img image.Image, _ int) ([]float32, error) { return base.Preprocess(img) }
 	var valX []float32
-	if !opt.TrainStage { // the head's validation reads features computed once
-		if valX, err = bb.features(val, preprocess, nil); err != nil {
+	if !opt.TrainStage { // the head's validation reads features computed once, of images read once
+		if valX, err = bb.features(imgs, val, false, preprocess, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -114,8 +122,8 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 		start := time.Now()
 		// Each image's augmentation draws from its own generator, so that
 		// it depends on the seed, the epoch and the image alone.
-		x, err := bb.features(train, func(s Sample, i int) ([]float32, error) {
-			return aug.Apply(s.Image, rand.New(rand.NewPCG(opt.Seed, uint64(e)<<32|uint64(i)))), nil
+		x, err := bb.features(imgs, train, true, func(img image.Image, i int) ([]float32, error) {
+			return aug.Apply(img, rand.New(rand.NewPCG(opt.Seed, uint64(e)<<32|uint64(i)))), nil
 		}, func(done int) {
 			if opt.Progress != nil {
 				opt.Progress(e, done, len(train))
@@ -138,7 +146,7 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 		if len(val) > 0 {
 			var logits [][]float64
 			if opt.TrainStage {
-				logits, err = networkLogits(ctx, base, res.Arch, t.sd, val)
+				logits, err = networkLogits(ctx, base, res.Arch, t.sd, imgs, val)
 			} else {
 				logits, err = t.headLogits(valX, bb.shape, val)
 			}
@@ -153,6 +161,7 @@ func Run(ctx context.Context, base *resnet.Model, d *Dataset, opt Options) (*Res
 			opt.Epoch(ep)
 		}
 	}
+	res.Images = imgs.stats
 	res.State = make(weights.StateDict, len(w.State))
 	for _, s := range res.Arch.Specs() {
 		res.State[s.Name], res.Names = t.sd[s.Name], append(res.Names, s.Name)
@@ -178,6 +187,8 @@ func (o Options) Check() error {
 		return fmt.Errorf("finetune: weight decay %v, want a number ≥ 0", o.WeightDecay)
 	case !(o.Val >= 0 && o.Val < 1):
 		return fmt.Errorf("finetune: validation fraction %v, want 0 ≤ v < 1", o.Val)
+	case o.Cache < 0:
+		return fmt.Errorf("finetune: an image cache of %d bytes, want at least 0", o.Cache)
 	}
 	return nil
 }

@@ -80,6 +80,20 @@ func Decode(r io.Reader, name string) (image.Image, error) {
 	return narrow(img), nil
 }
 
+// DecodeConfig reads the header of the image r holds, as Decode would,
+// and returns the image's width, height and colour model as its header
+// gives them. It refuses what Decode refuses from the header alone (an
+// unknown format, no pixels, more than MaxPixels, or a decoding that
+// would take more than MaxBytes), with errors of the same form; an image
+// it accepts can still fail Decode if its pixel data is damaged.
+func DecodeConfig(r io.Reader, name string) (image.Config, error) {
+	cfg, _, err := header(r)
+	if err != nil {
+		return image.Config{}, fmt.Errorf("imagenet: %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
 // readSeekerAt is a reader with random access, such as *os.File.
 type readSeekerAt interface {
 	io.ReaderAt
@@ -88,11 +102,21 @@ type readSeekerAt interface {
 
 // decode is Decode without the name in errors, the last check and narrow.
 func decode(r io.Reader) (image.Image, error) {
+	_, pixels, err := header(r)
+	if err != nil {
+		return nil, err
+	}
+	return pixels()
+}
+
+// header reads and checks the header of the image r holds and returns its
+// configuration and a function that decodes the image from there on.
+func header(r io.Reader) (image.Config, func() (image.Image, error), error) {
 	if ra, ok := r.(readSeekerAt); ok {
 		if start, err := ra.Seek(0, io.SeekCurrent); err == nil {
 			var magic [4]byte
 			if n, _ := ra.ReadAt(magic[:], start); isTIFF(magic[:n]) {
-				return decodeTIFF(io.NewSectionReader(ra, start, math.MaxInt64-start))
+				return tiffHeader(io.NewSectionReader(ra, start, math.MaxInt64-start))
 			}
 		}
 	}
@@ -100,12 +124,12 @@ func decode(r io.Reader) (image.Image, error) {
 	if magic, _ := br.Peek(4); isTIFF(magic) {
 		data, err := io.ReadAll(io.LimitReader(br, MaxBytes+1))
 		if err != nil {
-			return nil, err
+			return image.Config{}, nil, err
 		}
 		if int64(len(data)) > MaxBytes {
-			return nil, fmt.Errorf("%w: a TIFF file of more than %d MiB", ErrTooLarge, MaxBytes>>20)
+			return image.Config{}, nil, fmt.Errorf("%w: a TIFF file of more than %d MiB", ErrTooLarge, MaxBytes>>20)
 		}
-		return decodeTIFF(bytes.NewReader(data))
+		return tiffHeader(bytes.NewReader(data))
 	}
 	// Keep what DecodeConfig reads so that the full decoder sees the
 	// whole stream again.
@@ -114,37 +138,42 @@ func decode(r io.Reader) (image.Image, error) {
 		return image.DecodeConfig(io.TeeReader(br, &head))
 	})
 	if err != nil {
-		return nil, err
+		return image.Config{}, nil, err
 	}
 	if err := checkCost(cfg, format, bytes.NewReader(head.Bytes())); err != nil {
-		return nil, err
+		return image.Config{}, nil, err
 	}
-	img, _, err := safely(func() (image.Image, string, error) {
-		return image.Decode(io.MultiReader(&head, br))
-	})
-	return img, err
+	return cfg, func() (image.Image, error) {
+		img, _, err := safely(func() (image.Image, string, error) {
+			return image.Decode(io.MultiReader(&head, br))
+		})
+		return img, err
+	}, nil
 }
 
-// decodeTIFF decodes the TIFF that starts at offset 0 of ra. The TIFF
-// decoder is called directly, since image.Decode would hide ReadAt behind
-// a buffer and the decoder would then hold the whole file in memory.
-func decodeTIFF(ra io.ReaderAt) (image.Image, error) {
+// tiffHeader is header for the TIFF that starts at offset 0 of ra. The
+// TIFF decoder is called directly, since image.Decode would hide ReadAt
+// behind a buffer and the decoder would then hold the whole file in
+// memory.
+func tiffHeader(ra io.ReaderAt) (image.Config, func() (image.Image, error), error) {
 	all := func() io.Reader { return io.NewSectionReader(ra, 0, math.MaxInt64) }
 	cfg, _, err := safely(func() (image.Config, string, error) {
 		cfg, err := tiff.DecodeConfig(all())
 		return cfg, "tiff", err
 	})
 	if err != nil {
-		return nil, err
+		return image.Config{}, nil, err
 	}
 	if err := checkCost(cfg, "tiff", ra); err != nil {
-		return nil, err
+		return image.Config{}, nil, err
 	}
-	img, _, err := safely(func() (image.Image, string, error) {
-		img, err := tiff.Decode(all())
-		return img, "tiff", err
-	})
-	return img, err
+	return cfg, func() (image.Image, error) {
+		img, _, err := safely(func() (image.Image, string, error) {
+			img, err := tiff.Decode(all())
+			return img, "tiff", err
+		})
+		return img, err
+	}, nil
 }
 
 // isTIFF reports whether magic begins a TIFF file.
@@ -190,6 +219,29 @@ func narrow(img image.Image) image.Image {
 // Open decodes the image file at path with Decode, naming the file by path
 // in errors.
 func Open(path string) (image.Image, error) {
+	f, err := open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Decode(f, path)
+}
+
+// OpenConfig reads the header of the image file at path with
+// DecodeConfig, naming the file by path in errors: a cheap check that a
+// file is an image Open will decode, short of damaged pixel data.
+func OpenConfig(path string) (image.Config, error) {
+	f, err := open(path)
+	if err != nil {
+		return image.Config{}, err
+	}
+	defer f.Close()
+	return DecodeConfig(f, path)
+}
+
+// open opens the file at path, with an error of the form
+// "imagenet: PATH: reason".
+func open(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -198,8 +250,7 @@ func Open(path string) (image.Image, error) {
 		}
 		return nil, fmt.Errorf("imagenet: %s: %w", path, err)
 	}
-	defer f.Close()
-	return Decode(f, path)
+	return f, nil
 }
 
 // checkSize returns nil when a w×h image is non-empty and within MaxPixels.

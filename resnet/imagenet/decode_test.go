@@ -298,3 +298,74 @@ func TestSafelyRecovers(t *testing.T) {
 		t.Errorf("error %v, want a decoder panic", err)
 	}
 }
+
+// TestOpenConfig checks that the header check agrees with Open on the size
+// of every format, passes a file whose pixel data is cut off (which Open
+// then refuses, naming it) and refuses what Open refuses from the header.
+func TestOpenConfig(t *testing.T) {
+	dir := t.TempDir()
+	files, err := filepath.Glob("../../testdata/images/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "testdata/lossy.webp", "testdata/cmyk.jpeg")
+	for i, enc := range []encodeFunc{pngEnc, jpegEnc, gifEnc, bmpEnc, tiffEnc} {
+		var buf bytes.Buffer
+		if err := enc(&buf, pattern(image.NewNRGBA(image.Rect(0, 0, 7, 5)), true)); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("enc%d", i))
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for _, f := range files {
+		cfg, err := OpenConfig(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		m, err := Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := m.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+			t.Errorf("%s: header says %dx%d, decoded %v", f, cfg.Width, cfg.Height, b)
+		}
+	}
+
+	b, err := os.ReadFile("../../testdata/images/rocket.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.jpg")
+	if err := os.WriteFile(cut, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenConfig(cut); err != nil {
+		t.Errorf("a JPEG cut in half: its header is refused: %v", err)
+	}
+	if _, err := Open(cut); err == nil || !strings.HasPrefix(err.Error(), "imagenet: "+cut+": ") {
+		t.Errorf("a JPEG cut in half: Open's error %v, want one naming it", err)
+	}
+	for name, c := range map[string]struct {
+		data string
+		want error
+	}{
+		"notes.txt": {"not an image", image.ErrFormat},
+		"huge.png":  {string(pngHeader(100000, 100000)), ErrTooLarge},
+		"empty.gif": {"GIF89a\x00\x00\x05\x00\x00\x00\x00", ErrEmpty},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(c.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := OpenConfig(p); !errors.Is(err, c.want) || !strings.HasPrefix(err.Error(), "imagenet: "+p+": ") {
+			t.Errorf("%s: error %v, want one naming it and wrapping %v", name, err, c.want)
+		}
+	}
+	if _, err := OpenConfig(filepath.Join(dir, "none.png")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: error %v, want one wrapping fs.ErrNotExist", err)
+	}
+}

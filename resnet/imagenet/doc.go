@@ -7,7 +7,8 @@
 // more than [MaxBytes] of memory, is refused before its pixels are
 // allocated; a malformed file gives a one-line error naming it, never a
 // panic. Wide images (16-bit, CMYK) come back converted to 8 bits, so that
-// the wide copy does not outlive the decoding.
+// the wide copy does not outlive the decoding. [DecodeConfig] and
+// [OpenConfig] make the same header checks without decoding the pixels.
 //
 // [Transform.Apply] reproduces torchvision's evaluation preprocessing on a
 // PIL image, Resize, CenterCrop, ToTensor and Normalize, bit for bit: the

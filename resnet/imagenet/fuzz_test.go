@@ -13,7 +13,8 @@ import (
 // FuzzDecode feeds arbitrary bytes to Decode, seeded with the fixture
 // images of this package and of the repository and with small encodings of
 // every format Go can write. Decode must return an error or an image that
-// ToRGB and Apply accept, and never panic.
+// ToRGB and Apply accept, and never panic; DecodeConfig must not panic
+// either, and must accept the header of every image Decode decodes.
 //
 // Minimising a new input grown from the large repository images takes up to
 // -fuzzminimizetime (60 s by default) of slow runs; -fuzzminimizetime=5s
@@ -52,7 +53,16 @@ func FuzzDecode(f *testing.F) {
 	defer func(n int, b int64) { MaxPixels, MaxBytes = n, b }(MaxPixels, MaxBytes)
 	MaxPixels, MaxBytes = 1<<20, 64<<20
 	f.Fuzz(func(t *testing.T, data []byte) {
+		_, cerr := DecodeConfig(bytes.NewReader(data), "fuzz")
+		if cerr != nil {
+			if msg := cerr.Error(); !strings.HasPrefix(msg, "imagenet: fuzz: ") || strings.Contains(msg, "\n") {
+				t.Fatalf("DecodeConfig's error %q is not one line naming the input", msg)
+			}
+		}
 		m, err := Decode(bytes.NewReader(data), "fuzz")
+		if err == nil && cerr != nil {
+			t.Fatalf("Decode decodes what DecodeConfig refuses: %v", cerr)
+		}
 		if err != nil {
 			if msg := err.Error(); !strings.HasPrefix(msg, "imagenet: fuzz: ") || strings.Contains(msg, "\n") {
 				t.Fatalf("error %q is not one line naming the input", msg)

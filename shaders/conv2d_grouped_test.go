@@ -78,8 +78,9 @@ func TestConvGroupedResNeXt(t *testing.T) {
 // rows of 7 or 4), and with workgroup counts folded past a limit of 12, on
 // a ResNeXt layer of each group width and the grouped cases of
 // opcheck.Awkward (depthwise, groups of 5, partial channel blocks, strides
-// 2 and 3, a 1×1 image). The variant suite runs the latter on the
-// executor too.
+// 2 and 3, a 1×1 image, dilation, asymmetric padding) and groupedEdges
+// (5×5 and 7×7, 1×7, dilation 3). The variant suite runs the latter on
+// the executor too.
 func TestConvGroupedForms(t *testing.T) {
 	dev := gputest.Device(t)
 	cases := []shaders.ConvGeom{
@@ -89,7 +90,7 @@ func TestConvGroupedForms(t *testing.T) {
 		cg(1, 2048, 7, 7, 2048, 3, 1, 1, 32, false, true), // 64 a group (ResNeXt-101 32×8d)
 	}
 	k, _ := shaders.Kernel("grouped")
-	_, awkward := convCases(opcheck.Awkward())
+	_, awkward := convCases(append(opcheck.Awkward(), groupedEdges()...))
 	for _, g := range awkward {
 		// runPacked binds no input stage: graph/opcheck's TestPreStage
 		// checks the Pre cases through the executor.
@@ -97,8 +98,8 @@ func TestConvGroupedForms(t *testing.T) {
 			cases = append(cases, g)
 		}
 	}
-	if len(cases) < 4+12 {
-		t.Fatalf("%d grouped cases in opcheck.Awkward, want at least 12", len(cases)-4)
+	if len(cases) < 4+12+len(groupedEdges()) {
+		t.Fatalf("%d grouped cases in opcheck.Awkward and groupedEdges, want at least %d", len(cases)-4, 12+len(groupedEdges()))
 	}
 	gpuLim := shaders.DiscreteGPU
 	gpuLim.Limits = dev.Limits
@@ -219,12 +220,12 @@ func TestGroupedLaunch(t *testing.T) {
 	if !ok {
 		t.Fatal("no grouped kernel in the registry")
 	}
-	dil := l1
-	dil.DH = 2
-	uneven := l1
-	uneven.PL = 0
-	k5 := cg(1, 128, 56, 56, 128, 5, 1, 2, 32, false, true)
-	for _, g := range []shaders.ConvGeom{cg(1, 64, 56, 56, 64, 3, 1, 1, 1, false, true), dil, uneven, k5} {
+	k8 := cg(1, 128, 56, 56, 128, 8, 1, 2, 32, false, true)
+	k1x8 := k8
+	k1x8.KH = 1
+	farPad := l1
+	farPad.PL = 1 << 16
+	for _, g := range []shaders.ConvGeom{cg(1, 64, 56, 56, 64, 3, 1, 1, 1, false, true), k8, k1x8, farPad} {
 		if k.Supports(g) {
 			t.Errorf("grouped supports %s", g)
 		}
@@ -244,7 +245,7 @@ func TestGroupedLaunch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := gpu.Key{Kernel: "conv2d", Variant: "grouped", Consts: [8]uint32{0, 1, 3, 3, 1, 1, f.br, f.bc}}
+		want := gpu.Key{Kernel: "conv2d", Variant: "grouped", Consts: [8]uint32{0, 1, 3<<16 | 3, 1<<16 | 1, 1<<16 | 1, 1<<16 | 1, 1, f.br<<16 | f.bc}}
 		if cl.Key != want {
 			t.Errorf("CPU %t: key %+v, want %+v", f.caps.CPU, cl.Key, want)
 		}
@@ -262,11 +263,11 @@ func TestGroupedLaunch(t *testing.T) {
 	// Stride 2: one row of 7 on a CPU adapter; with channels per group
 	// not a multiple of 4 (one channel a step), of 4.
 	s2 := cg(1, 256, 56, 56, 256, 3, 2, 1, 32, false, true)
-	if cl, err := shaders.Conv2D(s2, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 1, 3, 3, 2, 1, 1, 7} {
+	if cl, err := shaders.Conv2D(s2, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 1, 3<<16 | 3, 2<<16 | 2, 1<<16 | 1, 1<<16 | 1, 1, 1<<16 | 7} {
 		t.Errorf("stride 2: key %+v, %v", cl.Key, err)
 	}
 	dw := cg(1, 32, 56, 56, 32, 3, 2, 1, 32, false, false)
-	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3, 3, 2, 0, 1, 4} {
+	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3<<16 | 3, 2<<16 | 2, 1<<16 | 1, 1<<16 | 1, 0, 1<<16 | 4} {
 		t.Errorf("depthwise, stride 2: key %+v, %v", cl.Key, err)
 	}
 	small := shaders.CPUAdapter

@@ -357,3 +357,32 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
+
+// groupedOp is a k × k convolution of c channels in groups at stride s,
+// dilation d, padded to keep the size at stride 1, with ReLU.
+func groupedOp(c, k, s, d, groups int) *graph.Conv2D {
+	op := graph.Conv(c, c, k, s, d*(k-1)/2)
+	op.Groups, op.Dilation, op.ReLU = groups, [2]int{d, d}, true
+	return op
+}
+
+// Grouped convolutions beyond ResNeXt's 3×3, batch 1: EfficientNet-B0's
+// 5×5 depthwise layers (240 channels at 28², the strided one of 144 at
+// 56²), ConvNeXt-T's 7×7 depthwise of its first stage (96 at 56²), and
+// ResNeXt-50's last-stage 3×3 dilated 2 as DeepLab runs it (at 14²), and
+// dilated 3.
+func BenchmarkConv_Depthwise28_5x5(b *testing.B) {
+	benchConvOp(b, groupedOp(240, 5, 1, 1, 240), graph.Shape{1, 240, 28, 28})
+}
+func BenchmarkConv_Depthwise56s2_5x5(b *testing.B) {
+	benchConvOp(b, groupedOp(144, 5, 2, 1, 144), graph.Shape{1, 144, 56, 56})
+}
+func BenchmarkConv_Depthwise56_7x7(b *testing.B) {
+	benchConvOp(b, groupedOp(96, 7, 1, 1, 96), graph.Shape{1, 96, 56, 56})
+}
+func BenchmarkConv_X50L4_d2_g32(b *testing.B) {
+	benchConvOp(b, groupedOp(1024, 3, 1, 2, 32), graph.Shape{1, 1024, 14, 14})
+}
+func BenchmarkConv_X50L4_d3_g32(b *testing.B) {
+	benchConvOp(b, groupedOp(1024, 3, 1, 3, 32), graph.Shape{1, 1024, 14, 14})
+}

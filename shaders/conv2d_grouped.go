@@ -69,24 +69,28 @@ func gcd(a, b int) int {
 	return a
 }
 
-// regs is the vec4 values an invocation keeps: the patch and the
-// accumulators.
-func (f groupedForm) regs() int { return f.ph*f.pw + f.br*f.bc }
+// patch is the vec4 values of the patch an invocation of form f loads
+// per step.
+func (f groupedForm) patch() int { return f.ph * f.pw }
 
 // groupedBlocks are the blocks a CPU adapter's form is chosen from for
-// the convolutions groupedBlock3 does not cover, largest first.
-var groupedBlocks = [][2]int{{2, 7}, {1, 7}, {2, 4}, {1, 4}, {1, 2}, {1, 1}}
+// the convolutions groupedBlock3 does not cover, fastest first.
+var groupedBlocks = [][2]int{{1, 7}, {1, 4}, {1, 2}}
 
 // groupedBlock is the form of conv2d_grouped.wgsl's launch for g, with
 // vec as the kernel's VEC. On a GPU blocks of one pixel, so that
 // neighbouring invocations read and write neighbouring pixels and the
 // small late layers still fill the device. On a CPU adapter the kernels
 // up to 3×3 without dilation and with one stride take groupedBlock3's
-// block; the others the first of groupedBlocks whose patch and
-// accumulators fit 52 vec4 values and whose taps (KH·KW·BR·BC products
-// of 4 channels a step) number at most 126 — the bounds of the 3×3 forms
-// that llvmpipe still unrolls (see groupedBlock3), within which it keeps
-// them in registers. A 1 × 1 block always fits: 49 + 1 values for 7×7.
+// block; the others the first of groupedBlocks whose patch is at most 45
+// texels and whose products (KH·KW·BR·BC taps of a block) number at most
+// 126, the largest of groupedBlock3's forms; else 1 × 1. llvmpipe's
+// compile time grows fast past those: measured on lavapipe (its shader
+// cache off), forms with patches of 55–171 texels took 7–52 s to compile,
+// the 3×3 ones under 1 s. Within them, 1 × 7 ran fastest or within 10% of
+// the fastest on 5×5 grouped and 3×3 dilated 2 layers, 1 × 4 next; the
+// larger 2 × 7 ran 1.3–3 times as fast on 5×5 and 7×7 depthwise layers
+// (one step) but slower with more steps, and took 20–50 s to compile.
 func groupedBlock(g ConvGeom, vec bool, c gpu.Caps) groupedForm {
 	switch {
 	case !c.CPU:
@@ -97,7 +101,7 @@ func groupedBlock(g ConvGeom, vec bool, c gpu.Caps) groupedForm {
 	}
 	for _, b := range groupedBlocks {
 		f := newGroupedForm(g, b[0], b[1])
-		if f.regs() <= 52 && g.KH*g.KW*b[0]*b[1] <= 126 {
+		if f.patch() <= 45 && g.KH*g.KW*b[0]*b[1] <= 126 {
 			return f
 		}
 	}

@@ -3,6 +3,7 @@ package shaders_test
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -269,6 +270,38 @@ func TestGroupedLaunch(t *testing.T) {
 	dw := cg(1, 32, 56, 56, 32, 3, 2, 1, 32, false, false)
 	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3<<16 | 3, 2<<16 | 2, 1<<16 | 1, 1<<16 | 1, 0, 1<<16 | 4} {
 		t.Errorf("depthwise, stride 2: key %+v, %v", cl.Key, err)
+	}
+	// The larger kernels on a CPU adapter: the largest block whose patch
+	// is at most 45 texels and whose products at most 126. A dilated
+	// patch holds only the rows and columns its taps read: every DH-th
+	// row over one row of pixels, every gcd(SW, DW)-th column.
+	d2 := cg(1, 1024, 14, 14, 1024, 3, 1, 2, 32, false, true)
+	d2.DH, d2.DW = 2, 2
+	d3s2 := cg(1, 64, 28, 28, 64, 3, 2, 3, 4, false, true)
+	d3s2.DH, d3s2.DW = 3, 3
+	for _, f := range []struct {
+		g      shaders.ConvGeom
+		caps   gpu.Caps
+		br, bc uint32
+		patch  string
+	}{
+		{cg(1, 240, 28, 28, 240, 5, 1, 2, 240, false, true), shaders.CPUAdapter, 1, 4, "PH: u32 = 5u;\nconst PW: u32 = 8u;"}, // 1 × 7: 55 texels
+		{cg(1, 96, 56, 56, 96, 7, 1, 3, 96, false, true), shaders.CPUAdapter, 1, 1, "PH: u32 = 7u;\nconst PW: u32 = 7u;"},
+		{d2, shaders.CPUAdapter, 1, 7, "UY: u32 = 2u;\nconst UX: u32 = 1u;\nconst PH: u32 = 3u;\nconst PW: u32 = 11u;"},
+		{d2, shaders.DiscreteGPU, 1, 1, "UY: u32 = 2u;\nconst UX: u32 = 2u;\nconst PH: u32 = 3u;\nconst PW: u32 = 3u;"},
+		{d3s2, shaders.CPUAdapter, 1, 4, "UY: u32 = 3u;\nconst UX: u32 = 1u;\nconst PH: u32 = 3u;\nconst PW: u32 = 13u;"}, // 1 × 7: 19 columns
+	} {
+		cl, err := shaders.Conv2D(f.g, "grouped", f.caps)
+		if err != nil {
+			t.Errorf("%s: %v", f.g, err)
+			continue
+		}
+		if got := cl.Key.Consts[7]; got != f.br<<16|f.bc {
+			t.Errorf("%s (CPU %t): block %d × %d, want %d × %d", f.g, f.caps.CPU, got>>16, got&0xffff, f.br, f.bc)
+		}
+		if src := cl.Source(); !strings.Contains(src, f.patch) {
+			t.Errorf("%s (CPU %t): no %q in the source", f.g, f.caps.CPU, f.patch)
+		}
 	}
 	small := shaders.CPUAdapter
 	small.MaxInvocationsPerWorkgroup = 32

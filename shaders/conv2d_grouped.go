@@ -62,6 +62,7 @@ func newGroupedForm(g ConvGeom, br, bc int) groupedForm {
 	return f
 }
 
+// gcd is the greatest common divisor of a and b, both positive.
 func gcd(a, b int) int {
 	for b != 0 {
 		a, b = b, a%b
@@ -90,7 +91,7 @@ var groupedBlocks = [][2]int{{1, 7}, {1, 4}, {1, 2}}
 // the 3×3 ones under 1 s. Within them, 1 × 7 ran fastest or within 10% of
 // the fastest on 5×5 grouped and 3×3 dilated 2 layers, 1 × 4 next; the
 // larger 2 × 7 ran 1.3–3 times as fast on 5×5 and 7×7 depthwise layers
-// (one step) but slower with more steps, and took 20–50 s to compile.
+// (one step) but slower with more steps, and took 7–52 s to compile.
 func groupedBlock(g ConvGeom, vec bool, c gpu.Caps) groupedForm {
 	switch {
 	case !c.CPU:

@@ -303,6 +303,15 @@ func TestGroupedLaunch(t *testing.T) {
 			t.Errorf("%s (CPU %t): no %q in the source", f.g, f.caps.CPU, f.patch)
 		}
 	}
+	// The untuned chooser takes grouped over general for them too.
+	_, edges := convCases(groupedEdges())
+	for _, g := range append(edges, d2, d3s2) {
+		for _, caps := range []gpu.Caps{shaders.DiscreteGPU, shaders.CPUAdapter} {
+			if d := shaders.Defaults(g, caps); len(d) == 0 || d[0] != "grouped" {
+				t.Errorf("%s: defaults %q (CPU %t), want grouped first", g, d, caps.CPU)
+			}
+		}
+	}
 	small := shaders.CPUAdapter
 	small.MaxInvocationsPerWorkgroup = 32
 	if _, err := shaders.Conv2D(l1, "grouped", small); err == nil {

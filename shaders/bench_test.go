@@ -84,21 +84,26 @@ func benchConv(b *testing.B, s benchShape) { benchGroupedConv(b, s, 1) }
 
 // benchGroupedConv is benchConv for a convolution in groups.
 func benchGroupedConv(b *testing.B, s benchShape, groups int) {
-	dev := gputest.Device(b)
-	cpu := dev.Caps().CPU // lavapipe: slow, no submission overhead to speak of
-	if s.N > 1 && cpu {
-		b.Skip("a batch too large for a CPU adapter")
-	}
 	op := graph.Conv(s.Cin, s.Cout, s.K, s.S, s.P)
 	op.Residual, op.ReLU, op.Groups = s.Residual, true, groups
-	op.Weight = make([]float32, s.Cout*s.Cin/groups*s.K*s.K)
-	in := graph.Shape{s.N, s.Cin, s.H, s.H}
+	benchConvOp(b, op, graph.Shape{s.N, s.Cin, s.H, s.H})
+}
+
+// benchConvOp is benchConv for convolution op (its weights zeros) on an
+// input of shape in.
+func benchConvOp(b *testing.B, op *graph.Conv2D, in graph.Shape) {
+	dev := gputest.Device(b)
+	cpu := dev.Caps().CPU // lavapipe: slow, no submission overhead to speak of
+	if in[0] > 1 && cpu {
+		b.Skip("a batch too large for a CPU adapter")
+	}
+	op.Weight = make([]float32, op.Cout*op.Cin/op.Groups*op.KH*op.KW)
 	geom := op.Geom(in)
-	out := graph.Shape{s.N, s.Cout, geom.OH(), geom.OW()}
+	out := graph.Shape{in[0], op.Cout, geom.OH(), geom.OW()}
 	flops := 2 * float64(out.Numel()) * float64(geom.K())
 	var gb graph.Builder
 	ins := []*graph.Value{gb.Input("x", in)}
-	if s.Residual {
+	if op.Residual {
 		ins = append(ins, gb.Input("res", out))
 	}
 	gb.Output(gb.Apply("conv", op, ins...))

@@ -3,6 +3,7 @@ package shaders_test
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/resnet-gpu/resnet-gpu/gpu"
@@ -78,8 +79,9 @@ func TestConvGroupedResNeXt(t *testing.T) {
 // rows of 7 or 4), and with workgroup counts folded past a limit of 12, on
 // a ResNeXt layer of each group width and the grouped cases of
 // opcheck.Awkward (depthwise, groups of 5, partial channel blocks, strides
-// 2 and 3, a 1×1 image). The variant suite runs the latter on the
-// executor too.
+// 2 and 3, a 1×1 image, dilation, asymmetric padding) and groupedEdges
+// (5×5 and 7×7, 1×7, dilation 3). The variant suite runs the latter on
+// the executor too.
 func TestConvGroupedForms(t *testing.T) {
 	dev := gputest.Device(t)
 	cases := []shaders.ConvGeom{
@@ -89,7 +91,7 @@ func TestConvGroupedForms(t *testing.T) {
 		cg(1, 2048, 7, 7, 2048, 3, 1, 1, 32, false, true), // 64 a group (ResNeXt-101 32×8d)
 	}
 	k, _ := shaders.Kernel("grouped")
-	_, awkward := convCases(opcheck.Awkward())
+	_, awkward := convCases(append(opcheck.Awkward(), groupedEdges()...))
 	for _, g := range awkward {
 		// runPacked binds no input stage: graph/opcheck's TestPreStage
 		// checks the Pre cases through the executor.
@@ -97,8 +99,8 @@ func TestConvGroupedForms(t *testing.T) {
 			cases = append(cases, g)
 		}
 	}
-	if len(cases) < 4+12 {
-		t.Fatalf("%d grouped cases in opcheck.Awkward, want at least 12", len(cases)-4)
+	if len(cases) < 4+12+len(groupedEdges()) {
+		t.Fatalf("%d grouped cases in opcheck.Awkward and groupedEdges, want at least %d", len(cases)-4, 12+len(groupedEdges()))
 	}
 	gpuLim := shaders.DiscreteGPU
 	gpuLim.Limits = dev.Limits
@@ -219,12 +221,12 @@ func TestGroupedLaunch(t *testing.T) {
 	if !ok {
 		t.Fatal("no grouped kernel in the registry")
 	}
-	dil := l1
-	dil.DH = 2
-	uneven := l1
-	uneven.PL = 0
-	k5 := cg(1, 128, 56, 56, 128, 5, 1, 2, 32, false, true)
-	for _, g := range []shaders.ConvGeom{cg(1, 64, 56, 56, 64, 3, 1, 1, 1, false, true), dil, uneven, k5} {
+	k8 := cg(1, 128, 56, 56, 128, 8, 1, 2, 32, false, true)
+	k1x8 := k8
+	k1x8.KH = 1
+	farPad := l1
+	farPad.PL = 1 << 16
+	for _, g := range []shaders.ConvGeom{cg(1, 64, 56, 56, 64, 3, 1, 1, 1, false, true), k8, k1x8, farPad} {
 		if k.Supports(g) {
 			t.Errorf("grouped supports %s", g)
 		}
@@ -244,7 +246,7 @@ func TestGroupedLaunch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := gpu.Key{Kernel: "conv2d", Variant: "grouped", Consts: [8]uint32{0, 1, 3, 3, 1, 1, f.br, f.bc}}
+		want := gpu.Key{Kernel: "conv2d", Variant: "grouped", Consts: [8]uint32{0, 1, 3<<16 | 3, 1<<16 | 1, 1<<16 | 1, 1<<16 | 1, 1, f.br<<16 | f.bc}}
 		if cl.Key != want {
 			t.Errorf("CPU %t: key %+v, want %+v", f.caps.CPU, cl.Key, want)
 		}
@@ -262,12 +264,53 @@ func TestGroupedLaunch(t *testing.T) {
 	// Stride 2: one row of 7 on a CPU adapter; with channels per group
 	// not a multiple of 4 (one channel a step), of 4.
 	s2 := cg(1, 256, 56, 56, 256, 3, 2, 1, 32, false, true)
-	if cl, err := shaders.Conv2D(s2, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 1, 3, 3, 2, 1, 1, 7} {
+	if cl, err := shaders.Conv2D(s2, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 1, 3<<16 | 3, 2<<16 | 2, 1<<16 | 1, 1<<16 | 1, 1, 1<<16 | 7} {
 		t.Errorf("stride 2: key %+v, %v", cl.Key, err)
 	}
 	dw := cg(1, 32, 56, 56, 32, 3, 2, 1, 32, false, false)
-	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3, 3, 2, 0, 1, 4} {
+	if cl, err := shaders.Conv2D(dw, "grouped", shaders.CPUAdapter); err != nil || cl.Key.Consts != [8]uint32{0, 0, 3<<16 | 3, 2<<16 | 2, 1<<16 | 1, 1<<16 | 1, 0, 1<<16 | 4} {
 		t.Errorf("depthwise, stride 2: key %+v, %v", cl.Key, err)
+	}
+	// The larger kernels on a CPU adapter: the largest block whose patch
+	// is at most 45 texels and whose products at most 126. A dilated
+	// patch holds only the rows and columns its taps read: every DH-th
+	// row over one row of pixels, every gcd(SW, DW)-th column.
+	d2 := cg(1, 1024, 14, 14, 1024, 3, 1, 2, 32, false, true)
+	d2.DH, d2.DW = 2, 2
+	d3s2 := cg(1, 64, 28, 28, 64, 3, 2, 3, 4, false, true)
+	d3s2.DH, d3s2.DW = 3, 3
+	for _, f := range []struct {
+		g      shaders.ConvGeom
+		caps   gpu.Caps
+		br, bc uint32
+		patch  string
+	}{
+		{cg(1, 240, 28, 28, 240, 5, 1, 2, 240, false, true), shaders.CPUAdapter, 1, 4, "PH: u32 = 5u;\nconst PW: u32 = 8u;"}, // 1 × 7: 55 texels
+		{cg(1, 96, 56, 56, 96, 7, 1, 3, 96, false, true), shaders.CPUAdapter, 1, 1, "PH: u32 = 7u;\nconst PW: u32 = 7u;"},
+		{d2, shaders.CPUAdapter, 1, 7, "UY: u32 = 2u;\nconst UX: u32 = 1u;\nconst PH: u32 = 3u;\nconst PW: u32 = 11u;"},
+		{d2, shaders.DiscreteGPU, 1, 1, "UY: u32 = 2u;\nconst UX: u32 = 2u;\nconst PH: u32 = 3u;\nconst PW: u32 = 3u;"},
+		{d3s2, shaders.CPUAdapter, 1, 4, "UY: u32 = 3u;\nconst UX: u32 = 1u;\nconst PH: u32 = 3u;\nconst PW: u32 = 13u;"}, // 1 × 7: 19 columns
+	} {
+		cl, err := shaders.Conv2D(f.g, "grouped", f.caps)
+		if err != nil {
+			t.Errorf("%s: %v", f.g, err)
+			continue
+		}
+		if got := cl.Key.Consts[7]; got != f.br<<16|f.bc {
+			t.Errorf("%s (CPU %t): block %d × %d, want %d × %d", f.g, f.caps.CPU, got>>16, got&0xffff, f.br, f.bc)
+		}
+		if src := cl.Source(); !strings.Contains(src, f.patch) {
+			t.Errorf("%s (CPU %t): no %q in the source", f.g, f.caps.CPU, f.patch)
+		}
+	}
+	// The untuned chooser takes grouped over general for them too.
+	_, edges := convCases(groupedEdges())
+	for _, g := range append(edges, d2, d3s2) {
+		for _, caps := range []gpu.Caps{shaders.DiscreteGPU, shaders.CPUAdapter} {
+			if d := shaders.Defaults(g, caps); len(d) == 0 || d[0] != "grouped" {
+				t.Errorf("%s: defaults %q (CPU %t), want grouped first", g, d, caps.CPU)
+			}
+		}
 	}
 	small := shaders.CPUAdapter
 	small.MaxInvocationsPerWorkgroup = 32
@@ -355,4 +398,33 @@ func BenchmarkForward(b *testing.B) {
 			}
 		})
 	}
+}
+
+// groupedOp is a k × k convolution of c channels in groups at stride s,
+// dilation d, padded to keep the size at stride 1, with ReLU.
+func groupedOp(c, k, s, d, groups int) *graph.Conv2D {
+	op := graph.Conv(c, c, k, s, d*(k-1)/2)
+	op.Groups, op.Dilation, op.ReLU = groups, [2]int{d, d}, true
+	return op
+}
+
+// Grouped convolutions beyond ResNeXt's 3×3, batch 1: EfficientNet-B0's
+// 5×5 depthwise layers (240 channels at 28², the strided one of 144 at
+// 56²), ConvNeXt-T's 7×7 depthwise of its first stage (96 at 56²), and
+// ResNeXt-50's last-stage 3×3 dilated 2 as DeepLab runs it (at 14²), and
+// dilated 3.
+func BenchmarkConv_Depthwise28_5x5(b *testing.B) {
+	benchConvOp(b, groupedOp(240, 5, 1, 1, 240), graph.Shape{1, 240, 28, 28})
+}
+func BenchmarkConv_Depthwise56s2_5x5(b *testing.B) {
+	benchConvOp(b, groupedOp(144, 5, 2, 1, 144), graph.Shape{1, 144, 56, 56})
+}
+func BenchmarkConv_Depthwise56_7x7(b *testing.B) {
+	benchConvOp(b, groupedOp(96, 7, 1, 1, 96), graph.Shape{1, 96, 56, 56})
+}
+func BenchmarkConv_X50L4_d2_g32(b *testing.B) {
+	benchConvOp(b, groupedOp(1024, 3, 1, 2, 32), graph.Shape{1, 1024, 14, 14})
+}
+func BenchmarkConv_X50L4_d3_g32(b *testing.B) {
+	benchConvOp(b, groupedOp(1024, 3, 1, 3, 32), graph.Shape{1, 1024, 14, 14})
 }

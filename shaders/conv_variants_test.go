@@ -52,6 +52,28 @@ func edgeConvs() []opcheck.Case {
 	}
 }
 
+// groupedEdges aim at the grouped kernel's forms beyond ResNeXt's 3×3,
+// with those of opcheck.Awkward (5×5 depthwise at stride 2, 7×7 in 4
+// groups, dilation 2, 1×7): 5×5 and 7×7 depthwise, 7×1, dilation 3,
+// asymmetric padding and per-axis strides, channels per group that fill
+// no channel block of 4, at batch 1 and 2.
+func groupedEdges() []opcheck.Case {
+	grouped := func(cin, cout, kh, kw, groups int, stride [2]int, pad [4]int, dil [2]int, res, relu bool) *graph.Conv2D {
+		return &graph.Conv2D{Cin: cin, Cout: cout, KH: kh, KW: kw, Stride: stride, Pad: pad, Dilation: dil, Groups: groups, Residual: res, ReLU: relu}
+	}
+	s1, s2 := [2]int{1, 1}, [2]int{2, 2}
+	p := func(v int) [4]int { return [4]int{v, v, v, v} }
+	return []opcheck.Case{
+		{Op: grouped(8, 8, 5, 5, 8, s1, p(2), s1, false, true), In: graph.Shape{1, 8, 11, 11}},                                    // 5×5 depthwise
+		{Op: grouped(16, 16, 7, 7, 16, s2, p(3), s1, false, false), In: graph.Shape{2, 16, 15, 15}},                               // 7×7 depthwise, stride 2
+		{Op: grouped(8, 8, 7, 1, 2, s1, [4]int{3, 0, 3, 0}, s1, false, true), In: graph.Shape{1, 8, 11, 5}},                       // 7×1
+		{Op: grouped(16, 24, 3, 3, 8, s1, p(3), [2]int{3, 3}, true, false), In: graph.Shape{1, 16, 13, 11}},                       // dilation 3, 2 in and 3 out a group
+		{Op: grouped(8, 8, 3, 3, 2, s2, p(3), [2]int{3, 3}, false, true), In: graph.Shape{2, 8, 14, 13}},                          // dilation 3, stride 2
+		{Op: grouped(6, 9, 3, 3, 3, [2]int{2, 1}, [4]int{0, 1, 2, 0}, s1, false, false), In: graph.Shape{2, 6, 9, 8}},             // asymmetric padding, stride 2×1
+		{Op: grouped(15, 18, 5, 3, 3, [2]int{1, 2}, [4]int{2, 0, 1, 2}, [2]int{2, 1}, true, true), In: graph.Shape{2, 15, 10, 9}}, // 5×3, 6 out a group (a partial block), dilation 2×1
+	}
+}
+
 // convCases are the convolutions of cs with their geometries.
 func convCases(cs []opcheck.Case) ([]opcheck.Case, []shaders.ConvGeom) {
 	var out []opcheck.Case
@@ -80,7 +102,7 @@ func kernelCases(t *testing.T, k shaders.ConvKernel) []opcheck.Case {
 		t.Fatal(err)
 	}
 	var cs []opcheck.Case
-	small, geoms := convCases(append(opcheck.Awkward(), edgeConvs()...))
+	small, geoms := convCases(append(append(opcheck.Awkward(), edgeConvs()...), groupedEdges()...))
 	for i, c := range small {
 		if k.Computes(geoms[i]) {
 			cs = append(cs, c)

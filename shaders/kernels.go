@@ -106,7 +106,7 @@ var ConvKernels = []ConvKernel{
 			return g.Plain() && ok
 		},
 		Launch: direct},
-	{Name: "grouped", Doc: "grouped convolutions (ResNeXt, depthwise) up to 3×3: per invocation 4 output channels of one group × a block of pixels, input and weights read from textures as direct4's (conv2d_grouped.wgsl)",
+	{Name: "grouped", Doc: "grouped convolutions (ResNeXt, depthwise) of kernels up to 7×7, any stride, dilation and padding per axis: per invocation 4 output channels of one group × a block of pixels, input and weights read from textures as direct4's (conv2d_grouped.wgsl)",
 		Supports: groupedSupports, Default: func(ConvGeom, gpu.Caps) bool { return true }, Tune: true, Large: true, PreStage: true, Launch: grouped},
 	{Name: "general", Doc: "implicit GEMM over any convolution: groups, dilation, per-axis stride and padding (conv2d_general.wgsl); the fallback",
 		Supports: anyConv, Default: func(ConvGeom, gpu.Caps) bool { return true }, PreStage: true,

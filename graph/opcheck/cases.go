@@ -29,7 +29,8 @@ func FromGraphs(gs ...*graph.Graph) []Case {
 
 // Awkward are shapes no ResNet layer has: channels that are not a multiple
 // of 4 or of any tile, H = W = 1, odd sizes, stride 2 over odd inputs,
-// batch 3, a 5×5 kernel, and the ops the fusion pass normally removes.
+// batch 3, a 5×5 kernel, grouped convolutions (depthwise, dilated, 5×5,
+// 7×7, 1×7), and the ops the fusion pass normally removes.
 func Awkward() []Case {
 	conv := func(cin, cout, k, s, p int, res, relu bool) *graph.Conv2D {
 		c := graph.Conv(cin, cout, k, s, p)
@@ -82,6 +83,10 @@ func Awkward() []Case {
 		{Op: grouped(4, 6, 3, 3, 2, [2]int{1, 1}, [4]int{1, 2, 1, 2}, [2]int{1, 2}, true), In: graph.Shape{1, 4, 8, 8}},   // dilation 1×2
 		{Op: grouped(5, 8, 3, 3, 1, [2]int{2, 2}, [4]int{0, 1, 1, 0}, [2]int{1, 1}, false), In: graph.Shape{2, 5, 9, 8}},  // asymmetric padding (ONNX)
 		{Op: grouped(3, 5, 1, 3, 1, [2]int{2, 1}, [4]int{0, 1, 0, 1}, [2]int{1, 1}, true), In: graph.Shape{1, 3, 7, 6}},   // 1×3, stride 2×1
+		{Op: residual(grouped(12, 12, 5, 5, 12, s2, [4]int{2, 2, 2, 2}, s1, false)), In: graph.Shape{2, 12, 13, 13}},      // 5×5 depthwise, stride 2
+		{Op: grouped(16, 16, 7, 7, 4, s1, [4]int{3, 3, 3, 3}, s1, true), In: graph.Shape{1, 16, 9, 10}},                   // 7×7, 4 groups of 4
+		{Op: grouped(16, 16, 3, 3, 4, s1, [4]int{2, 2, 2, 2}, [2]int{2, 2}, true), In: graph.Shape{2, 16, 12, 12}},        // grouped, dilation 2
+		{Op: residual(grouped(8, 12, 1, 7, 4, s1, [4]int{0, 3, 0, 3}, s1, true)), In: graph.Shape{2, 8, 6, 11}},           // 1×7, 2 in and 3 out a group
 		{Op: pre(conv(71, 33, 1, 1, 0, false, true), true), In: graph.Shape{1, 71, 7, 7}},                                 // DenseNet's conv1 at 7²: pack, unaligned
 		{Op: pre(conv(13, 20, 1, 1, 0, false, false), true), In: graph.Shape{2, 13, 4, 4}},                                // pack, aligned, batch 2
 		{Op: pre(conv(5, 7, 1, 1, 0, true, true), false), In: graph.Shape{2, 5, 3, 5}},                                    // no ReLU in the stage, residual

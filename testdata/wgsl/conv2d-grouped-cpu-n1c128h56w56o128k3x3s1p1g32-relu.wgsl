@@ -4,10 +4,17 @@ const TEXW: u32 = 4096u;
 const KH: u32 = 3u;
 const KW: u32 = 3u;
 const KHW: u32 = 9u;
-const S: u32 = 1u;
+const SH: u32 = 1u;
+const SW: u32 = 1u;
+const DH: u32 = 1u;
+const DW: u32 = 1u;
+const PT: u32 = 1u;
+const PL: u32 = 1u;
 const VEC: bool = true;
 const BR: u32 = 2u;
 const BC: u32 = 7u;
+const UY: u32 = 1u;
+const UX: u32 = 1u;
 const PH: u32 = 4u;
 const PW: u32 = 9u;
 const PHW: u32 = 36u;
@@ -31,10 +38,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read> res: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dst: array<f32>;
 // conv2d, variant "grouped": a grouped convolution (ResNeXt's 3×3 layers,
-// depthwise ones) up to 3×3 with one stride and one padding. The input
-// and the weights are textures of four channels a texel, as direct4's
-// (conv2d_pack.wgsl packs the input, PackWeights the weights of each
-// output channel's Cin/groups input channels).
+// depthwise ones) of a kernel up to 7×7, any stride, dilation and padding
+// per axis. The input and the weights are textures of four channels a
+// texel, as direct4's (conv2d_pack.wgsl packs the input, PackWeights the
+// weights of each output channel's Cin/groups input channels).
 // Invocation u computes 4 output channels of one group × a BR × BC block
 // of output pixels: u % nblk is the block, u / nblk the channel block
 // (group grp, its channels r0 … r0+3), so that neighbouring invocations
@@ -47,11 +54,15 @@ struct Params {
 // four input channels; else it is one channel, its value moved into the
 // component that holds it in the weights' texels and the others zeroed.
 // The loops run over constants that the host prepends: TEXW, KH, KW, KHW
-// = KH·KW, S (the stride), VEC, BR, BC, and the patch under a block, PH =
-// (BR−1)·S + KH rows × PW = (BC−1)·S + KW columns, PHW = PH·PW, NQ =
-// BR·BC; conv2d_params.wgsl comes before this file, conv2d_epilogue.wgsl
-// after it; p.k is Cin/groups·KH·KW. The workgroup size, 64, is
-// groupedWG in conv2d_grouped.go.
+// = KH·KW, the strides SH, SW, dilations DH, DW and top and left padding
+// PT, PL, VEC, BR, BC, and the patch under a block: PH rows × PW columns,
+// patch row y being input row iy0 + y·UY, column x input column
+// ix0 + x·UX (UY divides DH, and SH when BR > 1; without dilation UY = 1
+// and PH = (BR−1)·SH + KH), PHW = PH·PW, NQ = BR·BC. conv2d_params.wgsl
+// comes before this file; after it the host's fn taps, which calls tap
+// for each of the KH·KW taps, and conv2d_epilogue.wgsl; p.k is
+// Cin/groups·KH·KW. The workgroup size, 64, is groupedWG in
+// conv2d_grouped.go.
 
 @group(0) @binding(1) var src: texture_2d<f32>;
 @group(0) @binding(2) var weight: texture_2d<f32>;
@@ -65,16 +76,12 @@ fn weight4(i: u32) -> vec4<f32> {
 }
 
 // tap adds tap (ky, kx) of the patch v to the accumulators acc, the 4
-// channels' weights read from texels wr + ky·KW + kx. The callers pass
-// constants and the loops here are short, so that llvmpipe, whose
+// channels' weights read from texels wr + ky·KW + kx. The caller (taps)
+// passes constants and the loops here are short, so that llvmpipe, whose
 // compiler unrolls only small loops, runs straight-line code in which acc
 // and v are indexed by constants and live in registers (a loop over the
-// taps would index v with a variable); taps past the kernel compile to
-// nothing.
+// taps would index v with a variable).
 fn tap(acc: ptr<function, array<vec4<f32>, NQ>>, v: ptr<function, array<vec4<f32>, PHW>>, wr: vec4<u32>, ky: u32, kx: u32) {
-	if (ky >= KH || kx >= KW) {
-		return;
-	}
 	let t = ky * KW + kx;
 	let w0 = weight4(wr.x + t);
 	let w1 = weight4(wr.y + t);
@@ -82,7 +89,7 @@ fn tap(acc: ptr<function, array<vec4<f32>, NQ>>, v: ptr<function, array<vec4<f32
 	let w3 = weight4(wr.w + t);
 	for (var r = 0u; r < BR; r = r + 1u) {
 		for (var c = 0u; c < BC; c = c + 1u) {
-			let e = (*v)[(r * S + ky) * PW + c * S + kx];
+			let e = (*v)[((r * SH + ky * DH) / UY) * PW + (c * SW + kx * DW) / UX];
 			let q = r * BC + c;
 			(*acc)[q] = (*acc)[q] + vec4<f32>(dot(w0, e), dot(w1, e), dot(w2, e), dot(w3, e));
 		}
@@ -110,8 +117,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 	let img = blk / (nby * nbx);
 	let oy0 = ((blk / nbx) % nby) * BR;
 	let ox0 = (blk % nbx) * BC;
-	let iy0 = i32(oy0 * S) - i32(p.pad);
-	let ix0 = i32(ox0 * S) - i32(p.pad);
+	let iy0 = i32(oy0 * SH) - i32(PT);
+	let ix0 = i32(ox0 * SW) - i32(PL);
 	let hw = p.h * p.w;
 	let c4 = (p.cin + 3u) / 4u; // texels a pixel of the packed input
 	let c4g = (cing + 3u) / 4u; // texels a tap of the packed weights
@@ -120,7 +127,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 	var ry: array<u32, PH>;
 	var oky: array<bool, PH>;
 	for (var y = 0u; y < PH; y = y + 1u) {
-		let iy = iy0 + i32(y);
+		let iy = iy0 + i32(y * UY);
 		let cy = clamp(iy, 0, i32(p.h) - 1);
 		ry[y] = u32(cy) * p.w;
 		oky[y] = cy == iy;
@@ -128,7 +135,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 	var rx: array<u32, PW>;
 	var okx: array<bool, PW>;
 	for (var x = 0u; x < PW; x = x + 1u) {
-		let ix = ix0 + i32(x);
+		let ix = ix0 + i32(x * UX);
 		let cx = clamp(ix, 0, i32(p.w) - 1);
 		rx[x] = u32(cx);
 		okx[x] = cx == ix;
@@ -165,10 +172,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 				v[y * PW + x] = select(vec4<f32>(0.0), t, oky[y] && okx[x]);
 			}
 		}
-		let ws = wr + vec4<u32>(wk);
-		tap(&acc, &v, ws, 0u, 0u); tap(&acc, &v, ws, 0u, 1u); tap(&acc, &v, ws, 0u, 2u);
-		tap(&acc, &v, ws, 1u, 0u); tap(&acc, &v, ws, 1u, 1u); tap(&acc, &v, ws, 1u, 2u);
-		tap(&acc, &v, ws, 2u, 0u); tap(&acc, &v, ws, 2u, 1u); tap(&acc, &v, ws, 2u, 2u);
+		taps(&acc, &v, wr + vec4<u32>(wk));
 	}
 
 	// Epilogue: channel r0 + i at run time (unrolled, its 4·NQ stores would
@@ -187,6 +191,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 			}
 		}
 	}
+}
+
+fn taps(acc: ptr<function, array<vec4<f32>, NQ>>, v: ptr<function, array<vec4<f32>, PHW>>, ws: vec4<u32>) {
+	tap(acc, v, ws, 0u, 0u); tap(acc, v, ws, 0u, 1u); tap(acc, v, ws, 0u, 2u);
+	tap(acc, v, ws, 1u, 0u); tap(acc, v, ws, 1u, 1u); tap(acc, v, ws, 1u, 2u);
+	tap(acc, v, ws, 2u, 0u); tap(acc, v, ws, 2u, 1u); tap(acc, v, ws, 2u, 2u);
 }
 // The epilogue every conv2d kernel ends with, appended by the host after
 // the kernel: out[idx] = v·s + b (+ res[idx]) (ReLU), per RESIDUAL and RELU,

@@ -56,19 +56,10 @@ func (l *fwdLowerer) Launch(k shaders.Launch, binds map[string]graph.Res) {
 	if l.err != nil {
 		return
 	}
-	gb := gpu.Binds{}
-	for _, name := range k.Binds {
-		r, ok := binds[name]
-		if !ok {
-			l.err = fmt.Errorf("%s: binding %q not given", k.Key.Kernel, name)
-			return
-		}
-		buf, err := l.resolve(r)
-		if err != nil {
-			l.err = err
-			return
-		}
-		gb[name] = buf
+	gb, err := bindAll(k, binds, l.resolve)
+	if err != nil {
+		l.err = err
+		return
 	}
 	l.err = l.b.launch(l.n.Name+"."+k.Key.Kernel, k, gb)
 }

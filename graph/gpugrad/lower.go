@@ -114,21 +114,30 @@ func (l *lowerer) Launch(k shaders.Launch, binds map[string]graph.GradRes) {
 		l.err = fmt.Errorf("%s: %d bindings given for the launch's %d", k.Key.Kernel, len(binds), len(k.Binds))
 		return
 	}
+	gb, err := bindAll(k, binds, func(r graph.GradRes) (*gpu.Buffer, error) { return l.resolve(n, r) })
+	if err != nil {
+		l.err = err
+		return
+	}
+	l.err = l.b.launch(n.Name+"."+k.Key.Kernel, k, gb)
+}
+
+// bindAll resolves the bindings a launch declares, in its order, from
+// binds, which must name each of them (others are left unused).
+func bindAll[R any](k shaders.Launch, binds map[string]R, resolve func(R) (*gpu.Buffer, error)) (gpu.Binds, error) {
 	gb := gpu.Binds{}
 	for _, name := range k.Binds {
 		r, ok := binds[name]
 		if !ok {
-			l.err = fmt.Errorf("%s: binding %q not given", k.Key.Kernel, name)
-			return
+			return nil, fmt.Errorf("%s: binding %q not given", k.Key.Kernel, name)
 		}
-		buf, err := l.resolve(n, r)
+		buf, err := resolve(r)
 		if err != nil {
-			l.err = fmt.Errorf("%s binding %q: %w", k.Key.Kernel, name, err)
-			return
+			return nil, fmt.Errorf("%s binding %q: %w", k.Key.Kernel, name, err)
 		}
 		gb[name] = buf
 	}
-	l.err = l.b.launch(n.Name+"."+k.Key.Kernel, k, gb)
+	return gb, nil
 }
 
 func (l *lowerer) resolve(n *graph.Node, r graph.GradRes) (*gpu.Buffer, error) {

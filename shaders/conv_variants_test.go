@@ -237,8 +237,8 @@ func kernelOf(t *testing.T, ex *gpuexec.Executor, c opcheck.Case) string {
 // The 1×1 kernels cover the whole 1×1 family of ResNet, the Winograd ones
 // the 3×3 stride-1 layers, "grouped" none (it takes only grouped ones),
 // the others every layer; "general" takes every grouped, dilated or
-// unevenly padded convolution, "grouped" the grouped ones without
-// dilation and uneven padding, the others none.
+// unevenly padded convolution, "grouped" the grouped ones up to 7×7
+// (dilated and unevenly padded too), the others none.
 func TestConvSupports(t *testing.T) {
 	gs, err := resnet.LayerGraphs(resnetDepths, 1)
 	if err != nil {
@@ -279,7 +279,7 @@ func TestConvSupports(t *testing.T) {
 			continue
 		}
 		nOdd++
-		grouped := g.Groups > 1 && g.DH == 1 && g.DW == 1 && g.PT == g.PL && g.PT == g.PB && g.PT == g.PR
+		grouped := g.Groups > 1 && g.KH <= 7 && g.KW <= 7
 		for _, k := range shaders.ConvKernels {
 			if got, want := k.Supports(g), k.Name == "general" || k.Name == "grouped" && grouped; got != want {
 				t.Errorf("%s.Supports(%s) = %v, want %v", k.Name, c, got, want)

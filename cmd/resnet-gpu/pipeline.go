@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/resnet-gpu/resnet-gpu/resnet"
 )
@@ -18,19 +15,17 @@ type outcome struct {
 }
 
 // group is the inputs of one forward pass, with the inputs that failed
-// before it in the order (which take no place in the batch). ready is done
-// when every input of it has been read.
+// before it in the order (which take no place in the batch).
 type group struct {
 	items []outcome
 	x     [][]float32 // the tensor of items[i], once read
-	ready sync.WaitGroup
 }
 
 // classifyInputs classifies inputs batch by batch and calls done for each,
-// in order. A pool of GOMAXPROCS goroutines reads and preprocesses the
-// inputs of up to ahead batches after the one that the calling goroutine,
-// the only one to start forward passes, runs; so at most ahead+1 batches
-// of tensors are held. With ahead > 0 (a GPU) the calling goroutine starts
+// in order. resnet.ReadGroups' pool reads and preprocesses the inputs of
+// the batches after the one that the calling goroutine, the only one to
+// start forward passes, runs; at most ahead+1 batches of tensors are held,
+// read or running. With ahead > 0 (a GPU) the calling goroutine starts
 // each batch before it waits for the one before, so that a batch's upload
 // overlaps the previous one's run. An input that cannot be read takes an
 // all-zero tensor in its batch, so that the batch keeps its size (and
@@ -38,69 +33,45 @@ type group struct {
 // that the error is the input's own. classifyInputs stops at done's first
 // error and returns it.
 func classifyInputs(m *resnet.Model, inputs []input, batch, ahead int, done func(outcome) error) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	type job struct {
-		g *group
-		i int
-	}
-	jobs := make(chan job)
-	for range runtime.GOMAXPROCS(0) {
-		go func() {
-			for j := range jobs {
-				it := &j.g.items[j.i]
-				j.g.x[j.i], it.err = readInput(m, it.in.path)
-				j.g.ready.Done()
-			}
-		}()
-	}
-	// A group takes a token before its reads start and gives it back once
-	// it has run.
-	tokens := make(chan struct{}, ahead+1)
-	queue := make(chan *group, ahead+1)
-	go func() {
-		defer close(queue)
-		defer close(jobs)
-		for _, g := range groups(inputs, batch) {
-			select {
-			case tokens <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			for _, it := range g.items {
-				if it.in.err == nil {
-					g.ready.Add(1)
-				}
-			}
-			queue <- g // never blocks: it holds at most as many groups as there are tokens
-			for i, it := range g.items {
-				if it.in.err != nil {
-					continue
-				}
-				select {
-				case jobs <- job{g, i}:
-				case <-ctx.Done():
-					return
-				}
+	gs := groups(inputs, batch)
+	var paths []string
+	items := make([][]int, len(gs)) // each group's readable inputs, as indices into paths
+	for g, gr := range gs {
+		for _, it := range gr.items {
+			if it.in.err == nil {
+				items[g] = append(items[g], len(paths))
+				paths = append(paths, it.in.path)
 			}
 		}
-	}()
+	}
+	read := func(i int) ([]float32, error) { return readInput(m, paths[i]) }
+	// With reads ahead (a GPU), the next group uploads while this one runs,
+	// so one group is held outside ReadGroups' count; else each group
+	// finishes before the next is read.
+	inFlight := min(ahead, 1)
 	zero := make([]float32, m.InputSize())
 	var running []*pass // started, not yet reported
-	for g := range queue {
-		g.ready.Wait()
+	err := resnet.ReadGroups(items, ahead-inFlight, read, func(n int, xs [][]float32, errs []error) error {
+		g, k := gs[n], 0
+		for i := range g.items {
+			if g.items[i].in.err == nil {
+				g.x[i], g.items[i].err = xs[k], errs[k]
+				k++
+			}
+		}
 		running = append(running, startGroup(m, g, zero))
-		// With reads ahead (a GPU), the next group uploads while this one
-		// runs; else each group finishes before the next is read.
-		for len(running) > min(ahead, 1) {
+		for len(running) > inFlight {
 			p := running[0]
 			running = running[1:]
 			p.finish(m)
-			<-tokens
 			if err := p.report(done); err != nil {
 				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, p := range running {
 		p.finish(m)

@@ -3,9 +3,9 @@ package finetune
 import (
 	"fmt"
 	"image"
-	"runtime"
 	"sync"
 
+	"github.com/resnet-gpu/resnet-gpu/resnet"
 	"github.com/resnet-gpu/resnet-gpu/resnet/imagenet"
 )
 
@@ -102,80 +102,30 @@ func imageBytes(img image.Image) int64 {
 // batches turns samples into inputs a batch of up to size at a time and
 // calls use with each batch's inputs, in order, lo being the index of the
 // batch's first sample. input makes sample i's input from its decoded
-// image; keep says whether the decoded images are to be cached. A pool of
-// GOMAXPROCS goroutines decodes and calls input for the batches up to
-// c.ahead beyond the one use has, so at most c.ahead+1 batches of inputs
-// are held, and as many decoded images as goroutines besides the cache.
-// The first error, of the batch's first failed sample or of use, stops
-// the pass and is returned.
+// image; keep says whether the decoded images are to be cached. The
+// inputs are made on resnet.ReadGroups' pool, up to c.ahead batches
+// beyond the one use has, so at most c.ahead+1 batches of inputs are
+// held, and as many decoded images as goroutines besides the cache. The
+// first error, of the batch's first failed sample or of use, stops the
+// pass and is returned.
 func (c *images) batches(samples []Sample, size int, keep bool, input func(img image.Image, i int) ([]float32, error), use func(lo int, in [][]float32) error) error {
-	type batch struct {
-		lo    int
-		in    [][]float32
-		errs  []error
-		ready sync.WaitGroup
-	}
-	type job struct {
-		b *batch
-		i int // in b
-	}
-	jobs := make(chan job)
-	// A batch takes a token before its reads start and gives it back once
-	// used.
-	tokens := make(chan struct{}, c.ahead+1)
-	queue := make(chan *batch, c.ahead+1)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer close(stop)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				k := j.b.lo + j.i
-				j.b.in[j.i], j.b.errs[j.i] = c.input(samples[k], k, keep, input)
-				j.b.ready.Done()
-			}
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(queue)
-		defer close(jobs)
-		for lo := 0; lo < len(samples); lo += size {
-			select {
-			case tokens <- struct{}{}:
-			case <-stop:
-				return
-			}
-			n := min(size, len(samples)-lo)
-			b := &batch{lo: lo, in: make([][]float32, n), errs: make([]error, n)}
-			b.ready.Add(n)
-			queue <- b // never blocks: it holds at most as many batches as there are tokens
-			for i := range n {
-				select {
-				case jobs <- job{b, i}:
-				case <-stop:
-					return
-				}
-			}
+	var groups [][]int
+	for lo := 0; lo < len(samples); lo += size {
+		var items []int
+		for i := lo; i < min(lo+size, len(samples)); i++ {
+			items = append(items, i)
 		}
-	}()
-	for b := range queue {
-		b.ready.Wait()
-		for _, err := range b.errs {
+		groups = append(groups, items)
+	}
+	read := func(i int) ([]float32, error) { return c.input(samples[i], i, keep, input) }
+	return resnet.ReadGroups(groups, c.ahead, read, func(g int, in [][]float32, errs []error) error {
+		for _, err := range errs {
 			if err != nil {
 				return err
 			}
 		}
-		if err := use(b.lo, b.in); err != nil {
-			return err
-		}
-		<-tokens
-	}
-	return nil
+		return use(groups[g][0], in)
+	})
 }
 
 // input is sample i's input: input of its decoded image.

@@ -52,17 +52,7 @@ func TestClassifyFineTuned(t *testing.T) {
 		if c != 0 {
 			t.Fatalf("exit %d: %s", c, e)
 		}
-		var got struct {
-			Arch    string `json:"arch"`
-			Classes int    `json:"classes"`
-			Results []struct {
-				Top []struct {
-					Index int    `json:"index"`
-					Label string `json:"label"`
-				} `json:"top"`
-				Logits []float64 `json:"logits"`
-			} `json:"results"`
-		}
+		var got classifyJSON
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}

@@ -139,8 +139,10 @@ func TestOfflinePretrained(t *testing.T) {
 	}
 }
 
+// classifyJSON is classify --json's document.
 type classifyJSON struct {
 	Arch, Weights, Device string
+	Classes               int
 	Results               []struct {
 		Input string
 		Top   []struct {

@@ -79,15 +79,7 @@ func TestFinetuneTorch(t *testing.T) {
 	if c != 0 {
 		t.Fatalf("classify: exit %d: %s", c, e)
 	}
-	var res struct {
-		Results []struct {
-			Top []struct {
-				Index int    `json:"index"`
-				Label string `json:"label"`
-			} `json:"top"`
-			Logits []float64 `json:"logits"`
-		} `json:"results"`
-	}
+	var res classifyJSON
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("%v: %s", err, stdout)
 	}
